@@ -1,0 +1,97 @@
+"""Array-namespace dispatch: one implementation serves NumPy, PyTorch and JAX inputs.
+
+The backend is resolved from the inputs with array-api-compat; no framework is imported
+unless the caller passed one of its arrays. Python scalars and lists become NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import array_api_compat
+import numpy as np
+
+Array = Any
+"""An array of any supported library (NumPy array, torch.Tensor, jax.Array)."""
+
+
+def as_array(x: Any) -> Array:
+    """Return ``x`` unchanged if it is an array, else ``np.asarray(x)``."""
+    if array_api_compat.is_array_api_obj(x):
+        return x
+    return np.asarray(x)
+
+
+def namespace(**arrays: Any) -> Any:
+    """The array namespace shared by the named arguments (``None`` ones are skipped).
+
+    Raises TypeError naming the arguments when they come from different libraries.
+    """
+    present = {k: v for k, v in arrays.items() if v is not None}
+    try:
+        return array_api_compat.array_namespace(*present.values())
+    except TypeError as exc:
+        kinds = ", ".join(
+            f"{k}: {type(v).__module__}.{type(v).__name__}" for k, v in present.items()
+        )
+        raise TypeError(
+            f"arguments must all come from one array library, got {kinds}; "
+            "convert them to the same library first"
+        ) from exc
+
+
+def size(x: Array) -> int:
+    """Number of elements of ``x`` (``x.size`` is a method on torch tensors)."""
+    n = array_api_compat.size(x)
+    return 0 if n is None else int(n)
+
+
+def is_torch(xp: Any) -> bool:
+    """Whether ``xp`` is PyTorch's namespace."""
+    return bool(array_api_compat.is_torch_namespace(xp))
+
+
+def is_floating(xp: Any, x: Array) -> bool:
+    """Whether ``x`` has a real floating dtype (bfloat16 included)."""
+    return bool(xp.isdtype(x.dtype, "real floating"))
+
+
+def is_integer(xp: Any, x: Array) -> bool:
+    """Whether ``x`` has a signed or unsigned integer dtype (bool excluded)."""
+    return bool(xp.isdtype(x.dtype, "integral"))
+
+
+def compute_dtype(xp: Any, x: Array) -> Any:
+    """The dtype to accumulate in: float32 for 16-bit floats, else ``x``'s own dtype."""
+    if xp.finfo(x.dtype).bits < 32:
+        return xp.float32
+    return x.dtype
+
+
+def upcast(xp: Any, x: Array) -> Array:
+    """``x`` in its accumulation dtype (float16/bfloat16 → float32; others unchanged)."""
+    dtype = compute_dtype(xp, x)
+    return x if x.dtype == dtype else xp.astype(x, dtype)
+
+
+def to_bool(xp: Any, x: Array) -> bool:
+    """A 0-d boolean array as a Python bool (a host sync on accelerators)."""
+    return bool(x.item()) if hasattr(x, "item") else bool(x)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Silence NumPy's floating-point warnings: log(0) = -inf and 0/0 are handled explicitly."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        yield
+
+
+def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
+    """``axis`` as a non-negative index into ``ndim`` dimensions, or a clear IndexError."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{name}: expected an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{name}: expected an axis in [{-ndim}, {ndim - 1}], got {axis}")
+    return int(axis) % ndim

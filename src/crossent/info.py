@@ -1,0 +1,241 @@
+"""Information theory of discrete distributions: information, entropy, cross-entropy, KL, JS.
+
+Conventions (the seed note's section 3):
+
+- natural logarithms (nats) unless ``base`` is given (``base=2`` gives bits);
+- ``0 · log 0 = 0``; KL and cross-entropy are ``+inf`` where ``q = 0 < p``;
+- negative or NaN probabilities raise ValueError;
+- distributions must sum to 1 along ``axis`` (within a dtype-dependent tolerance), else
+  ValueError — unless ``normalize=True``, which divides each by its sum first (SciPy's
+  ``stats.entropy`` always does this silently; here it is asked for).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from crossent._array import (
+    Array,
+    as_array,
+    is_floating,
+    namespace,
+    normalize_axis,
+    quiet,
+    size,
+    to_bool,
+    upcast,
+)
+from crossent._validation import (
+    check_at_most_one,
+    check_base,
+    check_no_nan,
+    check_nonnegative,
+    check_shape,
+)
+
+__all__ = ["cross_entropy", "entropy", "information", "js_divergence", "kl_divergence"]
+
+
+def information(p: Any, *, base: float | None = None) -> Array:
+    r"""Self-information (surprisal) of an event of probability ``p``: :math:`I = -\log p`.
+
+    Args:
+      p: probabilities in [0, 1], any shape.
+      base: logarithm base (``None``: nats, 2: bits).
+
+    Returns:
+      ``-log p`` elementwise, same shape as ``p`` (``+inf`` where ``p = 0``).
+
+    >>> float(information(0.5, base=2))
+    1.0
+    """
+    xp, p = _probabilities(p, "p")
+    check_base(base)
+    with quiet():
+        return _in_base(xp, -xp.log(p), base)
+
+
+def entropy(p: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False) -> Array:
+    r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i` along ``axis``.
+
+    Args:
+      p: distributions ``[..., n]`` (``n`` along ``axis``).
+      axis: the outcome axis.
+      base: logarithm base (``None``: nats).
+      normalize: divide ``p`` by its sum first instead of requiring it to sum to 1.
+
+    Returns:
+      Array of ``p``'s shape without ``axis``.
+
+    >>> float(entropy([0.5, 0.5], base=2))
+    1.0
+    """
+    xp, p, axis = _distribution(p, "p", axis, normalize)
+    check_base(base)
+    with quiet():
+        return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, p), axis=axis), base)
+
+
+def cross_entropy(
+    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+) -> Array:
+    r"""Cross-entropy of distributions :math:`H(p, q) = -\sum_i p_i \log q_i` along ``axis``.
+
+    ``H(p, q) = H(p) + KL(p‖q)``; ``+inf`` where some ``q_i = 0 < p_i``.
+
+    Args:
+      p: true distributions ``[..., n]``.
+      q: predicted distributions, same shape as ``p``.
+      axis: the outcome axis.
+      base: logarithm base (``None``: nats).
+      normalize: normalise ``p`` and ``q`` to sum to 1 first.
+
+    Returns:
+      Array of the shape without ``axis``.
+
+    >>> round(float(cross_entropy([0.0, 1.0, 0.0], [0.2, 0.7, 0.1])), 4)  # = -log 0.7
+    0.3567
+    """
+    xp, p, q, axis = _pair(p, q, axis, normalize)
+    check_base(base)
+    with quiet():
+        return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, q), axis=axis), base)
+
+
+def kl_divergence(
+    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+) -> Array:
+    r"""Kullback–Leibler divergence :math:`D_{KL}(p\|q) = \sum_i p_i \log(p_i / q_i)`.
+
+    Computed as SciPy's ``rel_entr`` (the ratio inside the log, exact when ``p ≈ q``);
+    ``+inf`` where some ``q_i = 0 < p_i``; 0 exactly when ``p = q``.
+
+    Args:
+      p: true distributions ``[..., n]``.
+      q: approximating distributions, same shape as ``p``.
+      axis: the outcome axis.
+      base: logarithm base (``None``: nats).
+      normalize: normalise ``p`` and ``q`` to sum to 1 first.
+
+    Returns:
+      Array of the shape without ``axis``, ``>= 0``.
+
+    >>> round(float(kl_divergence([1.0, 0.0, 0.0, 0.0], [0.7, 0.1, 0.1, 0.1])), 4)
+    0.3567
+    """
+    xp, p, q, axis = _pair(p, q, axis, normalize)
+    check_base(base)
+    with quiet():
+        return _in_base(xp, xp.sum(_rel_entr(xp, p, q), axis=axis), base)
+
+
+def js_divergence(
+    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+) -> Array:
+    r"""Jensen–Shannon divergence :math:`\tfrac12 KL(p\|m) + \tfrac12 KL(q\|m)`, m = (p+q)/2.
+
+    The divergence itself, bounded by ``log 2`` — the square of SciPy's
+    ``spatial.distance.jensenshannon`` distance. Symmetric and always finite.
+
+    Args:
+      p, q: distributions of the same shape ``[..., n]``.
+      axis: the outcome axis.
+      base: logarithm base (``None``: nats; 2 gives values in [0, 1]).
+      normalize: normalise ``p`` and ``q`` to sum to 1 first.
+
+    Returns:
+      Array of the shape without ``axis``.
+
+    >>> float(js_divergence([1.0, 0.0], [0.0, 1.0], base=2))
+    1.0
+    """
+    xp, p, q, axis = _pair(p, q, axis, normalize)
+    check_base(base)
+    with quiet():
+        m = (p + q) / 2
+        total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
+        return _in_base(xp, total / 2, base)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _xlogy(xp: Any, x: Array, y: Array) -> Array:
+    """``x * log(y)`` with ``0 * log(anything) = 0`` (and zero gradients there)."""
+    zero = x == 0
+    return x * xp.log(xp.where(zero, xp.ones_like(y), y))
+
+
+def _rel_entr(xp: Any, x: Array, y: Array) -> Array:
+    """``x * log(x / y)``: 0 where x = 0, +inf where x > 0 = y."""
+    zero = x == 0
+    ones = xp.ones_like(x)
+    return x * xp.log(xp.where(zero, ones, x) / xp.where(zero, ones, y))
+
+
+def _in_base(xp: Any, nats: Array, base: float | None) -> Array:
+    return nats if base is None else nats / math.log(base)
+
+
+def _probabilities(p: Any, name: str) -> tuple[Any, Array]:
+    """Validate an array of probabilities in [0, 1] (no sum constraint)."""
+    p = as_array(p)
+    xp = namespace(**{name: p})
+    p = _as_float(xp, p)
+    check_no_nan(xp, p, name)
+    check_nonnegative(xp, p, name)
+    check_at_most_one(xp, p, name)
+    return xp, p
+
+
+def _distribution(p: Any, name: str, axis: int, normalize: bool) -> tuple[Any, Array, int]:
+    p = as_array(p)
+    xp = namespace(**{name: p})
+    if p.ndim == 0:
+        raise ValueError(f"{name}: expected at least one dimension (the outcomes), got a scalar")
+    axis = normalize_axis(axis, p.ndim)
+    p = _as_float(xp, p)
+    check_no_nan(xp, p, name)
+    check_nonnegative(xp, p, name)
+    total = xp.sum(p, axis=axis, keepdims=True)
+    if normalize:
+        if size(p) != 0 and to_bool(xp, xp.any(total == 0)):
+            raise ValueError(f"{name}: cannot normalize a distribution that sums to 0")
+        return xp, p / total, axis
+    tol = _SUM_TOLERANCE.get(xp.finfo(p.dtype).bits, 1e-4)
+    off = xp.abs(total - 1) > tol
+    if size(p) != 0 and to_bool(xp, xp.any(off)):
+        raise ValueError(
+            f"{name}: expected distributions summing to 1 along axis {axis} (±{tol}), "
+            f"got a sum of {_first_offending(xp, total, off)}; pass normalize=True to rescale"
+        )
+    return xp, p, axis
+
+
+def _pair(p: Any, q: Any, axis: int, normalize: bool) -> tuple[Any, Array, Array, int]:
+    p, q = as_array(p), as_array(q)
+    namespace(p=p, q=q)
+    check_shape(q, tuple(p.shape), "q", "the shape of p")
+    xp, p, axis = _distribution(p, "p", axis, normalize)
+    _, q, _ = _distribution(q, "q", axis, normalize)
+    if p.dtype != q.dtype:
+        dtype = xp.result_type(p.dtype, q.dtype)
+        p, q = xp.astype(p, dtype), xp.astype(q, dtype)
+    return xp, p, q, axis
+
+
+_SUM_TOLERANCE = {64: 1e-8, 32: 1e-4, 16: 1e-2}
+
+
+def _as_float(xp: Any, p: Array) -> Array:
+    """Integer or boolean inputs become the default float; 16-bit floats become float32."""
+    if not is_floating(xp, p):
+        return xp.astype(p, xp.float64)
+    return upcast(xp, p)
+
+
+def _first_offending(xp: Any, total: Array, off: Array) -> float:
+    flat_total = xp.reshape(total, (-1,))
+    idx = int(xp.argmax(xp.astype(xp.reshape(off, (-1,)), xp.int8)))
+    return float(flat_total[idx])
