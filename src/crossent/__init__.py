@@ -1,5 +1,9 @@
 """crossent: the softmax / cross-entropy family, correct, fast and memory-light.
 
+Layer 2 (:mod:`crossent.fused`, loaded on first use because it needs torch):
+``linear_cross_entropy`` — the loss of ``hidden @ weight.T`` without the N×V logits;
+:mod:`crossent.nn` has its module form.
+
 Layer 1 (this import, NumPy/PyTorch/JAX through one code path): information theory
 (:mod:`crossent.info`), stable log-sum-exp and softmax (:mod:`crossent.special`), and the
 softmax and binary cross-entropy losses (:mod:`crossent.losses`).
@@ -9,6 +13,9 @@ their arrays is passed in.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from crossent.info import cross_entropy, entropy, information, js_divergence, kl_divergence
 from crossent.losses import binary_cross_entropy_with_logits, softmax_cross_entropy
@@ -24,8 +31,20 @@ __all__ = [
     "information",
     "js_divergence",
     "kl_divergence",
+    "linear_cross_entropy",
     "log_softmax",
     "logsumexp",
     "softmax",
     "softmax_cross_entropy",
 ]
+
+
+_LAZY = {"linear_cross_entropy": "crossent.fused", "nn": "crossent.nn", "fused": "crossent.fused"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load torch-backed parts on first access, so that ``import crossent`` stays light."""
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name])
+        return module if name in ("nn", "fused") else getattr(module, name)
+    raise AttributeError(f"module 'crossent' has no attribute {name!r}")

@@ -1,0 +1,211 @@
+"""``linear_cross_entropy``: the public entry point, its input checks and the ``impl`` dispatch."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from crossent._validation import check_label_smoothing, check_reduction
+from crossent.fused._chunked import Options
+from crossent.fused._function import ChunkedLinearCrossEntropy
+from crossent.fused._reference import linear_cross_entropy_reference
+from crossent.fused._types import LinearCrossEntropyOutput
+
+IMPLS = ("auto", "torch", "naive")
+_CHUNK_BUDGET_BYTES = 64 * 2**20  # logits buffer(s) of one chunk
+_CHUNK_MIN_ROWS = 256  # below this, re-reading grad_W (V×D) once per chunk dominates
+
+
+def linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
+    reduction: str = "mean",
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    return_lse: bool = False,
+    return_stats: bool = False,
+    chunk_size: int | None = None,
+    impl: str = "auto",
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | LinearCrossEntropyOutput:
+    r"""Cross-entropy of a linear layer's logits, without materialising them.
+
+    .. math::
+        z = \operatorname{softcap}(h W^\top + b), \qquad
+        \mathcal{L} = \operatorname{cross\_entropy}(z, y) + \zeta\,
+        \operatorname{mean}_{i\ \mathrm{valid}}(\operatorname{lse}(z_i)^2)
+
+    with :func:`crossent.softmax_cross_entropy`'s semantics for class weights, label
+    smoothing, ``ignore_index`` and reductions (the mean over zero valid rows is 0 with zero
+    gradients). ``softcap(z) = cap · tanh(z / cap)``. For ``reduction="sum"`` the z-loss is
+    summed over valid rows; for ``"none"`` it is added to each valid row. This is the seed's
+    skip-gram loss :math:`-u_o^\top v_c + \log\sum_w \exp(u_w^\top v_c)` with ``hidden = v_c``
+    and ``weight = U``. Extra memory: one chunk of logits plus O(N + V), besides the
+    gradients. Double backward is not supported (a clear error).
+
+    Args:
+      hidden: ``[..., D]`` floating (16-bit inputs are computed in float32).
+      weight: ``[V, D]``, same dtype and device as ``hidden``.
+      targets: ``[...]`` integer class indices, or ``[..., V]`` probabilities.
+      bias: optional ``[V]``.
+      ignore_index: class-target value whose rows are skipped.
+      label_smoothing: :math:`\varepsilon \in [0, 1]`.
+      class_weight: optional ``[V]`` class weights (PyTorch's ``weight=``).
+      reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``[...]`` per-row losses).
+      z_loss: :math:`\zeta \ge 0`, weight of the squared log-partition penalty.
+      softcap: optional ``cap > 0``.
+      return_lse: also return the per-row log-sum-exp ``[...]``.
+      return_stats: return a :class:`LinearCrossEntropyOutput` (loss, lse, entropy, target
+        log-probability, argmax correctness; statistics are not differentiable).
+      chunk_size: rows per chunk (default: a 64 MiB logits buffer, at least 256 rows).
+      impl: ``"auto"``, ``"torch"`` (chunked) or ``"naive"`` (materialises the logits).
+
+    Returns:
+      The loss (scalar, or ``[...]`` for ``"none"``) in ``hidden``'s dtype; with
+      ``return_lse``, ``(loss, lse)``; with ``return_stats``, a ``LinearCrossEntropyOutput``.
+
+    >>> import torch
+    >>> h, W = torch.randn(6, 4), torch.randn(10, 4)
+    >>> y = torch.tensor([1, 2, 3, -100, 5, 9])
+    >>> fused = linear_cross_entropy(h, W, y, chunk_size=4)
+    >>> naive = torch.nn.functional.cross_entropy(h @ W.T, y)
+    >>> bool(torch.allclose(fused, naive, atol=1e-6))
+    True
+    """
+    _check_inputs(hidden, weight, targets, bias, class_weight, ignore_index)
+    check_reduction(reduction)
+    check_label_smoothing(label_smoothing)
+    _check_options(z_loss, softcap, chunk_size, impl)
+    batch_shape = tuple(hidden.shape[:-1])
+    vocab = weight.shape[0]
+    h2 = hidden.reshape(-1, hidden.shape[-1])  # [N, D]
+    t2 = targets.reshape(-1, vocab) if targets.is_floating_point() else targets.reshape(-1)
+    if impl == "naive":
+        res = linear_cross_entropy_reference(
+            h2, weight, t2, bias, ignore_index=ignore_index, label_smoothing=label_smoothing,
+            class_weight=class_weight, reduction=reduction, z_loss=z_loss, softcap=softcap,
+        )
+    else:
+        res = _chunked(h2, weight, t2, bias, class_weight, Options(
+            ignore_index=ignore_index, label_smoothing=float(label_smoothing),
+            z_loss=float(z_loss), softcap=None if softcap is None else float(softcap),
+            reduction=reduction, chunk_size=chunk_size or _default_chunk(vocab, softcap),
+            with_stats=return_stats,
+        ))
+    n = h2.shape[0]
+    res = LinearCrossEntropyOutput(  # per-row outputs back to hidden's batch shape
+        *(x.reshape(batch_shape) if x.dim() == 1 and x.numel() == n else x for x in res)
+    )
+    if return_stats:
+        return res
+    if return_lse:
+        return res.loss, res.lse
+    return res.loss
+
+
+def _chunked(
+    h: torch.Tensor, w: torch.Tensor, t: torch.Tensor, b: torch.Tensor | None,
+    cw: torch.Tensor | None, opts: Options,
+) -> LinearCrossEntropyOutput:
+    grad_on = torch.is_grad_enabled()
+    need = (
+        grad_on and h.requires_grad,
+        grad_on and w.requires_grad,
+        grad_on and b is not None and b.requires_grad,
+    )
+    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need)
+    if not opts.with_stats:
+        empty = outs[1].new_empty(0)
+        return LinearCrossEntropyOutput(outs[0], outs[1], empty, empty, empty)
+    return LinearCrossEntropyOutput(*outs)
+
+
+def _default_chunk(vocab: int, softcap: float | None) -> int:
+    """Rows per chunk: the memory budget, but never so few that grad_W traffic dominates.
+
+    Each chunk re-reads and re-writes the V×D weight gradient (8·V·D bytes) against
+    6·c·D·V flops of matrix multiplies, so ``c`` rows amortise it about ``c``-fold.
+    """
+    buffers = 2 if softcap is not None else 1
+    return max(_CHUNK_MIN_ROWS, _CHUNK_BUDGET_BYTES // (4 * vocab * buffers))
+
+
+def _check_inputs(
+    hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
+    bias: torch.Tensor | None, class_weight: torch.Tensor | None, ignore_index: int,
+) -> None:
+    for name, x in (("hidden", hidden), ("weight", weight), ("targets", targets),
+                    ("bias", bias), ("class_weight", class_weight)):
+        if x is not None and not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not hidden.is_floating_point() or hidden.dim() < 1:
+        raise TypeError(f"hidden: expected a floating [..., D] tensor, got dtype {hidden.dtype} "
+                        f"and shape {tuple(hidden.shape)}")
+    if weight.dim() != 2 or weight.shape[1] != hidden.shape[-1]:
+        raise ValueError(f"weight: expected shape [V, {hidden.shape[-1]}] (D of hidden), "
+                         f"got {tuple(weight.shape)}")
+    vocab = weight.shape[0]
+    for name, x in (("weight", weight), ("bias", bias)):
+        if x is not None and (x.dtype != hidden.dtype or x.device != hidden.device):
+            raise TypeError(f"{name}: expected dtype {hidden.dtype} on {hidden.device} like "
+                            f"hidden, got {x.dtype} on {x.device}")
+    for name, x in (("bias", bias), ("class_weight", class_weight)):
+        if x is not None and tuple(x.shape) != (vocab,):
+            raise ValueError(f"{name}: expected shape [{vocab}] (V of weight), got {tuple(x.shape)}")
+    if class_weight is not None and not class_weight.is_floating_point():
+        raise TypeError(f"class_weight: expected a floating tensor, got {class_weight.dtype}")
+    batch = tuple(hidden.shape[:-1])
+    if targets.device != hidden.device:
+        raise TypeError(f"targets: expected device {hidden.device}, got {targets.device}")
+    if targets.is_floating_point():
+        _check_prob_targets(targets, batch, vocab, ignore_index)
+    else:
+        _check_class_targets(targets, batch, vocab, ignore_index)
+
+
+def _check_prob_targets(targets: torch.Tensor, batch: tuple[int, ...], vocab: int,
+                        ignore_index: int) -> None:
+    if tuple(targets.shape) != (*batch, vocab):
+        raise ValueError(f"targets: expected probabilities of shape {[*batch, vocab]} or class "
+                         f"indices of shape {list(batch)}, got {list(targets.shape)}")
+    if ignore_index != -100:
+        raise ValueError(f"ignore_index: only class-index targets can ignore rows, got "
+                         f"ignore_index={ignore_index} with probability targets")
+    if targets.numel() and bool(torch.isnan(targets).any()):
+        raise ValueError("targets: contains NaN")
+    if targets.numel() and bool((targets < 0).any()):
+        raise ValueError(f"targets: probabilities must be >= 0, got {targets.min().item()}")
+
+
+def _check_class_targets(targets: torch.Tensor, batch: tuple[int, ...], vocab: int,
+                         ignore_index: int) -> None:
+    if targets.dtype == torch.bool:
+        raise TypeError("targets: expected integer class indices or floating probabilities, "
+                        "got dtype torch.bool")
+    if tuple(targets.shape) != batch:
+        raise ValueError(f"targets: expected class indices of shape {list(batch)} (hidden's "
+                         f"batch shape), got {list(targets.shape)}")
+    bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
+    if targets.numel() and bool(bad.any()):
+        pos = int(bad.reshape(-1).nonzero()[0])
+        value = int(targets.reshape(-1)[pos])
+        raise IndexError(f"targets: class index {value} at flat position {pos} is out of range "
+                         f"[0, {vocab - 1}] (ignore_index={ignore_index})")
+
+
+def _check_options(z_loss: float, softcap: float | None, chunk_size: int | None,
+                   impl: str) -> None:
+    if not (isinstance(z_loss, (int, float)) and math.isfinite(z_loss) and z_loss >= 0):
+        raise ValueError(f"z_loss: expected a finite number >= 0, got {z_loss!r}")
+    if softcap is not None and not (isinstance(softcap, (int, float)) and 0 < softcap < math.inf):
+        raise ValueError(f"softcap: expected None or a finite number > 0, got {softcap!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size: expected None or an int >= 1, got {chunk_size!r}")
+    if impl not in IMPLS:
+        raise ValueError(f"impl: expected one of {IMPLS}, got {impl!r}")

@@ -1,0 +1,98 @@
+"""The autograd wiring of the chunked linear cross-entropy (see :mod:`._chunked`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from crossent.fused._chunked import Options, _Targets, run_chunks
+
+
+def _reduce(
+    out: dict[str, torch.Tensor], t: _Targets, reduction: str
+) -> torch.Tensor:
+    """Loss from per-row terms: CE by Σw_y (class) or N (probability), z-loss by valid rows."""
+    if reduction == "none":
+        return out["ce"] + out["zl"]
+    if reduction == "sum":
+        return out["ce"].sum() + out["zl"].sum()
+    return out["ce"].sum() / _safe(t.denom) + out["zl"].sum() / _safe(t.n_valid)
+
+
+def _safe(d: torch.Tensor) -> torch.Tensor:
+    return torch.where(d == 0, torch.ones_like(d), d)
+
+
+def _unit_scales(t: _Targets, n: int, reduction: str, dtype: torch.dtype
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-row gradient scales of CE and z-loss for an upstream gradient of 1."""
+    one = torch.ones((), dtype=dtype, device=t.valid.device)
+    if reduction == "mean":
+        return (one / _safe(t.denom)).expand(n), (one / _safe(t.n_valid)).expand(n)
+    return one.expand(n), one.expand(n)
+
+
+def _statistics(out: dict[str, torch.Tensor], t: _Targets) -> tuple[torch.Tensor, ...]:
+    """Entropy, target log-probability and argmax correctness per row."""
+    logprob = out["y_dot_z"] - out["y_sum"] * out["lse"]
+    if t.prob:
+        correct = out["argmax"] == t.y.argmax(1)
+    else:
+        correct = t.valid & (out["argmax"] == t.safe)
+    return out["entropy"], logprob, correct
+
+
+class ChunkedLinearCrossEntropy(torch.autograd.Function):
+    """Loss (differentiable) and row statistics (not) of the chunked algorithm."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+        targets: torch.Tensor, class_weight: torch.Tensor | None, opts: Options,
+        need: tuple[bool, bool, bool],
+    ) -> tuple[torch.Tensor, ...]:
+        dt = torch.float32 if hidden.dtype in (torch.float16, torch.bfloat16) else hidden.dtype
+        h, w = hidden.to(dt), weight.to(dt)
+        b = None if bias is None else bias.to(dt)
+        t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
+        early = opts.reduction != "none" and any(need)  # gradients in the forward pass
+        scales = _unit_scales(t, h.shape[0], opts.reduction, dt) if early else (None, None)
+        out, grads = run_chunks(h, w, b, t, opts, need if early else (False,) * 3, *scales)
+        ctx.early = early
+        ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
+        if early:
+            ctx.grads = grads
+        elif any(need):
+            ctx.save_for_backward(h, w, b, targets, class_weight)
+            ctx.opts, ctx.need = opts, need
+        loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
+        stats = _statistics(out, t) if opts.with_stats else ()
+        ctx.mark_non_differentiable(out["lse"], *stats)
+        return (loss, out["lse"], *stats)
+
+    @staticmethod
+    def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+        if torch.is_grad_enabled():  # backward(create_graph=True): a graph of this is wanted
+            raise RuntimeError(
+                "linear_cross_entropy: double backward (create_graph=True) is not supported; "
+                "cannot differentiate twice through the fused loss"
+            )
+        if ctx.early:
+            gr, ctx.grads = ctx.grads, None  # drop our reference: autograd can take the buffers
+            parts = [gr.hidden, gr.weight, gr.bias]
+            g = g_loss.to(torch.float64 if ctx.dtypes[0] == torch.float64 else torch.float32)
+        else:
+            h, w, b, targets, class_weight = ctx.saved_tensors
+            t = _Targets(targets, class_weight, w.shape[0], ctx.opts, h.dtype)
+            g_rows = g_loss.to(h.dtype)
+            _, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, g_rows, g_rows)
+            parts, g = [gr.hidden, gr.weight, gr.bias], None
+        del gr
+        result: list[Any] = []
+        for part, dtype in zip(parts, ctx.dtypes, strict=True):
+            if part is None or dtype is None:
+                result.append(None)
+            else:  # the buffers are ours: scale in place rather than copy
+                result.append((part if g is None else part.mul_(g)).to(dtype))
+        return (*result, None, None, None, None)
