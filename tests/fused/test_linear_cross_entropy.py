@@ -243,3 +243,12 @@ def test_empty_batch() -> None:
     loss.backward()
     assert h.grad is not None
     assert h.grad.shape == (0, D)
+
+
+def test_repeated_backward_with_retain_graph() -> None:
+    x = _inputs()
+    h = x["hidden"].clone().requires_grad_()
+    loss = linear_cross_entropy(h, x["weight"], x["targets"], label_smoothing=0.1)
+    (first,) = torch.autograd.grad(loss, [h], retain_graph=True)
+    (second,) = torch.autograd.grad(loss * 1, [h], torch.tensor(3.0, dtype=torch.float64))
+    torch.testing.assert_close(second, 3 * first)

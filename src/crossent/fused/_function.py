@@ -61,9 +61,8 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         out, grads = run_chunks(h, w, b, t, opts, need if early else (False,) * 3, *scales)
         ctx.early = early
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
-        if early:
-            ctx.grads = grads
-        elif any(need):
+        ctx.grads = grads if early else None
+        if any(need):  # kept for a recomputing backward (reduction="none", retain_graph)
             ctx.save_for_backward(h, w, b, targets, class_weight)
             ctx.opts, ctx.need = opts, need
         loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
@@ -78,17 +77,19 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
                 "linear_cross_entropy: double backward (create_graph=True) is not supported; "
                 "cannot differentiate twice through the fused loss"
             )
-        if ctx.early:
-            gr, ctx.grads = ctx.grads, None  # drop our reference: autograd can take the buffers
-            parts = [gr.hidden, gr.weight, gr.bias]
-            g = g_loss.to(torch.float64 if ctx.dtypes[0] == torch.float64 else torch.float32)
-        else:
+        if ctx.grads is not None:
+            # First backward after a forward that computed the gradients for a unit upstream
+            # gradient: scale them in place and hand the buffers over (no copy).
+            gr, ctx.grads = ctx.grads, None
+            parts, g = [gr.hidden, gr.weight, gr.bias], g_loss
+            del gr
+        else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
             h, w, b, targets, class_weight = ctx.saved_tensors
             t = _Targets(targets, class_weight, w.shape[0], ctx.opts, h.dtype)
+            ce, zl = _unit_scales(t, h.shape[0], ctx.opts.reduction, h.dtype)
             g_rows = g_loss.to(h.dtype)
-            _, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, g_rows, g_rows)
+            _, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
             parts, g = [gr.hidden, gr.weight, gr.bias], None
-        del gr
         result: list[Any] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):
             if part is None or dtype is None:
