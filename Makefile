@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml requirements-dev.txt
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/crossent explain
+	$(VENV)/bin/crossent demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -100,3 +100,12 @@ def _print_explanation(r: Explanation) -> None:
 def main() -> None:
     """Entry point of the ``crossent`` script."""
     app()
+
+
+def _register_word2vec() -> None:
+    from crossent.cli_word2vec import register
+
+    register(app)
+
+
+_register_word2vec()

@@ -1,0 +1,28 @@
+"""Skip-gram word2vec: exact full softmax (the seed's loss), negative sampling and
+hierarchical softmax; word2vec.c/gensim vector formats; evaluation.
+
+>>> from crossent.word2vec import TrainConfig
+>>> TrainConfig().window, TrainConfig().negative, TrainConfig().alpha
+(5, 5, 0.025)
+"""
+
+from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.corpus import CorpusError
+from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
+from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
+from crossent.word2vec.model import SkipGram
+from crossent.word2vec.train import Progress, TrainingInterrupted, train
+
+__all__ = [
+    "CorpusError",
+    "KeyedVectors",
+    "Progress",
+    "SkipGram",
+    "TrainConfig",
+    "TrainingInterrupted",
+    "UnknownWordError",
+    "VectorFileError",
+    "load_word2vec",
+    "save_word2vec",
+    "train",
+]

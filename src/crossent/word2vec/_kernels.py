@@ -1,0 +1,201 @@
+r"""Numba kernels of skip-gram training: negative sampling and hierarchical softmax.
+
+One call trains on one job (a run of sentences) with the GIL released, so worker threads
+run them in parallel on shared weight matrices (Hogwild, as word2vec.c and gensim do).
+Semantics follow word2vec.c: subsampling before windowing, a reduced window
+``window − b`` with ``b`` uniform in ``{0, …, window−1}``, word2vec.c's linear congruential
+generator (so one thread and one seed give bit-identical vectors), and a learning rate
+interpolated linearly over the job. Pairs are oriented as the seed's formula: the centre
+word's input vector :math:`v_c` (``syn0``) predicts the context word ``o`` through output
+vectors (``syn1`` / ``syn1neg``).
+
+Per pair the loss added to the float64 total is, with :math:`\sigma` the logistic function,
+negative sampling :math:`-\log\sigma(u_o^\top v_c) - \sum_{k} \log\sigma(-u_k^\top v_c)`
+over ``negative`` draws from the unigram^0.75 distribution (alias table) (draws equal to ``o`` are skipped), or
+hierarchical softmax :math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)
+\,u_n^\top v_c)`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_MULT = np.uint64(25214903917)
+_ADD = np.uint64(11)
+_SHIFT = np.uint64(16)
+_LOW16 = np.uint64(0xFFFF)
+_HIGH = np.uint64(32)
+
+
+@njit(inline="always")
+def _next(state: np.ndarray) -> np.uint64:  # pragma: no cover - compiled
+    state[0] = state[0] * _MULT + _ADD
+    return state[0]
+
+
+@njit(inline="always")
+def _softplus(x: float) -> float:  # pragma: no cover - compiled
+    """log(1 + e^x), stable for any x."""
+    if x > 0:
+        return x + math.log1p(math.exp(-x))
+    return math.log1p(math.exp(x))
+
+
+# sigma(x) and log sigma(x) tabulated on [-TABLE_RANGE, TABLE_RANGE] and interpolated
+# linearly: error below 1e-6 (float32 resolution of the loss), no exp/log per unit. Outside
+# the range sigma is 0 or 1 and log sigma(x) is x or 0 within 1.2e-7.
+TABLE_RANGE = 16.0
+TABLE_SIZE = 8193
+_GRID = np.linspace(-TABLE_RANGE, TABLE_RANGE, TABLE_SIZE)
+SIGMOID_TABLE = 1.0 / (1.0 + np.exp(-_GRID))
+LOG_SIGMOID_TABLE = -np.logaddexp(0.0, -_GRID)
+_SCALE = (TABLE_SIZE - 1) / (2 * TABLE_RANGE)
+
+
+@njit(inline="always")
+def _lookup(table: np.ndarray, x: float, low: float, high: float
+            ) -> float:  # pragma: no cover - compiled
+    if x <= -TABLE_RANGE:
+        return low
+    if x >= TABLE_RANGE:
+        return high
+    pos = (x + TABLE_RANGE) * _SCALE
+    i = int(pos)
+    t = pos - i
+    return table[i] + t * (table[i + 1] - table[i])
+
+
+@njit(inline="always")
+def _update(l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: float,
+            neu1e: np.ndarray) -> float:  # pragma: no cover - compiled
+    """One logistic unit on input vector ``l1``: accumulate its gradient into ``neu1e``,
+    update output row ``node``; returns the unit's loss -log sigma(±f) (float64)."""
+    dim = l1.shape[0]
+    row = out[node]
+    f = np.float32(0.0)
+    for d in range(dim):
+        f += l1[d] * row[d]
+    fd = float(f)
+    p = _lookup(SIGMOID_TABLE, fd, 0.0, 1.0)
+    g = np.float32((label - p) * alpha)
+    for d in range(dim):
+        neu1e[d] += g * row[d]
+        row[d] += g * l1[d]
+    margin = fd if label > 0.5 else -fd
+    return -_lookup(LOG_SIGMOID_TABLE, margin, margin, 0.0)
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def train_job(  # pragma: no cover - compiled
+    syn0: np.ndarray, out: np.ndarray, words: np.ndarray, offsets: np.ndarray,
+    keep: np.ndarray, window: int, alpha0: float, alpha1: float, seed: int, hs: bool,
+    negative: int, neg_prob: np.ndarray, neg_alias: np.ndarray, codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+) -> tuple[float, int, int]:
+    """Train on sentences ``offsets[s]..offsets[s+1]`` of ``words``.
+
+    Returns (loss summed over pairs in float64, number of pairs, words read).
+    """
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    neu1e = np.zeros(syn0.shape[1], dtype=np.float32)
+    sent = np.empty(10_000, dtype=np.int32)
+    total_words = offsets[-1] - offsets[0]
+    n_neg = np.uint64(neg_prob.shape[0])
+    loss, pairs, done = 0.0, 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = 0
+        for k in range(offsets[s], offsets[s + 1]):  # subsample
+            w = words[k]
+            if keep[w] < 1.0:
+                r = float((_next(state) >> _SHIFT) & _LOW16) / 65536.0
+                if keep[w] < r:
+                    continue
+            sent[n] = w
+            n += 1
+        done += offsets[s + 1] - offsets[s]
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
+        for i in range(n):
+            c = sent[i]
+            b = int(_next(state) % np.uint64(window))
+            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                o = sent[j]
+                l1 = syn0[c]
+                neu1e[:] = 0.0
+                if hs:
+                    for q in range(lengths[o]):
+                        label = 1.0 - codes[o, q]
+                        loss += _update(l1, out, points[o, q], label, alpha, neu1e)
+                else:
+                    loss += _update(l1, out, o, 1.0, alpha, neu1e)
+                    for _ in range(negative):
+                        x = _next(state)  # alias draw: high bits pick a column, low a coin
+                        col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
+                        neg = col
+                        if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
+                            neg = np.int64(neg_alias[col])
+                        if neg == o:
+                            continue
+                        loss += _update(l1, out, neg, 0.0, alpha, neu1e)
+                for d in range(l1.shape[0]):
+                    l1[d] += neu1e[d]
+                pairs += 1
+    return loss, pairs, done
+
+
+@njit(nogil=True, cache=True)
+def job_pairs(  # pragma: no cover - compiled
+    words: np.ndarray, offsets: np.ndarray, keep: np.ndarray, window: int, seed: int,
+    dynamic: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The (centre, context) pairs of a job, after subsampling and the (dynamic) window:
+    what the full-softmax objective and held-out evaluation batch through the fused op."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    cap = (offsets[-1] - offsets[0]) * 2 * window
+    centres = np.empty(cap, dtype=np.int64)
+    contexts = np.empty(cap, dtype=np.int64)
+    sent = np.empty(10_000, dtype=np.int32)
+    m = 0
+    for s in range(offsets.shape[0] - 1):
+        n = 0
+        for k in range(offsets[s], offsets[s + 1]):
+            w = words[k]
+            if keep[w] < 1.0:
+                r = float((_next(state) >> _SHIFT) & _LOW16) / 65536.0
+                if keep[w] < r:
+                    continue
+            sent[n] = w
+            n += 1
+        for i in range(n):
+            b = int(_next(state) % np.uint64(window)) if dynamic else 0
+            for j in range(max(0, i - window + b), min(n, i + window - b + 1)):
+                if j != i:
+                    centres[m] = sent[i]
+                    contexts[m] = sent[j]
+                    m += 1
+    return centres[:m], contexts[:m]
+
+
+@njit(nogil=True, cache=True)
+def hs_log_likelihood(  # pragma: no cover - compiled
+    syn0: np.ndarray, syn1: np.ndarray, centres: np.ndarray, contexts: np.ndarray,
+    codes: np.ndarray, points: np.ndarray, lengths: np.ndarray,
+) -> float:
+    """Σ over pairs of -log p(context | centre) under the hierarchical softmax (float64)."""
+    total = 0.0
+    for m in range(centres.shape[0]):
+        c, o = centres[m], contexts[m]
+        for q in range(lengths[o]):
+            f = 0.0
+            for d in range(syn0.shape[1]):
+                f += float(syn0[c, d]) * float(syn1[points[o, q], d])
+            total += _softplus(-f) if codes[o, q] == 0 else _softplus(f)
+    return total

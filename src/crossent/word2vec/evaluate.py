@@ -1,0 +1,67 @@
+"""Exact held-out evaluation: the seed's full-softmax loss J(θ) of a model on a text.
+
+Pairs are every (centre, context) within ``window`` of each other in each sentence of the
+text (no subsampling, no random window shrinking), words outside the model's vocabulary
+dropped. For ``ns`` and ``softmax`` models the output vectors define
+:math:`p(o \\mid c) = \\operatorname{softmax}_o(U v_c)` over the whole vocabulary, computed
+through :func:`crossent.linear_cross_entropy` in chunks; for ``hs`` models the tree's own
+normalised :math:`p(o \\mid c) = \\prod_n \\sigma(\\pm u_n^\\top v_c)` is used. The result
+is the mean :math:`J = -\\frac{1}{P}\\sum \\log p(o \\mid c)` and the perplexity
+:math:`e^J`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from crossent.word2vec import _kernels
+from crossent.word2vec.corpus import CorpusError, encode_corpus
+from crossent.word2vec.model import SkipGram
+
+
+def heldout_loss(model: SkipGram, paths: Sequence[str | os.PathLike[str]], *,
+                 window: int | None = None, batch_pairs: int = 8192) -> dict[str, Any]:
+    """Mean held-out J(θ) over the text's pairs, its perplexity and the pair count."""
+    window = window or model.config.window
+    keep = np.ones(len(model.vocab), dtype=np.float32)
+    with tempfile.TemporaryDirectory(prefix="crossent-heldout-") as tmp:
+        enc = encode_corpus(paths, model.vocab.index, Path(tmp),
+                            lowercase=model.config.lowercase)
+        words = np.asarray(enc.words)
+        centres, contexts = _kernels.job_pairs(words, enc.offsets, keep, window, 0, False)
+    if len(centres) == 0:
+        raise CorpusError("heldout: no pair of in-vocabulary words within the window")
+    if model.config.loss == "hs":
+        codes, points, lengths = model.vocab.huffman()
+        total = _kernels.hs_log_likelihood(model.syn0, model.syn1, centres, contexts, codes,
+                                           points, lengths)
+    else:
+        total = _softmax_total(model, centres, contexts, batch_pairs)
+    mean = float(total) / len(centres)
+    return {"loss": mean, "perplexity": math.exp(min(mean, 700.0)), "pairs": int(len(centres)),
+            "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax"}
+
+
+def _softmax_total(model: SkipGram, centres: np.ndarray, contexts: np.ndarray,
+                   batch: int) -> float:
+    import torch
+
+    from crossent.fused import linear_cross_entropy
+
+    syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
+    syn1 = torch.from_numpy(model.syn1).double()
+    total = 0.0
+    with torch.no_grad():
+        for s in range(0, len(centres), batch):
+            c = torch.from_numpy(centres[s : s + batch])
+            o = torch.from_numpy(contexts[s : s + batch])
+            loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
+            total += float(loss)
+    return total

@@ -1,0 +1,211 @@
+"""Skip-gram training: epochs over the encoded corpus, jobs run on worker threads.
+
+Each job (about ``job_words`` words of whole sentences) runs one GIL-free numba kernel
+(:mod:`._kernels`) for ``ns``/``hs``, or a series of fused full-softmax steps
+(:mod:`._softmax`) for ``softmax``. The learning rate of a job is fixed by its place in the
+corpus, not by when it finishes, and each job's random stream is seeded from
+``(seed, epoch, job)``: with one thread a run is bit-identical to any other with the same
+seed. The per-epoch loss is the float64 mean over the epoch's pairs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from crossent.word2vec import _kernels
+from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.corpus import (
+    CorpusError,
+    EncodedCorpus,
+    check_readable,
+    count_words,
+    encode_corpus,
+)
+from crossent.word2vec.model import SkipGram
+from crossent.word2vec.vocab import Vocabulary
+
+
+@dataclass
+class Progress:
+    """A snapshot for progress displays (after each job)."""
+
+    epoch: int  # 0-based
+    epochs: int
+    words_done: int
+    words_total: int
+    loss: float  # running mean of the current epoch
+    alpha: float
+    words_per_second: float
+    epoch_losses: list[float]
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C during training: ``model`` holds the state reached, ready to checkpoint."""
+
+    def __init__(self, model: SkipGram) -> None:
+        super().__init__("training interrupted")
+        self.model = model
+
+
+def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) -> SkipGram:
+    """First pass: count words, build the vocabulary, initialise the weights."""
+    counts, stats = count_words(check_readable(paths), lowercase=config.lowercase)
+    if stats.words == 0:
+        raise CorpusError(f"corpus: no words in {', '.join(map(str, paths))}")
+    vocab = Vocabulary.build(counts, min_count=config.min_count, max_size=config.max_vocab)
+    if len(vocab) == 0:
+        top = ", ".join(f"{w!r}×{c}" for w, c in counts.most_common(3))
+        raise CorpusError(f"corpus: none of its {len(counts)} distinct words occurs at least "
+                          f"min_count={config.min_count} times (most frequent: {top})")
+    if config.loss == "hs" and len(vocab) < 2:
+        raise CorpusError("corpus: hierarchical softmax needs at least 2 vocabulary words")
+    return SkipGram.initial(config, vocab)
+
+
+def train(paths: Sequence[str | os.PathLike[str]], config: TrainConfig | None = None, *,
+          model: SkipGram | None = None,
+          progress: Callable[[Progress], None] | None = None) -> SkipGram:
+    """Train skip-gram on text files; ``model`` continues a checkpoint from its position."""
+    if model is None:
+        model = build_model(paths, config or TrainConfig())
+    else:
+        check_readable(paths)
+    with tempfile.TemporaryDirectory(prefix="crossent-corpus-") as tmp:
+        enc = encode_corpus(paths, model.vocab.index, Path(tmp),
+                            lowercase=model.config.lowercase)
+        if len(enc.words) == 0:
+            raise CorpusError("corpus: no in-vocabulary words to train on")
+        model.corpus_words = len(enc.words)
+        _Trainer(model, enc, progress).run()
+    return model
+
+
+def _job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
+    """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
+    targets = np.arange(job_words, offsets[-1] + job_words, job_words)
+    cuts = np.unique(np.clip(np.searchsorted(offsets, targets), 1, len(offsets) - 1))
+    starts = np.concatenate([[0], cuts[:-1]])
+    return [(int(a), int(b)) for a, b in zip(starts, cuts, strict=True) if b > a]
+
+
+def job_seed(seed: int, epoch: int, job: int) -> int:
+    """A 64-bit seed for one job, distinct for every (seed, epoch, job)."""
+    x = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + job * 0x94D049BB133111EB)
+    return (x ^ (x >> 31)) % (2**63)
+
+
+class _Trainer:
+    def __init__(self, model: SkipGram, enc: EncodedCorpus,
+                 progress: Callable[[Progress], None] | None) -> None:
+        self.m, self.enc, self.progress = model, enc, progress
+        cfg, vocab = model.config, model.vocab
+        self.words = np.asarray(enc.words)
+        self.jobs = _job_bounds(enc.offsets, cfg.job_words)
+        self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
+        self.keep = vocab.keep_probabilities(cfg.sample)
+        self.total = cfg.epochs * len(enc.words)
+        empty2 = np.zeros((1, 1), dtype=np.int8)
+        if cfg.loss == "ns":
+            self.neg_prob, self.neg_alias = vocab.alias_table()
+        else:
+            self.neg_prob, self.neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
+        if cfg.loss == "hs":
+            self.codes, self.points, self.lengths = vocab.huffman()
+        else:
+            self.codes, self.points = empty2, empty2.astype(np.int32)
+            self.lengths = np.zeros(1, dtype=np.int32)
+        self.started = time.perf_counter()
+        self.words_at_start = model.position.words_done
+
+    def alpha(self, words_done: int) -> float:
+        cfg = self.m.config
+        frac = min(words_done / max(self.total, 1), 1.0)
+        return cfg.alpha * (1.0 - (1.0 - cfg.min_alpha_ratio) * frac)
+
+    def run(self) -> None:
+        pos, cfg = self.m.position, self.m.config
+        while pos.epoch < cfg.epochs:
+            self._epoch(pos.epoch, pos.job)
+            pos.epoch_losses.append(pos.partial_loss / max(pos.partial_pairs, 1))
+            pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
+
+    def _epoch(self, epoch: int, first_job: int) -> None:
+        base = epoch * len(self.enc.words) + sum(self.job_words[:first_job])
+        starts = np.concatenate([[0], np.cumsum(self.job_words)])
+        todo = range(first_job, len(self.jobs))
+        begin = {j: base + int(starts[j] - starts[first_job]) for j in todo}
+        pos = self.m.position
+        results = self._results(epoch, todo, begin)
+        try:
+            for j, (loss, pairs, words) in results:
+                pos.partial_loss += loss
+                pos.partial_pairs += pairs
+                pos.words_done = begin[j] + words
+                pos.job = j + 1
+                self._report(epoch)
+        except KeyboardInterrupt:
+            results.close()  # waits for running jobs; the position stays at the last done
+            raise TrainingInterrupted(self.m) from None
+
+    def _results(self, epoch: int, todo: range, begin: dict[int, int]
+                 ) -> Iterator[tuple[int, tuple[float, int, int]]]:
+        """Results in job order; with several threads, jobs overlap (Hogwild)."""
+        threads = self.m.config.threads
+        if threads == 1:
+            for j in todo:
+                yield j, self._job(epoch, j, begin[j])
+            return
+        pending: dict[int, Future[tuple[float, int, int]]] = {}
+        with ThreadPoolExecutor(threads) as ex:
+            try:
+                ahead = iter(todo)
+                for j in todo:
+                    while len(pending) < 2 * threads:
+                        nxt = next(ahead, None)
+                        if nxt is None:
+                            break
+                        pending[nxt] = ex.submit(self._job, epoch, nxt, begin[nxt])
+                    yield j, pending.pop(j).result()
+            finally:
+                for f in pending.values():
+                    f.cancel()
+
+    def _job(self, epoch: int, j: int, words_before: int) -> tuple[float, int, int]:
+        s0, s1 = self.jobs[j]
+        offsets = self.enc.offsets[s0 : s1 + 1]
+        a0 = self.alpha(words_before)
+        a1 = self.alpha(words_before + self.job_words[j])
+        seed = job_seed(self.m.config.seed, epoch, j)
+        cfg = self.m.config
+        if cfg.loss == "softmax":
+            from crossent.word2vec._softmax import softmax_job
+
+            return softmax_job(self.m, self.words, offsets, self.keep, seed, a0, a1)
+        loss, pairs, words = _kernels.train_job(
+            self.m.syn0, self.m.syn1, self.words, offsets, self.keep, cfg.window, a0, a1,
+            seed, cfg.loss == "hs", cfg.negative, self.neg_prob, self.neg_alias, self.codes,
+            self.points,
+            self.lengths,
+        )
+        return float(loss), int(pairs), int(words)
+
+    def _report(self, epoch: int) -> None:
+        if self.progress is None:
+            return
+        pos = self.m.position
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.progress(Progress(
+            epoch=epoch, epochs=self.m.config.epochs, words_done=pos.words_done,
+            words_total=self.total, loss=pos.partial_loss / max(pos.partial_pairs, 1),
+            alpha=self.alpha(pos.words_done),
+            words_per_second=(pos.words_done - self.words_at_start) / elapsed,
+            epoch_losses=list(pos.epoch_losses),
+        ))
