@@ -58,12 +58,23 @@ def worker(impl: str, n: int, d: int, v: int, scale: float, repeat: int, chunk: 
     print(json.dumps({"time": min(times), "extra": _peak_rss() - base, "grads": grads}))
 
 
-def measure(impl: str, n: int, d: int, v: int, *, scale: float = 1.0, repeat: int = 3,
-            chunk: int = 0) -> dict[str, float] | None:
+def measure(
+    impl: str, n: int, d: int, v: int, *, scale: float = 1.0, repeat: int = 3, chunk: int = 0
+) -> dict[str, float] | None:
     if impl == "naive" and 4 * n * v * 4 > 0.8 * _AVAILABLE_BYTES:
         return None  # the naive path would not fit in memory
-    cmd = [sys.executable, __file__, "--worker", impl, str(n), str(d), str(v), str(scale),
-           str(repeat), str(chunk)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        impl,
+        str(n),
+        str(d),
+        str(v),
+        str(scale),
+        str(repeat),
+        str(chunk),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -72,11 +83,15 @@ def measure(impl: str, n: int, d: int, v: int, *, scale: float = 1.0, repeat: in
 def _row(label: str, ours: dict[str, float], naive: dict[str, float] | None) -> str:
     gib = 2**30
     if naive is None:
-        return (f"{label:28s} {ours['time']:8.3f} {'-':>8s} {'-':>6s} "
-                f"{ours['extra'] / gib:8.3f} {'-':>8s} {'-':>6s}  (naive would not fit)")
-    return (f"{label:28s} {ours['time']:8.3f} {naive['time']:8.3f} "
-            f"{ours['time'] / naive['time']:6.2f} {ours['extra'] / gib:8.3f} "
-            f"{naive['extra'] / gib:8.3f} {ours['extra'] / naive['extra']:6.3f}")
+        return (
+            f"{label:28s} {ours['time']:8.3f} {'-':>8s} {'-':>6s} "
+            f"{ours['extra'] / gib:8.3f} {'-':>8s} {'-':>6s}  (naive would not fit)"
+        )
+    return (
+        f"{label:28s} {ours['time']:8.3f} {naive['time']:8.3f} "
+        f"{ours['time'] / naive['time']:6.2f} {ours['extra'] / gib:8.3f} "
+        f"{naive['extra'] / gib:8.3f} {ours['extra'] / naive['extra']:6.3f}"
+    )
 
 
 def main() -> None:
@@ -85,13 +100,19 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     d = 1024
-    shapes = [(4096, 32000)] if args.quick else [
-        (n, v) for v in (32000, 128256) for n in (1024, 4096, 16384)
-    ]
-    print(f"D={d}, float32, forward+backward; time in s, peak memory above inputs in GiB "
-          "(gradients included on both sides)")
-    print(f"{'N x V':28s} {'ours':>8s} {'naive':>8s} {'ratio':>6s} {'ours_mem':>8s} "
-          f"{'naive_mem':>8s} {'ratio':>6s}")
+    shapes = (
+        [(4096, 32000)]
+        if args.quick
+        else [(n, v) for v in (32000, 128256) for n in (1024, 4096, 16384)]
+    )
+    print(
+        f"D={d}, float32, forward+backward; time in s, peak memory above inputs in GiB "
+        "(gradients included on both sides)"
+    )
+    print(
+        f"{'N x V':28s} {'ours':>8s} {'naive':>8s} {'ratio':>6s} {'ours_mem':>8s} "
+        f"{'naive_mem':>8s} {'ratio':>6s}"
+    )
     for n, v in shapes:
         rep = args.repeat if n * v <= 4096 * 32000 else 1
         ours = measure("ours", n, d, v, repeat=rep)
@@ -103,9 +124,11 @@ def main() -> None:
     large = measure("ours", n, d, v, scale=30.0, repeat=args.repeat)
     naive_large = measure("naive", n, d, v, scale=30.0, repeat=1)
     assert normal and large and naive_large
-    print(f"logits std ~30, {n} x {v}: ours {large['time']:.3f}s = "
-          f"{large['time'] / normal['time']:.2f}x our normal case; naive with flush_denormal "
-          f"{naive_large['time']:.3f}s")
+    print(
+        f"logits std ~30, {n} x {v}: ours {large['time']:.3f}s = "
+        f"{large['time'] / normal['time']:.2f}x our normal case; naive with flush_denormal "
+        f"{naive_large['time']:.3f}s"
+    )
 
 
 if __name__ == "__main__":

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _timing import best_time
 from scipy import spatial, stats
 
 import crossent
+from _timing import best_time
 
 
 def _ce_case(options: dict[str, object]) -> tuple[float, float]:
@@ -56,16 +56,26 @@ def main() -> None:
     q /= q.sum(-1, keepdims=True)
     tp, tq = torch.from_numpy(p), torch.from_numpy(q)
     rows = [
-        ("entropy numpy 20000x512 vs scipy.stats.entropy",
-         lambda: crossent.entropy(p), lambda: stats.entropy(p, axis=-1)),
-        ("kl numpy vs scipy.stats.entropy(p, q)",
-         lambda: crossent.kl_divergence(p, q), lambda: stats.entropy(p, q, axis=-1)),
-        ("js numpy vs scipy jensenshannon**2",
-         lambda: crossent.js_divergence(p, q),
-         lambda: spatial.distance.jensenshannon(p, q, axis=-1) ** 2),
-        ("kl torch vs F.kl_div(q.log(), p).sum(-1)",
-         lambda: crossent.kl_divergence(tp, tq),
-         lambda: F.kl_div(tq.log(), tp, reduction="none").sum(-1)),
+        (
+            "entropy numpy 20000x512 vs scipy.stats.entropy",
+            lambda: crossent.entropy(p),
+            lambda: stats.entropy(p, axis=-1),
+        ),
+        (
+            "kl numpy vs scipy.stats.entropy(p, q)",
+            lambda: crossent.kl_divergence(p, q),
+            lambda: stats.entropy(p, q, axis=-1),
+        ),
+        (
+            "js numpy vs scipy jensenshannon**2",
+            lambda: crossent.js_divergence(p, q),
+            lambda: spatial.distance.jensenshannon(p, q, axis=-1) ** 2,
+        ),
+        (
+            "kl torch vs F.kl_div(q.log(), p).sum(-1)",
+            lambda: crossent.kl_divergence(tp, tq),
+            lambda: F.kl_div(tq.log(), tp, reduction="none").sum(-1),
+        ),
     ]
     for name, ours_fn, peer_fn in rows:
         ours_t, peer_t = best_time(ours_fn), best_time(peer_fn)

@@ -15,8 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from crossent.word2vec.config import TrainConfig, default_threads
-from crossent.word2vec.corpus import CorpusError
-from crossent.word2vec.io import VectorFileError, check_writable
+from crossent.word2vec.io import check_writable
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.train import Progress as TrainProgress
@@ -36,9 +35,17 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def run_training(corpus: list[Path], config: TrainConfig, out: Path, *, binary: bool,
-                 checkpoint: Path | None, resume: Path | None, plot: Path | None,
-                 quiet: bool) -> dict[str, Any]:
+def run_training(
+    corpus: list[Path],
+    config: TrainConfig,
+    out: Path,
+    *,
+    binary: bool,
+    checkpoint: Path | None,
+    resume: Path | None,
+    plot: Path | None,
+    quiet: bool,
+) -> dict[str, Any]:
     """Train (or resume), then write vectors, checkpoint and plot; returns a summary."""
     for path in (out, checkpoint, plot):
         if path is not None:
@@ -51,17 +58,24 @@ def run_training(corpus: list[Path], config: TrainConfig, out: Path, *, binary: 
         def on_progress(p: TrainProgress) -> None:
             per_epoch = p.words_total / p.epochs
             points.append((p.words_done / per_epoch, p.loss))
-            bar.update(task, total=p.words_total, completed=p.words_done, loss=p.loss,
-                       alpha=p.alpha, wps=p.words_per_second,
-                       description=f"epoch {p.epoch + 1}/{p.epochs}")
+            bar.update(
+                task,
+                total=p.words_total,
+                completed=p.words_done,
+                loss=p.loss,
+                alpha=p.alpha,
+                wps=p.words_per_second,
+                description=f"epoch {p.epoch + 1}/{p.epochs}",
+            )
 
         try:
             model = train(corpus, model=model, progress=on_progress)
         except TrainingInterrupted as stop:
             target = checkpoint or out.with_name(out.name + ".ckpt")
             stop.model.save(target)
-            console.print(f"\ninterrupted: checkpoint written to {target} "
-                          f"(resume with --resume {target})")
+            console.print(
+                f"\ninterrupted: checkpoint written to {target} (resume with --resume {target})"
+            )
             raise typer.Exit(130) from None
     model.keyed_vectors().save(out, binary=binary)
     if checkpoint is not None:
@@ -70,18 +84,28 @@ def run_training(corpus: list[Path], config: TrainConfig, out: Path, *, binary: 
         from crossent.word2vec.plot import plot_loss
 
         plot_loss(plot, points, model.position.epoch_losses, model.config.loss)
-    return {"vectors": str(out), "checkpoint": str(checkpoint) if checkpoint else None,
-            "plot": str(plot) if plot else None, "vocabulary": len(model.vocab),
-            "epoch_losses": model.position.epoch_losses, "loss": model.config.loss}
+    return {
+        "vectors": str(out),
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "plot": str(plot) if plot else None,
+        "vocabulary": len(model.vocab),
+        "epoch_losses": model.position.epoch_losses,
+        "loss": model.config.loss,
+    }
 
 
 def _progress_bar(quiet: bool) -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
         TextColumn("{task.percentage:>5.1f}%"),
         TextColumn("{task.fields[wps]:>9,.0f} words/s"),
-        TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("lr {task.fields[alpha]:.5f}"),
-        TimeRemainingColumn(), console=console, disable=quiet, transient=False,
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TextColumn("lr {task.fields[alpha]:.5f}"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=quiet,
+        transient=False,
     )
 
 
@@ -95,8 +119,13 @@ def load_any(path: Path) -> tuple[KeyedVectors, SkipGram | None]:
     return KeyedVectors.load(path), None
 
 
-def evaluate(vectors: KeyedVectors, model: SkipGram | None, similarity: list[Path],
-             analogies: Path | None, heldout: list[Path]) -> dict[str, Any]:
+def evaluate(
+    vectors: KeyedVectors,
+    model: SkipGram | None,
+    similarity: list[Path],
+    analogies: Path | None,
+    heldout: list[Path],
+) -> dict[str, Any]:
     report: dict[str, Any] = {"words": len(vectors), "similarity": {}}
     for path in similarity:
         report["similarity"][path.name] = vectors.evaluate_word_pairs(path)
@@ -104,8 +133,9 @@ def evaluate(vectors: KeyedVectors, model: SkipGram | None, similarity: list[Pat
         report["analogies"] = vectors.evaluate_word_analogies(analogies)
     if heldout:
         if model is None:
-            raise fail("--heldout needs a checkpoint (it holds the output vectors), "
-                       "not a vector file")
+            raise fail(
+                "--heldout needs a checkpoint (it holds the output vectors), not a vector file"
+            )
         from crossent.word2vec.evaluate import heldout_loss
 
         report["heldout"] = heldout_loss(model, heldout)
@@ -117,16 +147,25 @@ def print_report(report: dict[str, Any]) -> None:
     for col in ("task", "score", "coverage"):
         table.add_column(col)
     for name, r in report["similarity"].items():
-        table.add_row(f"similarity {name}", f"Spearman {r['spearman']:.4f}",
-                      f"{r['pairs']} pairs, OOV {r['oov_ratio']:.1%}")
+        table.add_row(
+            f"similarity {name}",
+            f"Spearman {r['spearman']:.4f}",
+            f"{r['pairs']} pairs, OOV {r['oov_ratio']:.1%}",
+        )
     if "analogies" in report:
         r = report["analogies"]
-        table.add_row("analogies", f"accuracy {r['accuracy']:.2%}",
-                      f"{r['questions']} questions ({r['coverage']:.1%})")
+        table.add_row(
+            "analogies",
+            f"accuracy {r['accuracy']:.2%}",
+            f"{r['questions']} questions ({r['coverage']:.1%})",
+        )
     if "heldout" in report:
         r = report["heldout"]
-        table.add_row(f"held-out J(θ), {r['objective']}", f"{r['loss']:.4f} "
-                      f"(perplexity {r['perplexity']:.1f})", f"{r['pairs']} pairs")
+        table.add_row(
+            f"held-out J(θ), {r['objective']}",
+            f"{r['loss']:.4f} (perplexity {r['perplexity']:.1f})",
+            f"{r['pairs']} pairs",
+        )
     Console().print(table)
 
 
@@ -143,10 +182,14 @@ def train_cmd(
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
     loss: Annotated[str, typer.Option(help="ns, hs or softmax (the seed's exact loss).")] = "ns",
-    dim: int = 100, window: int = 5, negative: int = 5,
+    dim: int = 100,
+    window: int = 5,
+    negative: int = 5,
     min_count: Annotated[int, typer.Option("--min-count")] = 5,
     max_vocab: Annotated[int | None, typer.Option("--max-vocab")] = None,
-    sample: float = 1e-3, epochs: int = 5, alpha: float = 0.025,
+    sample: float = 1e-3,
+    epochs: int = 5,
+    alpha: float = 0.025,
     threads: Annotated[int, typer.Option(help="Worker threads (default: all cores).")] = 0,
     seed: int = 1,
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
@@ -159,19 +202,39 @@ def train_cmd(
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
     try:
-        config = TrainConfig(dim=dim, window=window, negative=negative, min_count=min_count,
-                             max_vocab=max_vocab, sample=sample, epochs=epochs, alpha=alpha,
-                             threads=threads if threads != 0 else default_threads(),
-                             seed=seed, loss=loss, lowercase=lowercase)
-        summary = run_training(corpus, config, out, binary=fmt == "bin",
-                               checkpoint=checkpoint, resume=resume, plot=plot, quiet=as_json)
+        config = TrainConfig(
+            dim=dim,
+            window=window,
+            negative=negative,
+            min_count=min_count,
+            max_vocab=max_vocab,
+            sample=sample,
+            epochs=epochs,
+            alpha=alpha,
+            threads=threads if threads != 0 else default_threads(),
+            seed=seed,
+            loss=loss,
+            lowercase=lowercase,
+        )
+        summary = run_training(
+            corpus,
+            config,
+            out,
+            binary=fmt == "bin",
+            checkpoint=checkpoint,
+            resume=resume,
+            plot=plot,
+            quiet=as_json,
+        )
     except (ValueError, PermissionError, OSError) as exc:  # config, corpus, files
         raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        console.print(f"vectors written to {summary['vectors']}; epoch losses: "
-                      + ", ".join(f"{x:.4f}" for x in summary["epoch_losses"]))
+        console.print(
+            f"vectors written to {summary['vectors']}; epoch losses: "
+            + ", ".join(f"{x:.4f}" for x in summary["epoch_losses"])
+        )
 
 
 def eval_cmd(
@@ -229,15 +292,25 @@ def demo_cmd(
     """Train on the bundled WikiText-2 text, evaluate, show neighbours, write vectors and plot."""
     folder.mkdir(parents=True, exist_ok=True)
     corpus = [data_file("wikitext2-valid.txt"), data_file("wikitext2-test.txt")]
-    console.print(f"training skip-gram ({loss}) on the bundled WikiText-2 text "
-                  f"(455k words) into {folder.resolve()}/")
+    console.print(
+        f"training skip-gram ({loss}) on the bundled WikiText-2 text "
+        f"(455k words) into {folder.resolve()}/"
+    )
     config = TrainConfig(epochs=epochs, loss=loss, threads=default_threads())
-    summary = run_training(corpus, config, folder / "vectors.bin", binary=True,
-                           checkpoint=folder / "model.ckpt.npz", resume=None,
-                           plot=folder / "loss.png", quiet=False)
+    summary = run_training(
+        corpus,
+        config,
+        folder / "vectors.bin",
+        binary=True,
+        checkpoint=folder / "model.ckpt.npz",
+        resume=None,
+        plot=folder / "loss.png",
+        quiet=False,
+    )
     kv, model = load_any(folder / "model.ckpt.npz")
-    report = evaluate(kv, model, [data_file("wordsim353.tsv")],
-                      data_file("questions-words.txt"), [])
+    report = evaluate(
+        kv, model, [data_file("wordsim353.tsv")], data_file("questions-words.txt"), []
+    )
     print_report(report)
     table = Table(title="nearest neighbours")
     table.add_column("word")
@@ -246,8 +319,10 @@ def demo_cmd(
         if word in kv:
             table.add_row(word, ", ".join(w for w, _ in kv.most_similar(word, topn=6)))
     Console().print(table)
-    console.print(f"wrote {summary['vectors']}, {folder / 'model.ckpt.npz'} and "
-                  f"{summary['plot']}; try: crossent similar {summary['vectors']} music")
+    console.print(
+        f"wrote {summary['vectors']}, {folder / 'model.ckpt.npz'} and "
+        f"{summary['plot']}; try: crossent similar {summary['vectors']} music"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

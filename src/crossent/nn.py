@@ -56,14 +56,24 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
         out = linear_cross_entropy(
-            hidden, weight, targets, bias,
-            ignore_index=self.ignore_index, label_smoothing=self.label_smoothing,
-            class_weight=self.class_weight, reduction=self.reduction, z_loss=self.z_loss,
-            softcap=self.softcap, chunk_size=self.chunk_size, impl=self.impl,
+            hidden,
+            weight,
+            targets,
+            bias,
+            ignore_index=self.ignore_index,
+            label_smoothing=self.label_smoothing,
+            class_weight=self.class_weight,
+            reduction=self.reduction,
+            z_loss=self.z_loss,
+            softcap=self.softcap,
+            chunk_size=self.chunk_size,
+            impl=self.impl,
         )
         assert isinstance(out, torch.Tensor)
         return out
 
     def extra_repr(self) -> str:
-        return (f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}, "
-                f"z_loss={self.z_loss}, softcap={self.softcap}, impl={self.impl!r}")
+        return (
+            f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}, "
+            f"z_loss={self.z_loss}, softcap={self.softcap}, impl={self.impl!r}"
+        )

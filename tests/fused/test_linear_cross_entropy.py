@@ -15,8 +15,9 @@ from crossent.fused import linear_cross_entropy, linear_cross_entropy_reference
 N, D, V = 252, 123, 507  # none a multiple of the chunk
 
 
-def _inputs(dtype: torch.dtype = torch.float64, prob: bool = False, seed: int = 0,
-            ignored: float = 0.2) -> dict[str, Any]:
+def _inputs(
+    dtype: torch.dtype = torch.float64, prob: bool = False, seed: int = 0, ignored: float = 0.2
+) -> dict[str, Any]:
     g = torch.Generator().manual_seed(seed)
     hidden = torch.randn(N, D, generator=g, dtype=dtype)
     weight = torch.randn(V, D, generator=g, dtype=dtype) / D**0.5 * 3
@@ -30,8 +31,9 @@ def _inputs(dtype: torch.dtype = torch.float64, prob: bool = False, seed: int = 
     return {"hidden": hidden, "weight": weight, "bias": bias, "targets": targets}
 
 
-def _grads(fn: Any, x: dict[str, Any], kw: dict[str, Any], use_bias: bool,
-           upstream: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+def _grads(
+    fn: Any, x: dict[str, Any], kw: dict[str, Any], use_bias: bool, upstream: torch.Tensor | None
+) -> tuple[torch.Tensor, ...]:
     leaves = [x["hidden"].clone().requires_grad_(), x["weight"].clone().requires_grad_()]
     bias = x["bias"].clone().requires_grad_() if use_bias else None
     out = fn(leaves[0], leaves[1], x["targets"], bias, **kw)
@@ -55,13 +57,23 @@ OPTIONS = [
     ("opts", "reduction", "prob", "use_bias"),
     list(itertools.product(OPTIONS, ["mean", "sum", "none"], [False, True], [False, True])),
 )
-def test_matches_float64_oracle(opts: dict[str, Any], reduction: str, prob: bool, use_bias: bool) -> None:
+def test_matches_float64_oracle(
+    opts: dict[str, Any], reduction: str, prob: bool, use_bias: bool
+) -> None:
     x = _inputs(prob=prob, seed=len(str(opts)))
     kw = dict(opts, reduction=reduction)
     if kw.get("class_weight") == "rand":
-        kw["class_weight"] = torch.rand(V, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-    upstream = torch.randn(N, dtype=torch.float64) if reduction == "none" else torch.tensor(2.5, dtype=torch.float64)
-    ours = _grads(lambda *a, **k: linear_cross_entropy(*a, chunk_size=64, **k), x, kw, use_bias, upstream)
+        kw["class_weight"] = torch.rand(
+            V, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+        )
+    upstream = (
+        torch.randn(N, dtype=torch.float64)
+        if reduction == "none"
+        else torch.tensor(2.5, dtype=torch.float64)
+    )
+    ours = _grads(
+        lambda *a, **k: linear_cross_entropy(*a, chunk_size=64, **k), x, kw, use_bias, upstream
+    )
     ref = _grads(linear_cross_entropy_reference, x, kw, use_bias, upstream)
     for a, b in zip(ours, ref, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-11)
@@ -70,10 +82,13 @@ def test_matches_float64_oracle(opts: dict[str, Any], reduction: str, prob: bool
 def test_oracle_itself_matches_torch() -> None:
     x = _inputs()
     w = torch.rand(V, dtype=torch.float64)
-    ref = linear_cross_entropy_reference(x["hidden"], x["weight"], x["targets"], x["bias"],
-                                         class_weight=w, label_smoothing=0.1).loss
+    ref = linear_cross_entropy_reference(
+        x["hidden"], x["weight"], x["targets"], x["bias"], class_weight=w, label_smoothing=0.1
+    ).loss
     logits = x["hidden"] @ x["weight"].T + x["bias"]
-    torch.testing.assert_close(ref, F.cross_entropy(logits, x["targets"], weight=w, label_smoothing=0.1))
+    torch.testing.assert_close(
+        ref, F.cross_entropy(logits, x["targets"], weight=w, label_smoothing=0.1)
+    )
 
 
 def test_all_rows_ignored_gives_zero_loss_and_zero_grads() -> None:
@@ -119,8 +134,16 @@ def test_gradcheck_tiny() -> None:
     for reduction in ("mean", "none"):
         assert torch.autograd.gradcheck(
             lambda h_, w_, b_, r=reduction: linear_cross_entropy(
-                h_, w_, y, b_, chunk_size=2, reduction=r, label_smoothing=0.1, z_loss=0.01,
-                softcap=2.0),
+                h_,
+                w_,
+                y,
+                b_,
+                chunk_size=2,
+                reduction=r,
+                label_smoothing=0.1,
+                z_loss=0.01,
+                softcap=2.0,
+            ),
             (h, w, b),
         )
 
@@ -190,8 +213,9 @@ def test_module_wraps_function() -> None:
     module = crossent.nn.LinearCrossEntropyLoss(label_smoothing=0.1, reduction="sum")
     torch.testing.assert_close(
         module(x["hidden"], x["weight"], x["targets"], x["bias"]),
-        linear_cross_entropy(x["hidden"], x["weight"], x["targets"], x["bias"],
-                             label_smoothing=0.1, reduction="sum"),
+        linear_cross_entropy(
+            x["hidden"], x["weight"], x["targets"], x["bias"], label_smoothing=0.1, reduction="sum"
+        ),
     )
     assert "label_smoothing=0.1" in repr(module)
 
@@ -205,14 +229,34 @@ def _call(**kw: Any) -> None:
 @pytest.mark.parametrize(
     ("kw", "exc", "pattern"),
     [
-        ({"targets": torch.full((N,), V)}, IndexError, f"targets: class index {V} at flat position 0 is out of range \\[0, {V - 1}\\]"),
+        (
+            {"targets": torch.full((N,), V)},
+            IndexError,
+            f"targets: class index {V} at flat position 0 is out of range \\[0, {V - 1}\\]",
+        ),
         ({"targets": torch.full((N,), -5)}, IndexError, "class index -5"),
         ({"weight": torch.randn(V, D + 1)}, ValueError, f"weight: expected shape \\[V, {D}\\]"),
-        ({"targets": torch.zeros(N - 1, dtype=torch.long)}, ValueError, f"targets: expected class indices of shape \\[{N}\\]"),
-        ({"weight": torch.randn(V, D, dtype=torch.float64)}, TypeError, "weight: expected dtype torch.float32"),
+        (
+            {"targets": torch.zeros(N - 1, dtype=torch.long)},
+            ValueError,
+            f"targets: expected class indices of shape \\[{N}\\]",
+        ),
+        (
+            {"weight": torch.randn(V, D, dtype=torch.float64)},
+            TypeError,
+            "weight: expected dtype torch.float32",
+        ),
         ({"bias": torch.randn(V + 1)}, ValueError, f"bias: expected shape \\[{V}\\]"),
-        ({"targets": torch.full((N, V), 1.0 / V), "ignore_index": 0}, ValueError, "ignore_index: only class-index targets"),
-        ({"targets": torch.full((N, V - 1), 1.0)}, ValueError, "targets: expected probabilities of shape"),
+        (
+            {"targets": torch.full((N, V), 1.0 / V), "ignore_index": 0},
+            ValueError,
+            "ignore_index: only class-index targets",
+        ),
+        (
+            {"targets": torch.full((N, V - 1), 1.0)},
+            ValueError,
+            "targets: expected probabilities of shape",
+        ),
         ({"reduction": "mean_tokens"}, ValueError, "reduction: expected one of"),
         ({"label_smoothing": -0.1}, ValueError, "label_smoothing"),
         ({"z_loss": -1.0}, ValueError, "z_loss: expected a finite number >= 0, got -1.0"),
@@ -252,3 +296,11 @@ def test_repeated_backward_with_retain_graph() -> None:
     (first,) = torch.autograd.grad(loss, [h], retain_graph=True)
     (second,) = torch.autograd.grad(loss * 1, [h], torch.tensor(3.0, dtype=torch.float64))
     torch.testing.assert_close(second, 3 * first)
+
+
+def test_int32_targets() -> None:
+    x = _inputs()
+    ref = linear_cross_entropy(x["hidden"], x["weight"], x["targets"])
+    torch.testing.assert_close(
+        linear_cross_entropy(x["hidden"], x["weight"], x["targets"].int()), ref
+    )

@@ -85,19 +85,37 @@ def linear_cross_entropy(
     batch_shape = tuple(hidden.shape[:-1])
     vocab = weight.shape[0]
     h2 = hidden.reshape(-1, hidden.shape[-1])  # [N, D]
-    t2 = targets.reshape(-1, vocab) if targets.is_floating_point() else targets.reshape(-1)
+    t2 = targets.reshape(-1, vocab) if targets.is_floating_point() else targets.reshape(-1).long()
     if impl == "naive":
         res = linear_cross_entropy_reference(
-            h2, weight, t2, bias, ignore_index=ignore_index, label_smoothing=label_smoothing,
-            class_weight=class_weight, reduction=reduction, z_loss=z_loss, softcap=softcap,
+            h2,
+            weight,
+            t2,
+            bias,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            class_weight=class_weight,
+            reduction=reduction,
+            z_loss=z_loss,
+            softcap=softcap,
         )
     else:
-        res = _chunked(h2, weight, t2, bias, class_weight, Options(
-            ignore_index=ignore_index, label_smoothing=float(label_smoothing),
-            z_loss=float(z_loss), softcap=None if softcap is None else float(softcap),
-            reduction=reduction, chunk_size=chunk_size or _default_chunk(vocab, softcap),
-            with_stats=return_stats,
-        ))
+        res = _chunked(
+            h2,
+            weight,
+            t2,
+            bias,
+            class_weight,
+            Options(
+                ignore_index=ignore_index,
+                label_smoothing=float(label_smoothing),
+                z_loss=float(z_loss),
+                softcap=None if softcap is None else float(softcap),
+                reduction=reduction,
+                chunk_size=chunk_size or _default_chunk(vocab, softcap),
+                with_stats=return_stats,
+            ),
+        )
     n = h2.shape[0]
     res = LinearCrossEntropyOutput(  # per-row outputs back to hidden's batch shape
         *(x.reshape(batch_shape) if x.dim() == 1 and x.numel() == n else x for x in res)
@@ -110,8 +128,12 @@ def linear_cross_entropy(
 
 
 def _chunked(
-    h: torch.Tensor, w: torch.Tensor, t: torch.Tensor, b: torch.Tensor | None,
-    cw: torch.Tensor | None, opts: Options,
+    h: torch.Tensor,
+    w: torch.Tensor,
+    t: torch.Tensor,
+    b: torch.Tensor | None,
+    cw: torch.Tensor | None,
+    opts: Options,
 ) -> LinearCrossEntropyOutput:
     grad_on = torch.is_grad_enabled()
     need = (
@@ -119,7 +141,7 @@ def _chunked(
         grad_on and w.requires_grad,
         grad_on and b is not None and b.requires_grad,
     )
-    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need)
+    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need)  # type: ignore[no-untyped-call]
     if not opts.with_stats:
         empty = outs[1].new_empty(0)
         return LinearCrossEntropyOutput(outs[0], outs[1], empty, empty, empty)
@@ -137,27 +159,44 @@ def _default_chunk(vocab: int, softcap: float | None) -> int:
 
 
 def _check_inputs(
-    hidden: torch.Tensor, weight: torch.Tensor, targets: torch.Tensor,
-    bias: torch.Tensor | None, class_weight: torch.Tensor | None, ignore_index: int,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    bias: torch.Tensor | None,
+    class_weight: torch.Tensor | None,
+    ignore_index: int,
 ) -> None:
-    for name, x in (("hidden", hidden), ("weight", weight), ("targets", targets),
-                    ("bias", bias), ("class_weight", class_weight)):
+    for name, x in (
+        ("hidden", hidden),
+        ("weight", weight),
+        ("targets", targets),
+        ("bias", bias),
+        ("class_weight", class_weight),
+    ):
         if x is not None and not isinstance(x, torch.Tensor):
             raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
     if not hidden.is_floating_point() or hidden.dim() < 1:
-        raise TypeError(f"hidden: expected a floating [..., D] tensor, got dtype {hidden.dtype} "
-                        f"and shape {tuple(hidden.shape)}")
+        raise TypeError(
+            f"hidden: expected a floating [..., D] tensor, got dtype {hidden.dtype} "
+            f"and shape {tuple(hidden.shape)}"
+        )
     if weight.dim() != 2 or weight.shape[1] != hidden.shape[-1]:
-        raise ValueError(f"weight: expected shape [V, {hidden.shape[-1]}] (D of hidden), "
-                         f"got {tuple(weight.shape)}")
+        raise ValueError(
+            f"weight: expected shape [V, {hidden.shape[-1]}] (D of hidden), "
+            f"got {tuple(weight.shape)}"
+        )
     vocab = weight.shape[0]
     for name, x in (("weight", weight), ("bias", bias)):
         if x is not None and (x.dtype != hidden.dtype or x.device != hidden.device):
-            raise TypeError(f"{name}: expected dtype {hidden.dtype} on {hidden.device} like "
-                            f"hidden, got {x.dtype} on {x.device}")
+            raise TypeError(
+                f"{name}: expected dtype {hidden.dtype} on {hidden.device} like "
+                f"hidden, got {x.dtype} on {x.device}"
+            )
     for name, x in (("bias", bias), ("class_weight", class_weight)):
         if x is not None and tuple(x.shape) != (vocab,):
-            raise ValueError(f"{name}: expected shape [{vocab}] (V of weight), got {tuple(x.shape)}")
+            raise ValueError(
+                f"{name}: expected shape [{vocab}] (V of weight), got {tuple(x.shape)}"
+            )
     if class_weight is not None and not class_weight.is_floating_point():
         raise TypeError(f"class_weight: expected a floating tensor, got {class_weight.dtype}")
     batch = tuple(hidden.shape[:-1])
@@ -169,38 +208,49 @@ def _check_inputs(
         _check_class_targets(targets, batch, vocab, ignore_index)
 
 
-def _check_prob_targets(targets: torch.Tensor, batch: tuple[int, ...], vocab: int,
-                        ignore_index: int) -> None:
+def _check_prob_targets(
+    targets: torch.Tensor, batch: tuple[int, ...], vocab: int, ignore_index: int
+) -> None:
     if tuple(targets.shape) != (*batch, vocab):
-        raise ValueError(f"targets: expected probabilities of shape {[*batch, vocab]} or class "
-                         f"indices of shape {list(batch)}, got {list(targets.shape)}")
+        raise ValueError(
+            f"targets: expected probabilities of shape {[*batch, vocab]} or class "
+            f"indices of shape {list(batch)}, got {list(targets.shape)}"
+        )
     if ignore_index != -100:
-        raise ValueError(f"ignore_index: only class-index targets can ignore rows, got "
-                         f"ignore_index={ignore_index} with probability targets")
+        raise ValueError(
+            f"ignore_index: only class-index targets can ignore rows, got "
+            f"ignore_index={ignore_index} with probability targets"
+        )
     if targets.numel() and bool(torch.isnan(targets).any()):
         raise ValueError("targets: contains NaN")
     if targets.numel() and bool((targets < 0).any()):
         raise ValueError(f"targets: probabilities must be >= 0, got {targets.min().item()}")
 
 
-def _check_class_targets(targets: torch.Tensor, batch: tuple[int, ...], vocab: int,
-                         ignore_index: int) -> None:
+def _check_class_targets(
+    targets: torch.Tensor, batch: tuple[int, ...], vocab: int, ignore_index: int
+) -> None:
     if targets.dtype == torch.bool:
-        raise TypeError("targets: expected integer class indices or floating probabilities, "
-                        "got dtype torch.bool")
+        raise TypeError(
+            "targets: expected integer class indices or floating probabilities, "
+            "got dtype torch.bool"
+        )
     if tuple(targets.shape) != batch:
-        raise ValueError(f"targets: expected class indices of shape {list(batch)} (hidden's "
-                         f"batch shape), got {list(targets.shape)}")
+        raise ValueError(
+            f"targets: expected class indices of shape {list(batch)} (hidden's "
+            f"batch shape), got {list(targets.shape)}"
+        )
     bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
     if targets.numel() and bool(bad.any()):
         pos = int(bad.reshape(-1).nonzero()[0])
         value = int(targets.reshape(-1)[pos])
-        raise IndexError(f"targets: class index {value} at flat position {pos} is out of range "
-                         f"[0, {vocab - 1}] (ignore_index={ignore_index})")
+        raise IndexError(
+            f"targets: class index {value} at flat position {pos} is out of range "
+            f"[0, {vocab - 1}] (ignore_index={ignore_index})"
+        )
 
 
-def _check_options(z_loss: float, softcap: float | None, chunk_size: int | None,
-                   impl: str) -> None:
+def _check_options(z_loss: float, softcap: float | None, chunk_size: int | None, impl: str) -> None:
     if not (isinstance(z_loss, (int, float)) and math.isfinite(z_loss) and z_loss >= 0):
         raise ValueError(f"z_loss: expected a finite number >= 0, got {z_loss!r}")
     if softcap is not None and not (isinstance(softcap, (int, float)) and 0 < softcap < math.inf):

@@ -49,8 +49,12 @@ class _Targets:
     """Targets of all rows in the form ``A_i·lse_i − a_i·z_i`` (see the module docstring)."""
 
     def __init__(
-        self, targets: torch.Tensor, class_weight: torch.Tensor | None, vocab: int,
-        opts: Options, dtype: torch.dtype,
+        self,
+        targets: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        vocab: int,
+        opts: Options,
+        dtype: torch.dtype,
     ) -> None:
         self.prob = targets.is_floating_point()
         self.eps = opts.label_smoothing
@@ -120,8 +124,14 @@ class _Grads:
     bias: torch.Tensor | None
 
 
-def _logits_(buf: torch.Tensor, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None,
-             cap: float | None, tanh_buf: torch.Tensor | None) -> None:
+def _logits_(
+    buf: torch.Tensor,
+    h: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    cap: float | None,
+    tanh_buf: torch.Tensor | None,
+) -> None:
     """``buf = softcap(h Wᵀ + b)``; ``tanh_buf`` keeps ``tanh(z/cap)`` for the gradient."""
     if b is None:
         torch.mm(h, w.T, out=buf)
@@ -142,9 +152,14 @@ def _exp_shifted_(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def run_chunks(
-    hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, t: _Targets,
-    opts: Options, need: tuple[bool, bool, bool],
-    ce_scale: torch.Tensor | None = None, z_scale: torch.Tensor | None = None,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    t: _Targets,
+    opts: Options,
+    need: tuple[bool, bool, bool],
+    ce_scale: torch.Tensor | None = None,
+    z_scale: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
     """One pass over the row chunks: per-row loss terms, statistics and, where ``need``
     says so, the gradients for the given per-row upstream scales (``[N]`` each)."""

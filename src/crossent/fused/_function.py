@@ -9,9 +9,7 @@ import torch
 from crossent.fused._chunked import Options, _Targets, run_chunks
 
 
-def _reduce(
-    out: dict[str, torch.Tensor], t: _Targets, reduction: str
-) -> torch.Tensor:
+def _reduce(out: dict[str, torch.Tensor], t: _Targets, reduction: str) -> torch.Tensor:
     """Loss from per-row terms: CE by Σw_y (class) or N (probability), z-loss by valid rows."""
     if reduction == "none":
         return out["ce"] + out["zl"]
@@ -24,8 +22,9 @@ def _safe(d: torch.Tensor) -> torch.Tensor:
     return torch.where(d == 0, torch.ones_like(d), d)
 
 
-def _unit_scales(t: _Targets, n: int, reduction: str, dtype: torch.dtype
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+def _unit_scales(
+    t: _Targets, n: int, reduction: str, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row gradient scales of CE and z-loss for an upstream gradient of 1."""
     one = torch.ones((), dtype=dtype, device=t.valid.device)
     if reduction == "mean":
@@ -36,10 +35,9 @@ def _unit_scales(t: _Targets, n: int, reduction: str, dtype: torch.dtype
 def _statistics(out: dict[str, torch.Tensor], t: _Targets) -> tuple[torch.Tensor, ...]:
     """Entropy, target log-probability and argmax correctness per row."""
     logprob = out["y_dot_z"] - out["y_sum"] * out["lse"]
-    if t.prob:
-        correct = out["argmax"] == t.y.argmax(1)
-    else:
-        correct = t.valid & (out["argmax"] == t.safe)
+    correct = out["argmax"] == (t.y.argmax(1) if t.prob else t.safe)
+    if not t.prob:
+        correct &= t.valid
     return out["entropy"], logprob, correct
 
 
@@ -47,9 +45,14 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
     """Loss (differentiable) and row statistics (not) of the chunked algorithm."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
-        ctx: Any, hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-        targets: torch.Tensor, class_weight: torch.Tensor | None, opts: Options,
+    def forward(
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        targets: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        opts: Options,
         need: tuple[bool, bool, bool],
     ) -> tuple[torch.Tensor, ...]:
         dt = torch.float32 if hidden.dtype in (torch.float16, torch.bfloat16) else hidden.dtype
@@ -59,7 +62,6 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         early = opts.reduction != "none" and any(need)  # gradients in the forward pass
         scales = _unit_scales(t, h.shape[0], opts.reduction, dt) if early else (None, None)
         out, grads = run_chunks(h, w, b, t, opts, need if early else (False,) * 3, *scales)
-        ctx.early = early
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
         ctx.grads = grads if early else None
         if any(need):  # kept for a recomputing backward (reduction="none", retain_graph)
@@ -88,7 +90,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             t = _Targets(targets, class_weight, w.shape[0], ctx.opts, h.dtype)
             ce, zl = _unit_scales(t, h.shape[0], ctx.opts.reduction, h.dtype)
             g_rows = g_loss.to(h.dtype)
-            _, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
+            _out, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
             parts, g = [gr.hidden, gr.weight, gr.bias], None
         result: list[Any] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):

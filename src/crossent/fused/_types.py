@@ -8,7 +8,9 @@ import torch
 
 
 class LinearCrossEntropyOutput(NamedTuple):
-    """The loss and the per-row statistics computed in the same pass (rows: ``targets``' batch shape).
+    """The loss and the per-row statistics computed in the same pass.
+
+    Per-row tensors have ``targets``' batch shape.
 
     Attributes:
       loss: the reduced loss (or per-row losses for ``reduction="none"``); differentiable.

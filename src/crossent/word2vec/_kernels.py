@@ -11,7 +11,8 @@ vectors (``syn1`` / ``syn1neg``).
 
 Per pair the loss added to the float64 total is, with :math:`\sigma` the logistic function,
 negative sampling :math:`-\log\sigma(u_o^\top v_c) - \sum_{k} \log\sigma(-u_k^\top v_c)`
-over ``negative`` draws from the unigram^0.75 distribution (alias table) (draws equal to ``o`` are skipped), or
+over ``negative`` draws from the unigram^0.75 distribution (an alias table; draws equal to
+``o`` are skipped), or
 hierarchical softmax :math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)
 \,u_n^\top v_c)`.
 """
@@ -33,7 +34,8 @@ _HIGH = np.uint64(32)
 @njit(inline="always")
 def _next(state: np.ndarray) -> np.uint64:  # pragma: no cover - compiled
     state[0] = state[0] * _MULT + _ADD
-    return state[0]
+    value: np.uint64 = state[0]
+    return value
 
 
 @njit(inline="always")
@@ -56,8 +58,9 @@ _SCALE = (TABLE_SIZE - 1) / (2 * TABLE_RANGE)
 
 
 @njit(inline="always")
-def _lookup(table: np.ndarray, x: float, low: float, high: float
-            ) -> float:  # pragma: no cover - compiled
+def _lookup(
+    table: np.ndarray, x: float, low: float, high: float
+) -> float:  # pragma: no cover - compiled
     if x <= -TABLE_RANGE:
         return low
     if x >= TABLE_RANGE:
@@ -65,12 +68,14 @@ def _lookup(table: np.ndarray, x: float, low: float, high: float
     pos = (x + TABLE_RANGE) * _SCALE
     i = int(pos)
     t = pos - i
-    return table[i] + t * (table[i + 1] - table[i])
+    value: float = table[i] + t * (table[i + 1] - table[i])
+    return value
 
 
 @njit(inline="always")
-def _update(l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: float,
-            neu1e: np.ndarray) -> float:  # pragma: no cover - compiled
+def _update(
+    l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: float, neu1e: np.ndarray
+) -> float:  # pragma: no cover - compiled
     """One logistic unit on input vector ``l1``: accumulate its gradient into ``neu1e``,
     update output row ``node``; returns the unit's loss -log sigma(±f) (float64)."""
     dim = l1.shape[0]
@@ -90,9 +95,20 @@ def _update(l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: flo
 
 @njit(nogil=True, cache=True, fastmath=True)
 def train_job(  # pragma: no cover - compiled
-    syn0: np.ndarray, out: np.ndarray, words: np.ndarray, offsets: np.ndarray,
-    keep: np.ndarray, window: int, alpha0: float, alpha1: float, seed: int, hs: bool,
-    negative: int, neg_prob: np.ndarray, neg_alias: np.ndarray, codes: np.ndarray,
+    syn0: np.ndarray,
+    out: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
     points: np.ndarray,
     lengths: np.ndarray,
 ) -> tuple[float, int, int]:
@@ -152,7 +168,11 @@ def train_job(  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def job_pairs(  # pragma: no cover - compiled
-    words: np.ndarray, offsets: np.ndarray, keep: np.ndarray, window: int, seed: int,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    seed: int,
     dynamic: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The (centre, context) pairs of a job, after subsampling and the (dynamic) window:
@@ -186,8 +206,13 @@ def job_pairs(  # pragma: no cover - compiled
 
 @njit(nogil=True, cache=True)
 def hs_log_likelihood(  # pragma: no cover - compiled
-    syn0: np.ndarray, syn1: np.ndarray, centres: np.ndarray, contexts: np.ndarray,
-    codes: np.ndarray, points: np.ndarray, lengths: np.ndarray,
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    centres: np.ndarray,
+    contexts: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
 ) -> float:
     """Σ over pairs of -log p(context | centre) under the hierarchical softmax (float64)."""
     total = 0.0

@@ -16,8 +16,15 @@ from crossent.word2vec import _kernels
 from crossent.word2vec.model import SkipGram
 
 
-def softmax_job(model: SkipGram, words: np.ndarray, offsets: np.ndarray, keep: np.ndarray,
-                seed: int, alpha0: float, alpha1: float) -> tuple[float, int, int]:
+def softmax_job(
+    model: SkipGram,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    seed: int,
+    alpha0: float,
+    alpha1: float,
+) -> tuple[float, int, int]:
     """Train one job; returns (loss summed over its pairs, pairs, words read)."""
     cfg = model.config
     centres, contexts = _kernels.job_pairs(words, offsets, keep, cfg.window, seed, True)
@@ -31,6 +38,7 @@ def softmax_job(model: SkipGram, words: np.ndarray, offsets: np.ndarray, keep: n
         hidden = syn0[c].requires_grad_()  # [B, D]
         weight = syn1.detach().requires_grad_()  # [V, D], a leaf on the same storage
         loss = linear_cross_entropy(hidden, weight, o, reduction="sum")
+        assert isinstance(loss, torch.Tensor)
         g_hidden, g_weight = torch.autograd.grad(loss, (hidden, weight))
         syn0.index_add_(0, c, g_hidden, alpha=-alpha)
         syn1.add_(g_weight, alpha=-alpha)

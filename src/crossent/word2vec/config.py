@@ -34,8 +34,7 @@ class TrainConfig:
     batch_pairs: int = 256  # (centre, context) pairs per fused-op step for loss="softmax"
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "epochs", "threads", "min_count", "job_words",
-                     "batch_pairs"):
+        for name in ("dim", "window", "epochs", "threads", "min_count", "job_words", "batch_pairs"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name}: expected a positive integer, got {value!r}")

@@ -10,7 +10,6 @@ not once per epoch. Undecodable bytes are replaced (U+FFFD) and counted, with on
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import warnings
 from collections import Counter
@@ -52,7 +51,9 @@ def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def iter_sentences(
-    paths: Sequence[str | os.PathLike[str]], *, lowercase: bool = False,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    lowercase: bool = False,
     stats: ReadStats | None = None,
 ) -> Iterator[list[str]]:
     """Token lists, one per line (lines over 10,000 words become several); empty lines skipped."""
@@ -78,14 +79,12 @@ def _lines(path: Path, stats: ReadStats) -> Iterator[str]:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as raw:
-            for raw_line in io.BufferedReader(raw):  # type: ignore[arg-type]
+            for raw_line in raw:
                 try:
                     yield raw_line.decode("utf-8")
                 except UnicodeDecodeError:
                     text = raw_line.decode("utf-8", errors="replace")
-                    stats.replaced_bytes += text.count("\ufffd") - raw_line.count(
-                        "\ufffd".encode()
-                    )
+                    stats.replaced_bytes += text.count("\ufffd") - raw_line.count("\ufffd".encode())
                     yield text
     except (OSError, EOFError) as exc:  # gzip errors are OSError subclasses
         raise CorpusError(f"corpus: cannot read {path}: {exc}") from exc
@@ -121,8 +120,12 @@ class EncodedCorpus:
 
 
 def encode_corpus(
-    paths: Sequence[str | os.PathLike[str]], index: dict[str, int], directory: Path, *,
-    lowercase: bool = False, block: int = 1 << 20,
+    paths: Sequence[str | os.PathLike[str]],
+    index: dict[str, int],
+    directory: Path,
+    *,
+    lowercase: bool = False,
+    block: int = 1 << 20,
 ) -> EncodedCorpus:
     """Second pass: write each sentence's in-vocabulary indices to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -142,7 +145,5 @@ def encode_corpus(
                 np.asarray(buf, dtype=np.int32).tofile(out)
                 buf.clear()
         np.asarray(buf, dtype=np.int32).tofile(out)
-    words = (
-        np.memmap(words_path, dtype=np.int32, mode="r") if total else np.zeros(0, np.int32)
-    )
+    words = np.memmap(words_path, dtype=np.int32, mode="r") if total else np.zeros(0, np.int32)
     return EncodedCorpus(words, np.asarray(offsets, dtype=np.int64), raw, directory)

@@ -26,31 +26,39 @@ from crossent.word2vec.corpus import CorpusError, encode_corpus
 from crossent.word2vec.model import SkipGram
 
 
-def heldout_loss(model: SkipGram, paths: Sequence[str | os.PathLike[str]], *,
-                 window: int | None = None, batch_pairs: int = 8192) -> dict[str, Any]:
+def heldout_loss(
+    model: SkipGram,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    window: int | None = None,
+    batch_pairs: int = 8192,
+) -> dict[str, Any]:
     """Mean held-out J(θ) over the text's pairs, its perplexity and the pair count."""
     window = window or model.config.window
     keep = np.ones(len(model.vocab), dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="crossent-heldout-") as tmp:
-        enc = encode_corpus(paths, model.vocab.index, Path(tmp),
-                            lowercase=model.config.lowercase)
+        enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
         words = np.asarray(enc.words)
         centres, contexts = _kernels.job_pairs(words, enc.offsets, keep, window, 0, False)
     if len(centres) == 0:
         raise CorpusError("heldout: no pair of in-vocabulary words within the window")
     if model.config.loss == "hs":
         codes, points, lengths = model.vocab.huffman()
-        total = _kernels.hs_log_likelihood(model.syn0, model.syn1, centres, contexts, codes,
-                                           points, lengths)
+        total = _kernels.hs_log_likelihood(
+            model.syn0, model.syn1, centres, contexts, codes, points, lengths
+        )
     else:
         total = _softmax_total(model, centres, contexts, batch_pairs)
     mean = float(total) / len(centres)
-    return {"loss": mean, "perplexity": math.exp(min(mean, 700.0)), "pairs": int(len(centres)),
-            "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax"}
+    return {
+        "loss": mean,
+        "perplexity": math.exp(min(mean, 700.0)),
+        "pairs": len(centres),
+        "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax",
+    }
 
 
-def _softmax_total(model: SkipGram, centres: np.ndarray, contexts: np.ndarray,
-                   batch: int) -> float:
+def _softmax_total(model: SkipGram, centres: np.ndarray, contexts: np.ndarray, batch: int) -> float:
     import torch
 
     from crossent.fused import linear_cross_entropy
@@ -63,5 +71,6 @@ def _softmax_total(model: SkipGram, centres: np.ndarray, contexts: np.ndarray,
             c = torch.from_numpy(centres[s : s + batch])
             o = torch.from_numpy(contexts[s : s + batch])
             loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
+            assert isinstance(loss, torch.Tensor)
             total += float(loss)
     return total

@@ -55,8 +55,9 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise PermissionError(f"out: cannot write to {target} (permission denied)")
 
 
-def save_word2vec(path: str | os.PathLike[str], words: list[str], vectors: np.ndarray,
-                  *, binary: bool = True) -> None:
+def save_word2vec(
+    path: str | os.PathLike[str], words: list[str], vectors: np.ndarray, *, binary: bool = True
+) -> None:
     """Write ``vectors [V, D]`` for ``words`` in word2vec binary (default) or text format."""
     vectors = np.ascontiguousarray(vectors, dtype="<f4")
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
@@ -70,16 +71,18 @@ def save_word2vec(path: str | os.PathLike[str], words: list[str], vectors: np.nd
                 f.write((word + " " + " ".join(f"{x:.6g}" for x in vec) + "\n").encode())
 
 
-def load_word2vec(path: str | os.PathLike[str], *, binary: bool | None = None
-                  ) -> tuple[list[str], np.ndarray]:
+def load_word2vec(
+    path: str | os.PathLike[str], *, binary: bool | None = None
+) -> tuple[list[str], np.ndarray]:
     """Read a word2vec binary or text file (``binary=None``: detected from the content)."""
     data = Path(path).read_bytes()
     newline = data.find(b"\n")
     try:
         count, dim = (int(x) for x in data[:newline].split())
     except ValueError:
-        raise VectorFileError(f"{path}: line 1: expected a header 'V D', got "
-                              f"{data[: max(newline, 0)][:60]!r}") from None
+        raise VectorFileError(
+            f"{path}: line 1: expected a header 'V D', got {data[: max(newline, 0)][:60]!r}"
+        ) from None
     if count < 0 or dim <= 0:
         raise VectorFileError(f"{path}: line 1: invalid header: {count} words of dimension {dim}")
     if binary is None:
@@ -98,8 +101,9 @@ def _looks_binary(head: bytes, dim: int) -> bool:
     return len(fields) != dim + 1
 
 
-def _read_binary(data: bytes, pos: int, count: int, dim: int, name: str
-                 ) -> tuple[list[str], np.ndarray]:
+def _read_binary(
+    data: bytes, pos: int, count: int, dim: int, name: str
+) -> tuple[list[str], np.ndarray]:
     words, vectors = [], np.empty((count, dim), dtype=np.float32)
     width = 4 * dim
     for i in range(count):
@@ -107,25 +111,32 @@ def _read_binary(data: bytes, pos: int, count: int, dim: int, name: str
             pos += 1
         space = data.find(b" ", pos)
         if space < 0 or space - pos > 10_000:
-            raise VectorFileError(f"{name}: byte {pos}: word {i + 1} of {count}: no word "
-                                  "followed by a space (truncated or corrupted file)")
+            raise VectorFileError(
+                f"{name}: byte {pos}: word {i + 1} of {count}: no word "
+                "followed by a space (truncated or corrupted file)"
+            )
         if space + 1 + width > len(data):
-            raise VectorFileError(f"{name}: byte {space + 1}: word {i + 1} of {count}: "
-                                  f"expected {width} bytes of vector, file ends "
-                                  f"{len(data) - space - 1} bytes later (truncated file)")
+            raise VectorFileError(
+                f"{name}: byte {space + 1}: word {i + 1} of {count}: "
+                f"expected {width} bytes of vector, file ends "
+                f"{len(data) - space - 1} bytes later (truncated file)"
+            )
         words.append(data[pos:space].decode("utf-8", errors="replace"))
         vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + width
     return words, vectors
 
 
-def _read_text(data: bytes, pos: int, count: int, dim: int, name: str
-               ) -> tuple[list[str], np.ndarray]:
+def _read_text(
+    data: bytes, pos: int, count: int, dim: int, name: str
+) -> tuple[list[str], np.ndarray]:
     lines = data[pos:].decode("utf-8", errors="replace").splitlines()
     lines = [ln for ln in lines if ln.strip()]
     if len(lines) < count:
-        raise VectorFileError(f"{name}: line {len(lines) + 2}: expected {count} vectors, "
-                              f"the file ends after {len(lines)} (truncated file)")
+        raise VectorFileError(
+            f"{name}: line {len(lines) + 2}: expected {count} vectors, "
+            f"the file ends after {len(lines)} (truncated file)"
+        )
     words, vectors = [], np.empty((count, dim), dtype=np.float32)
     for i, line in enumerate(lines[:count]):
         fields = line.rstrip().split(" ")
@@ -134,18 +145,21 @@ def _read_text(data: bytes, pos: int, count: int, dim: int, name: str
                 raise ValueError
             vectors[i] = [float(x) for x in fields[1:]]
         except ValueError:
-            raise VectorFileError(f"{name}: line {i + 2}: expected a word and {dim} numbers, "
-                                  f"got {line[:80]!r}") from None
+            raise VectorFileError(
+                f"{name}: line {i + 2}: expected a word and {dim} numbers, got {line[:80]!r}"
+            ) from None
         words.append(fields[0])
     return words, vectors
 
 
-def save_checkpoint(path: str | os.PathLike[str], arrays: dict[str, np.ndarray],
-                    meta: dict[str, Any]) -> None:
+def save_checkpoint(
+    path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]
+) -> None:
     """Write the model arrays and a JSON description atomically (one .npz file)."""
     meta = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, **meta}
     with atomic_write(path) as f:
-        np.savez(f, meta=np.asarray(json.dumps(meta)), **arrays)
+        payload: dict[str, Any] = {"meta": np.asarray(json.dumps(meta)), **arrays}
+        np.savez(f, **payload)
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

@@ -44,7 +44,8 @@ class KeyedVectors:
 
     def __getitem__(self, word: str) -> np.ndarray:
         """The vector ``[D]`` of ``word`` (UnknownWordError with close matches if absent)."""
-        return self.vectors[self._id(word)]
+        vector: np.ndarray = self.vectors[self._id(word)]
+        return vector
 
     def _id(self, word: str) -> int:
         if word in self.index:
@@ -67,9 +68,13 @@ class KeyedVectors:
         """Cosine similarity of two words."""
         return float(self._unit[self._id(w1)] @ self._unit[self._id(w2)])
 
-    def most_similar(self, positive: Sequence[str] | str = (), negative: Sequence[str] = (),
-                     topn: int = 10, restrict_vocab: int | None = None
-                     ) -> list[tuple[str, float]]:
+    def most_similar(
+        self,
+        positive: Sequence[str] | str = (),
+        negative: Sequence[str] = (),
+        topn: int = 10,
+        restrict_vocab: int | None = None,
+    ) -> list[tuple[str, float]]:
         """Words nearest (cosine) to ``Σ positive − Σ negative`` of unit vectors (3CosAdd),
         the query words excluded."""
         pos = [positive] if isinstance(positive, str) else list(positive)
@@ -82,7 +87,7 @@ class KeyedVectors:
         limit = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
         scores = self._unit[:limit] @ query
         scores[[i for i in ids if i < limit]] = -np.inf
-        top = np.argsort(-scores)[: topn]
+        top = np.argsort(-scores)[:topn]
         return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
 
     def _case_index(self, limit: int, case_insensitive: bool) -> dict[str, int]:
@@ -92,8 +97,13 @@ class KeyedVectors:
             out.setdefault(w.lower() if case_insensitive else w, i)
         return out
 
-    def evaluate_word_pairs(self, path: str | os.PathLike[str], *, restrict_vocab: int = 300_000,
-                            case_insensitive: bool = True) -> dict[str, Any]:
+    def evaluate_word_pairs(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        restrict_vocab: int = 300_000,
+        case_insensitive: bool = True,
+    ) -> dict[str, Any]:
         """Spearman correlation between cosine similarity and human scores of word pairs.
 
         File: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments. Pairs with a word outside
@@ -116,9 +126,13 @@ class KeyedVectors:
             "oov_ratio": 1 - len(ours) / total if total else 0.0,
         }
 
-    def evaluate_word_analogies(self, path: str | os.PathLike[str], *,
-                                restrict_vocab: int = 30_000, case_insensitive: bool = True
-                                ) -> dict[str, Any]:
+    def evaluate_word_analogies(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        restrict_vocab: int = 30_000,
+        case_insensitive: bool = True,
+    ) -> dict[str, Any]:
         """Accuracy on ``a b c d`` analogy questions (3CosAdd: ``b − a + c`` nearest ``d``).
 
         Searched among the ``restrict_vocab`` most frequent words; questions with a word
@@ -175,6 +189,6 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     order = np.argsort(x, kind="mergesort")
     ranks = np.empty(len(x), dtype=np.float64)
     ranks[order] = np.arange(1, len(x) + 1)
-    values, inverse = np.unique(x, return_inverse=True)
+    _, inverse = np.unique(x, return_inverse=True)
     sums = np.bincount(inverse, weights=ranks)
     return (sums / np.bincount(inverse))[inverse]

@@ -59,7 +59,9 @@ class SkipGram:
             "corpus_words": self.corpus_words,
         }
         arrays = {
-            "syn0": self.syn0, "syn1": self.syn1, "counts": self.vocab.counts,
+            "syn0": self.syn0,
+            "syn1": self.syn1,
+            "counts": self.vocab.counts,
             "words": np.asarray(self.vocab.words, dtype=str),
         }
         save_checkpoint(path, arrays, meta)
@@ -70,11 +72,18 @@ class SkipGram:
         try:
             config = TrainConfig.from_dict(meta["config"])
             vocab = Vocabulary([str(w) for w in arrays["words"]], arrays["counts"])
-            model = cls(config, vocab, arrays["syn0"], arrays["syn1"],
-                        Position(**meta["position"]), int(meta.get("corpus_words", 0)))
+            model = cls(
+                config,
+                vocab,
+                arrays["syn0"],
+                arrays["syn1"],
+                Position(**meta["position"]),
+                int(meta.get("corpus_words", 0)),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise VectorFileError(f"{path}: incomplete checkpoint ({exc})") from exc
         if model.syn0.shape != (len(vocab), config.dim):
-            raise VectorFileError(f"{path}: syn0 has shape {model.syn0.shape}, expected "
-                                  f"{(len(vocab), config.dim)}")
+            raise VectorFileError(
+                f"{path}: syn0 has shape {model.syn0.shape}, expected {(len(vocab), config.dim)}"
+            )
         return model

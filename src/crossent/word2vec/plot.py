@@ -7,8 +7,12 @@ import os
 from crossent.word2vec.io import atomic_write
 
 
-def plot_loss(path: str | os.PathLike[str], points: list[tuple[float, float]],
-              epoch_losses: list[float], objective: str) -> None:
+def plot_loss(
+    path: str | os.PathLike[str],
+    points: list[tuple[float, float]],
+    epoch_losses: list[float],
+    objective: str,
+) -> None:
     """Running mean loss within each epoch (``points``: (epoch progress, loss)) and the
     mean loss of every finished epoch."""
     import matplotlib
@@ -21,8 +25,13 @@ def plot_loss(path: str | os.PathLike[str], points: list[tuple[float, float]],
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, lw=1.2, color="tab:blue", label="running mean within the epoch")
     if epoch_losses:
-        ax.plot([i + 1 for i in range(len(epoch_losses))], epoch_losses, "o-",
-                color="tab:red", label="epoch mean")
+        ax.plot(
+            [i + 1 for i in range(len(epoch_losses))],
+            epoch_losses,
+            "o-",
+            color="tab:red",
+            label="epoch mean",
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"loss per pair ({objective})")
     ax.set_title("skip-gram training loss")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,24 +63,29 @@ def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) ->
     vocab = Vocabulary.build(counts, min_count=config.min_count, max_size=config.max_vocab)
     if len(vocab) == 0:
         top = ", ".join(f"{w!r}×{c}" for w, c in counts.most_common(3))
-        raise CorpusError(f"corpus: none of its {len(counts)} distinct words occurs at least "
-                          f"min_count={config.min_count} times (most frequent: {top})")
+        raise CorpusError(
+            f"corpus: none of its {len(counts)} distinct words occurs at least "
+            f"min_count={config.min_count} times (most frequent: {top})"
+        )
     if config.loss == "hs" and len(vocab) < 2:
         raise CorpusError("corpus: hierarchical softmax needs at least 2 vocabulary words")
     return SkipGram.initial(config, vocab)
 
 
-def train(paths: Sequence[str | os.PathLike[str]], config: TrainConfig | None = None, *,
-          model: SkipGram | None = None,
-          progress: Callable[[Progress], None] | None = None) -> SkipGram:
+def train(
+    paths: Sequence[str | os.PathLike[str]],
+    config: TrainConfig | None = None,
+    *,
+    model: SkipGram | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> SkipGram:
     """Train skip-gram on text files; ``model`` continues a checkpoint from its position."""
     if model is None:
         model = build_model(paths, config or TrainConfig())
     else:
         check_readable(paths)
     with tempfile.TemporaryDirectory(prefix="crossent-corpus-") as tmp:
-        enc = encode_corpus(paths, model.vocab.index, Path(tmp),
-                            lowercase=model.config.lowercase)
+        enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
         if len(enc.words) == 0:
             raise CorpusError("corpus: no in-vocabulary words to train on")
         model.corpus_words = len(enc.words)
@@ -98,13 +103,14 @@ def _job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
 
 def job_seed(seed: int, epoch: int, job: int) -> int:
     """A 64-bit seed for one job, distinct for every (seed, epoch, job)."""
-    x = (seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + job * 0x94D049BB133111EB)
+    x = seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + job * 0x94D049BB133111EB
     return (x ^ (x >> 31)) % (2**63)
 
 
 class _Trainer:
-    def __init__(self, model: SkipGram, enc: EncodedCorpus,
-                 progress: Callable[[Progress], None] | None) -> None:
+    def __init__(
+        self, model: SkipGram, enc: EncodedCorpus, progress: Callable[[Progress], None] | None
+    ) -> None:
         self.m, self.enc, self.progress = model, enc, progress
         cfg, vocab = model.config, model.vocab
         self.words = np.asarray(enc.words)
@@ -155,8 +161,9 @@ class _Trainer:
             results.close()  # waits for running jobs; the position stays at the last done
             raise TrainingInterrupted(self.m) from None
 
-    def _results(self, epoch: int, todo: range, begin: dict[int, int]
-                 ) -> Iterator[tuple[int, tuple[float, int, int]]]:
+    def _results(
+        self, epoch: int, todo: range, begin: dict[int, int]
+    ) -> Generator[tuple[int, tuple[float, int, int]], None, None]:
         """Results in job order; with several threads, jobs overlap (Hogwild)."""
         threads = self.m.config.threads
         if threads == 1:
@@ -190,8 +197,20 @@ class _Trainer:
 
             return softmax_job(self.m, self.words, offsets, self.keep, seed, a0, a1)
         loss, pairs, words = _kernels.train_job(
-            self.m.syn0, self.m.syn1, self.words, offsets, self.keep, cfg.window, a0, a1,
-            seed, cfg.loss == "hs", cfg.negative, self.neg_prob, self.neg_alias, self.codes,
+            self.m.syn0,
+            self.m.syn1,
+            self.words,
+            offsets,
+            self.keep,
+            cfg.window,
+            a0,
+            a1,
+            seed,
+            cfg.loss == "hs",
+            cfg.negative,
+            self.neg_prob,
+            self.neg_alias,
+            self.codes,
             self.points,
             self.lengths,
         )
@@ -202,10 +221,15 @@ class _Trainer:
             return
         pos = self.m.position
         elapsed = max(time.perf_counter() - self.started, 1e-9)
-        self.progress(Progress(
-            epoch=epoch, epochs=self.m.config.epochs, words_done=pos.words_done,
-            words_total=self.total, loss=pos.partial_loss / max(pos.partial_pairs, 1),
-            alpha=self.alpha(pos.words_done),
-            words_per_second=(pos.words_done - self.words_at_start) / elapsed,
-            epoch_losses=list(pos.epoch_losses),
-        ))
+        self.progress(
+            Progress(
+                epoch=epoch,
+                epochs=self.m.config.epochs,
+                words_done=pos.words_done,
+                words_total=self.total,
+                loss=pos.partial_loss / max(pos.partial_pairs, 1),
+                alpha=self.alpha(pos.words_done),
+                words_per_second=(pos.words_done - self.words_at_start) / elapsed,
+                epoch_losses=list(pos.epoch_losses),
+            )
+        )

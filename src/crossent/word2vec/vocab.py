@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numba import njit
 
+
 @dataclass
 class Vocabulary:
     """Words sorted by decreasing count (ties: first seen first), with their counts."""
@@ -30,8 +31,9 @@ class Vocabulary:
         return len(self.words)
 
     @classmethod
-    def build(cls, counts: Counter[str], *, min_count: int = 5,
-              max_size: int | None = None) -> Vocabulary:
+    def build(
+        cls, counts: Counter[str], *, min_count: int = 5, max_size: int | None = None
+    ) -> Vocabulary:
         """Words with at least ``min_count`` occurrences, the ``max_size`` most frequent."""
         kept = [(w, c) for w, c in counts.items() if c >= min_count]
         kept.sort(key=lambda wc: -wc[1])  # stable: ties keep first-seen order

@@ -1,0 +1,148 @@
+"""Vector files (against gensim), checkpoints, atomic writes and the KeyedVectors API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from crossent.word2vec import KeyedVectors, UnknownWordError, VectorFileError
+from crossent.word2vec.io import atomic_write, load_checkpoint, save_checkpoint
+
+gensim_models = pytest.importorskip("gensim.models")
+
+
+def _kv(rng: np.random.Generator, n: int = 50, dim: int = 8) -> KeyedVectors:
+    words = [f"w{i}" for i in range(n - 2)] + ["Émile", "naïve"]
+    return KeyedVectors(words, rng.normal(size=(n, dim)).astype(np.float32))
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_round_trip_and_gensim_reads_ours(tmp_path: Path, binary: bool) -> None:
+    kv = _kv(np.random.default_rng(0))
+    path = tmp_path / ("v.bin" if binary else "v.txt")
+    kv.save(path, binary=binary)
+    back = KeyedVectors.load(path)
+    assert back.words == kv.words
+    np.testing.assert_allclose(back.vectors, kv.vectors, rtol=0 if binary else 1e-5)
+    theirs = gensim_models.KeyedVectors.load_word2vec_format(str(path), binary=binary)
+    assert list(theirs.index_to_key) == kv.words
+    np.testing.assert_allclose(theirs.vectors, kv.vectors, rtol=0 if binary else 1e-5)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_we_read_gensims_files(tmp_path: Path, binary: bool) -> None:
+    theirs = gensim_models.KeyedVectors(vector_size=6)
+    rng = np.random.default_rng(1)
+    theirs.add_vectors(["a", "b", "ü"], rng.normal(size=(3, 6)).astype(np.float32))
+    path = tmp_path / "g.vec"
+    theirs.save_word2vec_format(str(path), binary=binary)
+    ours = KeyedVectors.load(path)  # format detected from the content
+    assert ours.words == ["a", "b", "ü"]
+    np.testing.assert_allclose(ours.vectors, theirs.vectors, rtol=1e-6)
+
+
+def test_truncated_and_corrupted_files_name_the_place(tmp_path: Path) -> None:
+    kv = _kv(np.random.default_rng(2), n=5, dim=4)
+    kv.save(tmp_path / "v.bin")
+    data = (tmp_path / "v.bin").read_bytes()
+    (tmp_path / "cut.bin").write_bytes(data[:-10])
+    with pytest.raises(
+        VectorFileError,
+        match=r"byte \d+: word 5 of 5: expected 16 bytes of vector, file ends 7 bytes later \(truncated",
+    ):
+        KeyedVectors.load(tmp_path / "cut.bin", binary=True)
+    (tmp_path / "bad.txt").write_text("2 3\na 1 2 3\nb 1 x 3\n")
+    with pytest.raises(VectorFileError, match=r"line 3: expected a word and 3 numbers"):
+        KeyedVectors.load(tmp_path / "bad.txt")
+    (tmp_path / "short.txt").write_text("3 2\na 1 2\n")
+    with pytest.raises(VectorFileError, match=r"expected 3 vectors, the file ends after 1"):
+        KeyedVectors.load(tmp_path / "short.txt")
+    (tmp_path / "nohead.txt").write_text("hello world\n")
+    with pytest.raises(VectorFileError, match="line 1: expected a header 'V D'"):
+        KeyedVectors.load(tmp_path / "nohead.txt")
+
+
+def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.bin"
+    target.write_bytes(b"precious")
+    with pytest.raises(RuntimeError), atomic_write(target) as f:
+        f.write(b"half")
+        raise RuntimeError("disk full")
+    assert target.read_bytes() == b"precious"
+    assert list(tmp_path.iterdir()) == [target]  # no temporary left behind
+
+
+def test_checkpoint_version_check(tmp_path: Path) -> None:
+    path = tmp_path / "c.npz"
+    save_checkpoint(path, {"x": np.arange(3)}, {"config": {}})
+    arrays, meta = load_checkpoint(path)
+    assert arrays["x"].tolist() == [0, 1, 2]
+    save_checkpoint(path, {"x": np.arange(3)}, {"version": 99})
+    with pytest.raises(VectorFileError, match="checkpoint version 99 is incompatible"):
+        load_checkpoint(path)
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(VectorFileError, match="not a crossent checkpoint"):
+        load_checkpoint(tmp_path / "junk.npz")
+
+
+def test_most_similar_and_similarity_brute_force() -> None:
+    kv = _kv(np.random.default_rng(3))
+    unit = kv.vectors / np.linalg.norm(kv.vectors, axis=1, keepdims=True)
+    query = unit[kv.index["w1"]] + unit[kv.index["w2"]] - unit[kv.index["w3"]]
+    scores = unit @ (query / np.linalg.norm(query))
+    scores[[kv.index[w] for w in ("w1", "w2", "w3")]] = -np.inf
+    expected = [kv.words[i] for i in np.argsort(-scores)[:5]]
+    got = kv.most_similar(positive=["w1", "w2"], negative=["w3"], topn=5)
+    assert [w for w, _ in got] == expected
+    assert kv.similarity("w4", "w5") == pytest.approx(float(unit[4] @ unit[5]), rel=1e-6)
+
+
+def test_unknown_word_lists_close_matches() -> None:
+    kv = _kv(np.random.default_rng(4))
+    with pytest.raises(
+        UnknownWordError, match="'Emile' is not in the vocabulary.*close matches: Émile"
+    ):
+        kv["Emile"]
+
+
+def test_word_pairs_spearman_against_scipy(tmp_path: Path) -> None:
+    kv = _kv(np.random.default_rng(5))
+    rng = np.random.default_rng(6)
+    lines = ["# comment"]
+    pairs = []
+    for _ in range(40):
+        a, b = rng.choice(48, size=2, replace=False)
+        score = round(float(rng.random() * 10), 1)
+        lines.append(f"W{a}\tw{b}\t{score}")  # upper case: matched case-insensitively
+        pairs.append((a, b, score))
+    lines.append("unknownword\tw1\t5.0")
+    (tmp_path / "sim.tsv").write_text("\n".join(lines))
+    result = kv.evaluate_word_pairs(tmp_path / "sim.tsv")
+    ours = [kv.similarity(f"w{a}", f"w{b}") for a, b, _ in pairs]
+    expected = stats.spearmanr(ours, [s for *_, s in pairs]).statistic
+    assert result["spearman"] == pytest.approx(expected, rel=1e-9)
+    assert result["pairs"] == 40
+    assert result["oov_ratio"] == pytest.approx(1 / 41)
+
+
+def test_analogies_on_constructed_vectors(tmp_path: Path) -> None:
+    words = ["man", "woman", "king", "queen", "paris", "france", "rome", "italy", "noise"]
+    base = np.eye(9, dtype=np.float32)
+    vec = {w: base[i] for i, w in enumerate(words)}
+    gender, capital = base[7] * 0 + np.eye(9)[8] * 0, None
+    vec["woman"] = vec["man"] + np.eye(9, dtype=np.float32)[8] * 3
+    vec["queen"] = vec["king"] + np.eye(9, dtype=np.float32)[8] * 3
+    kv = KeyedVectors(words, np.stack([vec[w] for w in words]))
+    (tmp_path / "q.txt").write_text(
+        ": family\nman woman king queen\nMan King woman queen\n"
+        ": capitals\nparis france rome italy\nfoo bar baz qux\n"
+    )
+    result = kv.evaluate_word_analogies(tmp_path / "q.txt")
+    assert result["questions"] == 3
+    assert result["coverage"] == pytest.approx(3 / 4)
+    assert result["sections"]["family"] == 1.0
+    assert result["correct"] == 2 + int(result["sections"]["capitals"] == 1.0)
+    assert gender is not None or capital is None
