@@ -109,7 +109,8 @@ def kl_divergence(
     r"""Kullback–Leibler divergence :math:`D_{KL}(p\|q) = \sum_i p_i \log(p_i / q_i)`.
 
     Computed as SciPy's ``rel_entr`` (the ratio inside the log, exact when ``p ≈ q``);
-    ``+inf`` where some ``q_i = 0 < p_i``; 0 exactly when ``p = q``.
+    ``+inf`` where some ``q_i = 0 < p_i``; 0 exactly when ``p = q``; never negative
+    (rounding below 0 is clamped, where SciPy can return -1e-17).
 
     Args:
       p: true distributions ``[..., n]``.
@@ -127,7 +128,7 @@ def kl_divergence(
     xp, p, q, axis = _pair(p, q, axis, normalize)
     check_base(base)
     with quiet():
-        return _in_base(xp, xp.sum(_rel_entr(xp, p, q), axis=axis), base)
+        return _in_base(xp, _nonnegative(xp, xp.sum(_rel_entr(xp, p, q), axis=axis)), base)
 
 
 def js_divergence(
@@ -136,7 +137,7 @@ def js_divergence(
     r"""Jensen–Shannon divergence :math:`\tfrac12 KL(p\|m) + \tfrac12 KL(q\|m)`, m = (p+q)/2.
 
     The divergence itself, bounded by ``log 2`` — the square of SciPy's
-    ``spatial.distance.jensenshannon`` distance. Symmetric and always finite.
+    ``spatial.distance.jensenshannon`` distance. Symmetric, finite and never negative.
 
     Args:
       p, q: distributions of the same shape ``[..., n]``.
@@ -155,7 +156,7 @@ def js_divergence(
     with quiet():
         m = (p + q) / 2
         total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
-        return _in_base(xp, total / 2, base)
+        return _in_base(xp, _nonnegative(xp, total / 2), base)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -172,6 +173,11 @@ def _rel_entr(xp: Any, x: Array, y: Array) -> Array:
     zero = x == 0
     ones = xp.ones_like(x)
     return x * xp.log(xp.where(zero, ones, x) / xp.where(zero, ones, y))
+
+
+def _nonnegative(xp: Any, x: Array) -> Array:
+    """Clamp rounding noise (e.g. -1e-17 for p ≈ q) of a divergence to 0."""
+    return xp.where(x < 0, xp.zeros_like(x), x)
 
 
 def _in_base(xp: Any, nats: Array, base: float | None) -> Array:
