@@ -49,22 +49,23 @@ def _timed(cmd: list[str]) -> float:
 
 
 def ours(loss: str, threads: int, out: Path) -> float:
-    return _timed(
-        [
-            sys.executable,
-            "-m",
-            "crossent.cli",
-            "train",
-            *map(str, CORPUS),
-            "--out",
-            str(out),
-            "--loss",
-            loss,
-            "--threads",
-            str(threads),
-            "--json",
-        ]
-    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "crossent",
+        "train",
+        *map(str, CORPUS),
+        "--out",
+        str(out),
+        "--loss",
+        loss,
+        "--threads",
+        str(threads),
+        "--json",
+    ]
+    elapsed = _timed(cmd)
+    assert out.stat().st_size > 0, "no vectors written"
+    return elapsed
 
 
 def gensim(loss: str, threads: int, out: Path) -> float:

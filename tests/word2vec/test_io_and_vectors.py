@@ -146,3 +146,22 @@ def test_analogies_on_constructed_vectors(tmp_path: Path) -> None:
     assert result["sections"]["family"] == 1.0
     assert result["correct"] == 2 + int(result["sections"]["capitals"] == 1.0)
     assert gender is not None or capital is None
+
+
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    kv = _kv(np.random.default_rng(7), n=3, dim=2)
+    kv.save(tmp_path / "new.bin")
+    assert (tmp_path / "new.bin").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    existing = tmp_path / "old.bin"
+    existing.write_bytes(b"")
+    existing.chmod(0o640)
+    kv.save(existing)
+    assert existing.stat().st_mode & 0o777 == 0o640
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

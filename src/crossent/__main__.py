@@ -1,0 +1,5 @@
+"""``python -m crossent``: the command line."""
+
+from crossent.cli import main
+
+main()
