@@ -7,16 +7,19 @@ import math
 import torch
 
 from crossent._validation import check_label_smoothing, check_reduction
-from crossent.fused._chunked import Options
-from crossent.fused._function import ChunkedLinearCrossEntropy
+from crossent.fused._chunked import Options, run_chunks_torch
+from crossent.fused._function import ChunkedLinearCrossEntropy, Runner
 from crossent.fused._reference import linear_cross_entropy_reference
+from crossent.fused._triton import default_chunk as triton_chunk
+from crossent.fused._triton import run_chunks_triton, triton_usable
 from crossent.fused._types import LinearCrossEntropyOutput
 
-IMPLS = ("auto", "torch", "naive")
+IMPLS = ("auto", "torch", "triton", "naive")
 _CHUNK_BUDGET_BYTES = 64 * 2**20  # logits buffer(s) of one chunk
 _CHUNK_MIN_ROWS = 256  # below this, re-reading grad_W (V×D) once per chunk dominates
 
 
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # opaque: a graph break under torch.compile
 def linear_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -64,7 +67,9 @@ def linear_cross_entropy(
       return_stats: return a :class:`LinearCrossEntropyOutput` (loss, lse, entropy, target
         log-probability, argmax correctness; statistics are not differentiable).
       chunk_size: rows per chunk (default: a 64 MiB logits buffer, at least 256 rows).
-      impl: ``"auto"``, ``"torch"`` (chunked) or ``"naive"`` (materialises the logits).
+      impl: ``"auto"`` (Triton for CUDA tensors when available, else chunked torch),
+        ``"torch"`` (chunked, any device), ``"triton"`` (CUDA; fused Triton kernels) or
+        ``"naive"`` (materialises the logits: the reference).
 
     Returns:
       The loss (scalar, or ``[...]`` for ``"none"``) in ``hidden``'s dtype; with
@@ -100,22 +105,22 @@ def linear_cross_entropy(
             softcap=softcap,
         )
     else:
-        res = _chunked(
-            h2,
-            weight,
-            t2,
-            bias,
-            class_weight,
-            Options(
-                ignore_index=ignore_index,
-                label_smoothing=float(label_smoothing),
-                z_loss=float(z_loss),
-                softcap=None if softcap is None else float(softcap),
-                reduction=reduction,
-                chunk_size=chunk_size or _default_chunk(vocab, softcap),
-                with_stats=return_stats,
-            ),
+        use_triton = _use_triton(impl, hidden)
+        if chunk_size is None:
+            chunk_size = (
+                triton_chunk(vocab, hidden.dtype) if use_triton else _default_chunk(vocab, softcap)
+            )
+        opts = Options(
+            ignore_index=ignore_index,
+            label_smoothing=float(label_smoothing),
+            z_loss=float(z_loss),
+            softcap=None if softcap is None else float(softcap),
+            reduction=reduction,
+            chunk_size=chunk_size,
+            with_stats=return_stats,
         )
+        runner = run_chunks_triton if use_triton else run_chunks_torch
+        res = _chunked(h2, weight, t2, bias, class_weight, opts, runner)
     n = h2.shape[0]
     res = LinearCrossEntropyOutput(  # per-row outputs back to hidden's batch shape
         *(x.reshape(batch_shape) if x.dim() == 1 and x.numel() == n else x for x in res)
@@ -134,6 +139,7 @@ def _chunked(
     b: torch.Tensor | None,
     cw: torch.Tensor | None,
     opts: Options,
+    runner: Runner,
 ) -> LinearCrossEntropyOutput:
     grad_on = torch.is_grad_enabled()
     need = (
@@ -141,11 +147,24 @@ def _chunked(
         grad_on and w.requires_grad,
         grad_on and b is not None and b.requires_grad,
     )
-    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need)  # type: ignore[no-untyped-call]
+    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need, runner)  # type: ignore[no-untyped-call]
     if not opts.with_stats:
         empty = outs[1].new_empty(0)
         return LinearCrossEntropyOutput(outs[0], outs[1], empty, empty, empty)
     return LinearCrossEntropyOutput(*outs)
+
+
+def _use_triton(impl: str, hidden: torch.Tensor) -> bool:
+    """``auto``: Triton for CUDA tensors of 16/32-bit floats when triton imports."""
+    if impl == "torch":
+        return False
+    usable = triton_usable(hidden)
+    if impl == "triton" and not usable:
+        raise ValueError(
+            f"impl: 'triton' needs CUDA tensors of float16/bfloat16/float32 and the triton "
+            f"package, got a {hidden.dtype} tensor on {hidden.device}"
+        )
+    return usable and (impl == "triton" or hidden.is_cuda)
 
 
 def _default_chunk(vocab: int, softcap: float | None) -> int:
@@ -221,6 +240,10 @@ def _check_prob_targets(
             f"ignore_index: only class-index targets can ignore rows, got "
             f"ignore_index={ignore_index} with probability targets"
         )
+    if targets.is_cuda:  # checked on the device, without a host synchronisation
+        ok = ~(torch.isnan(targets) | (targets < 0)).any()
+        torch._assert_async(ok, "targets: probabilities must be >= 0 and not NaN")
+        return
     if targets.numel() and bool(torch.isnan(targets).any()):
         raise ValueError("targets: contains NaN")
     if targets.numel() and bool((targets < 0).any()):
@@ -241,6 +264,9 @@ def _check_class_targets(
             f"batch shape), got {list(targets.shape)}"
         )
     bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
+    if targets.is_cuda:  # checked on the device, without a host synchronisation
+        torch._assert_async(~bad.any(), f"targets: class index out of range [0, {vocab - 1}]")
+        return
     if targets.numel() and bool(bad.any()):
         pos = int(bad.reshape(-1).nonzero()[0])
         value = int(targets.reshape(-1)[pos])

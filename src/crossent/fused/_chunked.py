@@ -57,6 +57,7 @@ class _Targets:
         dtype: torch.dtype,
     ) -> None:
         self.prob = targets.is_floating_point()
+        self.raw = targets
         self.eps = opts.label_smoothing
         self.vocab = vocab
         self.cw = None if class_weight is None else class_weight.to(dtype)  # [V]
@@ -149,6 +150,27 @@ def _exp_shifted_(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     F.threshold(z, _FLUSH, 0.0, inplace=True)
     s = z.sum(1, keepdim=True)  # [c, 1]
     return (m + s.log()).view(-1), s.view(-1)
+
+
+def run_chunks_torch(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    t: _Targets,
+    opts: Options,
+    need: tuple[bool, bool, bool],
+    ce_scale: torch.Tensor | None = None,
+    z_scale: torch.Tensor | None = None,
+) -> tuple[dict[str, torch.Tensor], _Grads]:
+    """:func:`run_chunks` on inputs upcast to their accumulation dtype (16-bit → float32)."""
+    dt = compute_dtype(hidden.dtype)
+    b = None if bias is None else bias.to(dt)
+    return run_chunks(hidden.to(dt), weight.to(dt), b, t, opts, need, ce_scale, z_scale)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for 16-bit floats, else the dtype itself."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
 
 
 def run_chunks(

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-from crossent.fused._chunked import Options, _Targets, run_chunks
+from crossent.fused._chunked import Options, _Grads, _Targets, compute_dtype
+
+Runner = Callable[..., tuple[dict[str, torch.Tensor], _Grads]]
+"""A chunk loop: ``run_chunks_torch`` (any device) or ``run_chunks_triton`` (CUDA)."""
 
 
 def _reduce(out: dict[str, torch.Tensor], t: _Targets, reduction: str) -> torch.Tensor:
@@ -54,19 +58,18 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         class_weight: torch.Tensor | None,
         opts: Options,
         need: tuple[bool, bool, bool],
+        runner: Runner,
     ) -> tuple[torch.Tensor, ...]:
-        dt = torch.float32 if hidden.dtype in (torch.float16, torch.bfloat16) else hidden.dtype
-        h, w = hidden.to(dt), weight.to(dt)
-        b = None if bias is None else bias.to(dt)
+        dt = compute_dtype(hidden.dtype)
         t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
         early = opts.reduction != "none" and any(need)  # gradients in the forward pass
-        scales = _unit_scales(t, h.shape[0], opts.reduction, dt) if early else (None, None)
-        out, grads = run_chunks(h, w, b, t, opts, need if early else (False,) * 3, *scales)
+        scales = _unit_scales(t, hidden.shape[0], opts.reduction, dt) if early else (None, None)
+        out, grads = runner(hidden, weight, bias, t, opts, need if early else (False,) * 3, *scales)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
         ctx.grads = grads if early else None
         if any(need):  # kept for a recomputing backward (reduction="none", retain_graph)
-            ctx.save_for_backward(h, w, b, targets, class_weight)
-            ctx.opts, ctx.need = opts, need
+            ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
+            ctx.opts, ctx.need, ctx.runner = opts, need, runner
         loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
         stats = _statistics(out, t) if opts.with_stats else ()
         ctx.mark_non_differentiable(out["lse"], *stats)
@@ -87,10 +90,11 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             del gr
         else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
             h, w, b, targets, class_weight = ctx.saved_tensors
-            t = _Targets(targets, class_weight, w.shape[0], ctx.opts, h.dtype)
-            ce, zl = _unit_scales(t, h.shape[0], ctx.opts.reduction, h.dtype)
-            g_rows = g_loss.to(h.dtype)
-            _out, gr = run_chunks(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
+            dt = compute_dtype(h.dtype)
+            t = _Targets(targets, class_weight, w.shape[0], ctx.opts, dt)
+            ce, zl = _unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
+            g_rows = g_loss.to(dt)
+            _out, gr = ctx.runner(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
             parts, g = [gr.hidden, gr.weight, gr.bias], None
         result: list[Any] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):
@@ -98,4 +102,4 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
                 result.append(None)
             else:  # the buffers are ours: scale in place rather than copy
                 result.append((part if g is None else part.mul_(g)).to(dtype))
-        return (*result, None, None, None, None)
+        return (*result, None, None, None, None, None)
