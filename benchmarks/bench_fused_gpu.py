@@ -84,6 +84,7 @@ def accuracy(methods: dict[str, Loss]) -> None:
 
 
 def measure(fn: Loss, h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    step(fn, h, w, y)  # warm-up: compilation and autotuning are not part of the peak
     h.grad = w.grad = None
     torch.cuda.synchronize()
     base = torch.cuda.memory_allocated()
@@ -91,7 +92,6 @@ def measure(fn: Loss, h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> tupl
     step(fn, h, w, y)
     torch.cuda.synchronize()
     peak = (torch.cuda.max_memory_allocated() - base) / 2**30
-    step(fn, h, w, y)
     times = []
     for _ in range(5):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)

@@ -130,3 +130,16 @@ def test_weight_gradient_accumulates_in_float32(dtype: torch.dtype) -> None:
         _accumulate_weight_grad(_triton_kernels, acc, grad, h)
     expected = 0.5 + 3 * (grad.double().T @ h.double())
     torch.testing.assert_close(acc.double(), expected, rtol=1e-5, atol=1e-4)
+
+
+def test_triton_gemm_itself_accumulates_in_float32() -> None:
+    """The Triton GEMM fallback (used where cuBLAS cannot write float32 from 16-bit)."""
+    from crossent.fused import _triton, _triton_kernels
+
+    saved = _triton._CUBLAS_FP32_OUT[0]
+    _triton._CUBLAS_FP32_OUT[0] = False
+    try:
+        test_weight_gradient_accumulates_in_float32(torch.float16)
+    finally:
+        _triton._CUBLAS_FP32_OUT[0] = saved
+    assert _triton_kernels.accumulate_at_b is not None

@@ -17,6 +17,7 @@ from crossent.fused._chunked import Options, _Grads, _Targets
 
 _CHUNK_BUDGET_BYTES = 512 * 2**20
 _HALF = (torch.float16, torch.bfloat16)
+_CUBLAS_FP32_OUT = [True]  # whether torch.addmm(..., out_dtype=float32) works here
 
 
 def triton_usable(hidden: torch.Tensor) -> bool:
@@ -128,6 +129,12 @@ def _accumulate_weight_grad(
     if g.dtype not in _HALF:
         acc.addmm_(g.T.to(acc.dtype), h.to(acc.dtype))
         return
+    if acc.is_cuda and _CUBLAS_FP32_OUT[0]:
+        try:  # cuBLAS: 16-bit inputs, float32 C accumulated in place
+            torch.addmm(acc, g.T, h, out_dtype=torch.float32, out=acc)
+            return
+        except (RuntimeError, TypeError):
+            _CUBLAS_FP32_OUT[0] = False  # this torch lacks it: the Triton GEMM below
     import triton
 
     m, n, k = acc.shape[0], acc.shape[1], g.shape[0]
