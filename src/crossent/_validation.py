@@ -55,6 +55,17 @@ def check_at_most_one(xp: Any, x: Array, name: str) -> None:
         raise ValueError(f"{name}: probabilities must be <= 1, got {_item(x, idx)} at index {idx}")
 
 
+def check_probability_entries(xp: Any, x: Array, name: str, *, at_most_one: bool) -> None:
+    """No NaN, no negative (and, if asked, nothing above 1): one fused pass when all is well,
+    the detailed checks (naming the first offending entry) only when it is not."""
+    ok = (x >= 0) & (x <= 1) if at_most_one else x >= 0  # NaN compares False
+    if size(x) == 0 or to_bool(xp, xp.all(ok)):
+        return
+    check_no_nan(xp, x, name)
+    check_nonnegative(xp, x, name)
+    check_at_most_one(xp, x, name)
+
+
 def check_shape(x: Array, expected: tuple[int, ...], name: str, what: str) -> None:
     if tuple(x.shape) != tuple(expected):
         raise ValueError(f"{name}: expected shape {tuple(expected)} ({what}), got {tuple(x.shape)}")

@@ -26,13 +26,7 @@ from crossent._array import (
     to_bool,
     upcast,
 )
-from crossent._validation import (
-    check_at_most_one,
-    check_base,
-    check_no_nan,
-    check_nonnegative,
-    check_shape,
-)
+from crossent._validation import check_base, check_probability_entries, check_shape
 
 __all__ = ["cross_entropy", "entropy", "information", "js_divergence", "kl_divergence"]
 
@@ -164,15 +158,13 @@ def js_divergence(
 
 def _xlogy(xp: Any, x: Array, y: Array) -> Array:
     """``x * log(y)`` with ``0 * log(anything) = 0`` (and zero gradients there)."""
-    zero = x == 0
-    return x * xp.log(xp.where(zero, xp.ones_like(y), y))
+    return x * xp.log(xp.where(x == 0, 1.0, y))
 
 
 def _rel_entr(xp: Any, x: Array, y: Array) -> Array:
     """``x * log(x / y)``: 0 where x = 0, +inf where x > 0 = y."""
     zero = x == 0
-    ones = xp.ones_like(x)
-    return x * xp.log(xp.where(zero, ones, x) / xp.where(zero, ones, y))
+    return x * xp.log(xp.where(zero, 1.0, x) / xp.where(zero, 1.0, y))
 
 
 def _nonnegative(xp: Any, x: Array) -> Array:
@@ -189,9 +181,7 @@ def _probabilities(p: Any, name: str) -> tuple[Any, Array]:
     p = as_array(p)
     xp = namespace(**{name: p})
     p = _as_float(xp, p)
-    check_no_nan(xp, p, name)
-    check_nonnegative(xp, p, name)
-    check_at_most_one(xp, p, name)
+    check_probability_entries(xp, p, name, at_most_one=True)
     return xp, p
 
 
@@ -202,8 +192,7 @@ def _distribution(p: Any, name: str, axis: int, normalize: bool) -> tuple[Any, A
         raise ValueError(f"{name}: expected at least one dimension (the outcomes), got a scalar")
     axis = normalize_axis(axis, p.ndim)
     p = _as_float(xp, p)
-    check_no_nan(xp, p, name)
-    check_nonnegative(xp, p, name)
+    check_probability_entries(xp, p, name, at_most_one=False)
     total = xp.sum(p, axis=axis, keepdims=True)
     if normalize:
         if size(p) != 0 and to_bool(xp, xp.any(total == 0)):

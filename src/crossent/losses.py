@@ -27,13 +27,12 @@ from crossent._array import (
     upcast,
 )
 from crossent._validation import (
-    check_at_most_one,
     check_broadcasts_to,
     check_class_targets,
     check_floating,
     check_label_smoothing,
     check_no_nan,
-    check_nonnegative,
+    check_probability_entries,
     check_reduction,
     check_shape,
 )
@@ -172,9 +171,7 @@ def _prob_target_rows(
             f"{ignore_index} with probability targets"
         )
     check_shape(targets, tuple(logits_shape), "targets", "probabilities: the logits' shape")
-    check_no_nan(xp, targets, "targets")
-    check_nonnegative(xp, targets, "targets")
-    check_at_most_one(xp, targets, "targets")
+    check_probability_entries(xp, targets, "targets", at_most_one=True)
     y = xp.astype(xp.moveaxis(targets, axis, -1), logp.dtype)  # [..., C]
     if smoothing > 0:
         y = (1 - smoothing) * y + smoothing / logp.shape[-1]
@@ -230,9 +227,7 @@ def binary_cross_entropy_with_logits(
     check_floating(xp, logits, "logits")
     check_floating(xp, targets, "targets")
     check_shape(targets, tuple(logits.shape), "targets", "the logits' shape")
-    check_no_nan(xp, targets, "targets")
-    check_nonnegative(xp, targets, "targets")
-    check_at_most_one(xp, targets, "targets")
+    check_probability_entries(xp, targets, "targets", at_most_one=True)
     x = upcast(xp, logits)
     y = xp.astype(targets, x.dtype)
     with quiet():

@@ -93,6 +93,23 @@ def _update(
     return -_lookup(LOG_SIGMOID_TABLE, margin, margin, 0.0)
 
 
+@njit(inline="always")
+def _subsample(
+    words: np.ndarray, start: int, end: int, keep: np.ndarray, state: np.ndarray, sent: np.ndarray
+) -> int:  # pragma: no cover - compiled
+    """Copy the words ``start..end`` kept by subsampling into ``sent``; returns how many."""
+    n = 0
+    for k in range(start, end):
+        w = words[k]
+        if keep[w] < 1.0:
+            r = float((_next(state) >> _SHIFT) & _LOW16) / 65536.0
+            if keep[w] < r:
+                continue
+        sent[n] = w
+        n += 1
+    return n
+
+
 @njit(nogil=True, cache=True, fastmath=True)
 def train_job(  # pragma: no cover - compiled
     syn0: np.ndarray,
@@ -124,15 +141,7 @@ def train_job(  # pragma: no cover - compiled
     n_neg = np.uint64(neg_prob.shape[0])
     loss, pairs, done = 0.0, 0, 0
     for s in range(offsets.shape[0] - 1):
-        n = 0
-        for k in range(offsets[s], offsets[s + 1]):  # subsample
-            w = words[k]
-            if keep[w] < 1.0:
-                r = float((_next(state) >> _SHIFT) & _LOW16) / 65536.0
-                if keep[w] < r:
-                    continue
-            sent[n] = w
-            n += 1
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         done += offsets[s + 1] - offsets[s]
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         for i in range(n):
@@ -185,15 +194,7 @@ def job_pairs(  # pragma: no cover - compiled
     sent = np.empty(10_000, dtype=np.int32)
     m = 0
     for s in range(offsets.shape[0] - 1):
-        n = 0
-        for k in range(offsets[s], offsets[s + 1]):
-            w = words[k]
-            if keep[w] < 1.0:
-                r = float((_next(state) >> _SHIFT) & _LOW16) / 65536.0
-                if keep[w] < r:
-                    continue
-            sent[n] = w
-            n += 1
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         for i in range(n):
             b = int(_next(state) % np.uint64(window)) if dynamic else 0
             for j in range(max(0, i - window + b), min(n, i + window - b + 1)):
