@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -324,6 +323,3 @@ def demo_cmd(
         f"{summary['plot']}; try: crossent similar {summary['vectors']} music"
     )
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(0)

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 _FLUSH = 2.0**-64  # exp(z - max) below this is set to 0 (far under float32 resolution)
+_EXP_FLOOR = -80.0  # exp(-80) = 1.8e-35 is still a normal float32; flushed to 0 just after
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def _logits_(
 def _exp_shifted_(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """In place ``z ← exp(z − max)`` (tiny values flushed); returns ``lse [c]`` and ``Σ exp``."""
     m = z.amax(1, keepdim=True)  # [c, 1]
-    z.sub_(m).exp_()
+    z.sub_(m).clamp_(min=_EXP_FLOOR).exp_()  # exp never returns a subnormal (slow on CPUs)
     F.threshold(z, _FLUSH, 0.0, inplace=True)
     s = z.sum(1, keepdim=True)  # [c, 1]
     return (m + s.log()).view(-1), s.view(-1)
