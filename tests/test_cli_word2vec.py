@@ -79,6 +79,10 @@ def test_train_eval_similar(corpus: Path, tmp_path: Path) -> None:
         ),
         (["train", "{corpus}", "--out", "{tmp}/v.bin", "--window", "0"], "window"),
         (["train", "{corpus}", "--out", "{tmp}/v.bin", "--epochs", "-1"], "epochs"),
+        (
+            ["train", "{corpus}", "--out", "{tmp}/v.bin", "--threads", "0"],
+            "threads: expected a positive integer, got 0",
+        ),
         (["train", "{corpus}", "--out", "{tmp}/v.bin", "--min-count", "10000"], "none of its"),
         (["train", "{corpus}", "--out", "{tmp}/no/such/dir/v.bin"], "does not exist"),
         (["train", "{corpus}", "--out", "{tmp}/v.bin", "--format", "xml"], "--format"),

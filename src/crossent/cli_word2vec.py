@@ -189,7 +189,9 @@ def train_cmd(
     sample: float = 1e-3,
     epochs: int = 5,
     alpha: float = 0.025,
-    threads: Annotated[int, typer.Option(help="Worker threads (default: all cores).")] = 0,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (default: all cores).")
+    ] = None,
     seed: int = 1,
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue from a checkpoint.")] = None,
@@ -210,7 +212,7 @@ def train_cmd(
             sample=sample,
             epochs=epochs,
             alpha=alpha,
-            threads=threads if threads != 0 else default_threads(),
+            threads=default_threads() if threads is None else threads,
             seed=seed,
             loss=loss,
             lowercase=lowercase,
@@ -322,4 +324,3 @@ def demo_cmd(
         f"wrote {summary['vectors']}, {folder / 'model.ckpt.npz'} and "
         f"{summary['plot']}; try: crossent similar {summary['vectors']} music"
     )
-
