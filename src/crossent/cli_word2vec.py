@@ -229,6 +229,8 @@ def train_cmd(
         )
     except (ValueError, PermissionError, OSError) as exc:  # config, corpus, files
         raise fail(str(exc)) from None
+    except KeyboardInterrupt:  # before training started: nothing to save
+        raise fail("interrupted before training started; nothing was written", 130) from None
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
