@@ -134,7 +134,6 @@ def test_ctrl_c_writes_a_checkpoint_that_resumes(tmp_path: Path) -> None:
     import time
 
     from crossent.cli_word2vec import data_file
-
     from crossent.word2vec import TrainConfig, train
 
     warm = tmp_path / "warm.txt"
