@@ -181,18 +181,20 @@ def train_cmd(
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
     loss: Annotated[str, typer.Option(help="ns, hs or softmax (the seed's exact loss).")] = "ns",
-    dim: int = 100,
-    window: int = 5,
-    negative: int = 5,
+    dim: Annotated[int, typer.Option(help="Vector dimension.")] = 100,
+    window: Annotated[int, typer.Option(help="Max context distance (dynamic window).")] = 5,
+    negative: Annotated[int, typer.Option(help="Negative samples per pair (ns).")] = 5,
     min_count: Annotated[int, typer.Option("--min-count")] = 5,
-    max_vocab: Annotated[int | None, typer.Option("--max-vocab")] = None,
-    sample: float = 1e-3,
-    epochs: int = 5,
-    alpha: float = 0.025,
+    max_vocab: Annotated[
+        int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
+    ] = None,
+    sample: Annotated[float, typer.Option(help="Subsampling threshold (0: off).")] = 1e-3,
+    epochs: Annotated[int, typer.Option(help="Passes over the corpus.")] = 5,
+    alpha: Annotated[float, typer.Option(help="Initial learning rate (decays linearly).")] = 0.025,
     threads: Annotated[
         int | None, typer.Option(help="Worker threads (default: all cores).")
     ] = None,
-    seed: int = 1,
+    seed: Annotated[int, typer.Option(help="Random seed (1 thread: bit-identical runs).")] = 1,
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue from a checkpoint.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
