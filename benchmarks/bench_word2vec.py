@@ -87,11 +87,10 @@ def softmax_efficiency() -> None:
     config = TrainConfig(loss="softmax", epochs=1, threads=2, batch_pairs=256)
     pairs_seen: list[int] = []
     start = time.perf_counter()
-    model = train([CORPUS[0]], config, progress=lambda p: pairs_seen.append(p.words_done))
+    model = train([CORPUS[0]], config, progress=lambda p: pairs_seen.append(p.pairs))
     elapsed = time.perf_counter() - start
     v, d = model.syn1.shape
-    # pairs of the epoch: recover from the epoch mean loss bookkeeping
-    pairs = model.position.partial_pairs or _epoch_pairs(model)
+    pairs = pairs_seen[-1]  # the epoch's pairs at its last report
     h, w = torch.randn(256, d), torch.randn(v, d)
     g = torch.randn(256, v)
     reps = 20
@@ -110,32 +109,6 @@ def softmax_efficiency() -> None:
         f"on the same shapes (whole run, pair generation and updates included)"
     )
     del z
-
-
-def _epoch_pairs(model: object) -> int:
-    from crossent.word2vec import _kernels
-    from crossent.word2vec.corpus import encode_corpus
-
-    m = model  # type: ignore[assignment]
-    with tempfile.TemporaryDirectory() as tmp:
-        enc = encode_corpus([CORPUS[0]], m.vocab.index, Path(tmp))  # type: ignore[attr-defined]
-        import numpy as np
-
-        from crossent.word2vec.train import _job_bounds, job_seed
-
-        keep = m.vocab.keep_probabilities(m.config.sample)  # type: ignore[attr-defined]
-        total = 0
-        for j, (a, b) in enumerate(_job_bounds(enc.offsets, m.config.job_words)):  # type: ignore[attr-defined]
-            c, _ = _kernels.job_pairs(
-                np.asarray(enc.words),
-                enc.offsets[a : b + 1],
-                keep,
-                m.config.window,
-                job_seed(m.config.seed, 0, j),
-                True,
-            )  # type: ignore[attr-defined]
-            total += len(c)
-        return total
 
 
 def main() -> None:

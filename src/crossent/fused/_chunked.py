@@ -153,6 +153,11 @@ def _exp_shifted_(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return (m + s.log()).view(-1), s.view(-1)
 
 
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for 16-bit floats, else the dtype itself."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
 def run_chunks_torch(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -163,32 +168,16 @@ def run_chunks_torch(
     ce_scale: torch.Tensor | None = None,
     z_scale: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
-    """:func:`run_chunks` on inputs upcast to their accumulation dtype (16-bit → float32)."""
-    dt = compute_dtype(hidden.dtype)
-    b = None if bias is None else bias.to(dt)
-    return run_chunks(hidden.to(dt), weight.to(dt), b, t, opts, need, ce_scale, z_scale)
-
-
-def compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    """float32 for 16-bit floats, else the dtype itself."""
-    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
-
-
-def run_chunks(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    t: _Targets,
-    opts: Options,
-    need: tuple[bool, bool, bool],
-    ce_scale: torch.Tensor | None = None,
-    z_scale: torch.Tensor | None = None,
-) -> tuple[dict[str, torch.Tensor], _Grads]:
     """One pass over the row chunks: per-row loss terms, statistics and, where ``need``
-    says so, the gradients for the given per-row upstream scales (``[N]`` each)."""
+    says so, the gradients for the given per-row upstream scales (``[N]`` each).
+
+    Inputs are computed in their accumulation dtype (16-bit → float32)."""
+    dt = compute_dtype(hidden.dtype)
+    hidden, weight = hidden.to(dt), weight.to(dt)
+    bias = None if bias is None else bias.to(dt)
     n, vocab = hidden.shape[0], weight.shape[0]
     chunk = max(1, min(opts.chunk_size, n))
-    dev, dt = hidden.device, hidden.dtype
+    dev = hidden.device
     buf = torch.empty(chunk, vocab, device=dev, dtype=dt)
     tanh_buf = torch.empty_like(buf) if opts.softcap is not None else None
     out = {k: torch.zeros(n, device=dev, dtype=dt) for k in ("ce", "zl", "lse")}

@@ -49,7 +49,7 @@ def run_chunks_triton(
     ce_scale: torch.Tensor | None = None,
     z_scale: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
-    """As :func:`._chunked.run_chunks`, on CUDA with Triton kernels (inputs not upcast)."""
+    """As :func:`._chunked.run_chunks_torch`, on CUDA with Triton kernels (inputs not upcast)."""
     import triton
 
     from crossent.fused import _triton_kernels as kernels

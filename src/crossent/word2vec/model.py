@@ -38,7 +38,6 @@ class SkipGram:
     syn0: np.ndarray  # float32 [V, D]
     syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs)
     position: Position = field(default_factory=Position)
-    corpus_words: int = 0  # in-vocabulary words per epoch
 
     @classmethod
     def initial(cls, config: TrainConfig, vocab: Vocabulary) -> SkipGram:
@@ -56,7 +55,6 @@ class SkipGram:
         meta: dict[str, Any] = {
             "config": self.config.to_dict(),
             "position": vars(self.position),
-            "corpus_words": self.corpus_words,
         }
         arrays = {
             "syn0": self.syn0,
@@ -78,7 +76,6 @@ class SkipGram:
                 arrays["syn0"],
                 arrays["syn1"],
                 Position(**meta["position"]),
-                int(meta.get("corpus_words", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VectorFileError(f"{path}: incomplete checkpoint ({exc})") from exc

@@ -42,6 +42,7 @@ class Progress:
     words_done: int
     words_total: int
     loss: float  # running mean of the current epoch
+    pairs: int  # (centre, context) pairs trained so far in the current epoch
     alpha: float
     words_per_second: float
     epoch_losses: list[float]
@@ -88,7 +89,6 @@ def train(
         enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
         if len(enc.words) == 0:
             raise CorpusError("corpus: no in-vocabulary words to train on")
-        model.corpus_words = len(enc.words)
         _Trainer(model, enc, progress).run()
     return model
 
@@ -116,6 +116,7 @@ class _Trainer:
         self.words = np.asarray(enc.words)
         self.jobs = _job_bounds(enc.offsets, cfg.job_words)
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
+        self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
         self.keep = vocab.keep_probabilities(cfg.sample)
         self.total = cfg.epochs * len(enc.words)
         empty2 = np.zeros((1, 1), dtype=np.int8)
@@ -144,10 +145,8 @@ class _Trainer:
             pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
 
     def _epoch(self, epoch: int, first_job: int) -> None:
-        base = epoch * len(self.enc.words) + sum(self.job_words[:first_job])
-        starts = np.concatenate([[0], np.cumsum(self.job_words)])
         todo = range(first_job, len(self.jobs))
-        begin = {j: base + int(starts[j] - starts[first_job]) for j in todo}
+        begin = {j: epoch * len(self.enc.words) + int(self.job_starts[j]) for j in todo}
         pos = self.m.position
         results = self._results(epoch, todo, begin)
         try:
@@ -228,6 +227,7 @@ class _Trainer:
                 words_done=pos.words_done,
                 words_total=self.total,
                 loss=pos.partial_loss / max(pos.partial_pairs, 1),
+                pairs=pos.partial_pairs,
                 alpha=self.alpha(pos.words_done),
                 words_per_second=(pos.words_done - self.words_at_start) / elapsed,
                 epoch_losses=list(pos.epoch_losses),
