@@ -232,7 +232,7 @@ def _call(**kw: Any) -> None:
         (
             {"targets": torch.full((N,), V)},
             IndexError,
-            f"targets: class index {V} at flat position 0 is out of range \\[0, {V - 1}\\]",
+            f"targets: class index {V} at index \\(0,\\) is out of range \\[0, {V - 1}\\]",
         ),
         ({"targets": torch.full((N,), -5)}, IndexError, "class index -5"),
         ({"weight": torch.randn(V, D + 1)}, ValueError, f"weight: expected shape \\[V, {D}\\]"),
@@ -322,3 +322,16 @@ def test_works_under_torch_compile() -> None:
     ref = step(h2, x["weight"])
     torch.testing.assert_close(loss, ref)
     torch.testing.assert_close(g, torch.autograd.grad(ref, [h2])[0])
+
+
+def test_bad_probability_targets() -> None:
+    x = _inputs(dtype=torch.float32)
+    y = torch.full((N, V), 1.0 / V)
+    y[3, 5] = float("nan")
+    with pytest.raises(ValueError, match=r"targets: contains NaN at \(3, 5\)"):
+        linear_cross_entropy(x["hidden"], x["weight"], y)
+    y[3, 5] = -0.5
+    with pytest.raises(
+        ValueError, match=r"targets: probabilities must be >= 0, got -0.5 at index \(3, 5\)"
+    ):
+        linear_cross_entropy(x["hidden"], x["weight"], y)

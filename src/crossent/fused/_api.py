@@ -6,7 +6,13 @@ import math
 
 import torch
 
-from crossent._validation import check_label_smoothing, check_reduction
+from crossent._array import namespace
+from crossent._validation import (
+    check_class_targets,
+    check_label_smoothing,
+    check_probability_entries,
+    check_reduction,
+)
 from crossent.fused._chunked import Options, run_chunks_torch
 from crossent.fused._function import ChunkedLinearCrossEntropy, Runner
 from crossent.fused._reference import linear_cross_entropy_reference
@@ -244,10 +250,7 @@ def _check_prob_targets(
         ok = ~(torch.isnan(targets) | (targets < 0)).any()
         torch._assert_async(ok, "targets: probabilities must be >= 0 and not NaN")
         return
-    if targets.numel() and bool(torch.isnan(targets).any()):
-        raise ValueError("targets: contains NaN")
-    if targets.numel() and bool((targets < 0).any()):
-        raise ValueError(f"targets: probabilities must be >= 0, got {targets.min().item()}")
+    check_probability_entries(namespace(targets=targets), targets, "targets", at_most_one=False)
 
 
 def _check_class_targets(
@@ -263,17 +266,11 @@ def _check_class_targets(
             f"targets: expected class indices of shape {list(batch)} (hidden's "
             f"batch shape), got {list(targets.shape)}"
         )
-    bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
     if targets.is_cuda:  # checked on the device, without a host synchronisation
+        bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
         torch._assert_async(~bad.any(), f"targets: class index out of range [0, {vocab - 1}]")
         return
-    if targets.numel() and bool(bad.any()):
-        pos = int(bad.reshape(-1).nonzero()[0])
-        value = int(targets.reshape(-1)[pos])
-        raise IndexError(
-            f"targets: class index {value} at flat position {pos} is out of range "
-            f"[0, {vocab - 1}] (ignore_index={ignore_index})"
-        )
+    check_class_targets(namespace(targets=targets), targets, vocab, ignore_index)
 
 
 def _check_options(z_loss: float, softcap: float | None, chunk_size: int | None, impl: str) -> None:
