@@ -175,3 +175,16 @@ def test_bad_corpus(tmp_path: Path, setup: str, pattern: str) -> None:
 def test_bad_config(kw: dict[str, object], pattern: str) -> None:
     with pytest.raises(ValueError, match=pattern):
         TrainConfig(**kw)  # type: ignore[arg-type]
+
+
+def test_undecodable_bytes_warn_once_per_training(tmp_path: Path) -> None:
+    import warnings
+
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"caf\xe9 a b c\n" * 20)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        train([path], _config(min_count=1, epochs=1))
+    unicode = [w for w in caught if issubclass(w.category, UnicodeWarning)]
+    assert len(unicode) == 1
+    assert "20 undecodable byte(s)" in str(unicode[0].message)

@@ -55,6 +55,7 @@ def iter_sentences(
     *,
     lowercase: bool = False,
     stats: ReadStats | None = None,
+    warn: bool = True,
 ) -> Iterator[list[str]]:
     """Token lists, one per line (lines over 10,000 words become several); empty lines skipped."""
     stats = stats if stats is not None else ReadStats()
@@ -66,7 +67,7 @@ def iter_sentences(
             stats.words += len(tokens)
             for start in range(0, len(tokens), MAX_SENTENCE):
                 yield tokens[start : start + MAX_SENTENCE]
-    if stats.replaced_bytes:
+    if warn and stats.replaced_bytes:
         warnings.warn(
             f"corpus: {stats.replaced_bytes} undecodable byte(s) were not UTF-8 and were "
             "replaced by U+FFFD",
@@ -126,14 +127,17 @@ def encode_corpus(
     *,
     lowercase: bool = False,
     block: int = 1 << 20,
+    warn: bool = True,
 ) -> EncodedCorpus:
-    """Second pass: write each sentence's in-vocabulary indices to ``directory``."""
+    """Second pass: write each sentence's in-vocabulary indices to ``directory``.
+
+    ``warn=False`` when the first pass has already warned about undecodable bytes."""
     directory.mkdir(parents=True, exist_ok=True)
     words_path, offsets = directory / "words.int32", [0]
     total, raw, buf = 0, 0, []
     get = index.get
     with open(words_path, "wb") as out:
-        for tokens in iter_sentences(paths, lowercase=lowercase):
+        for tokens in iter_sentences(paths, lowercase=lowercase, warn=warn):
             raw += len(tokens)
             ids = [i for i in map(get, tokens) if i is not None]
             if not ids:

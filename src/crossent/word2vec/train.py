@@ -81,12 +81,19 @@ def train(
     progress: Callable[[Progress], None] | None = None,
 ) -> SkipGram:
     """Train skip-gram on text files; ``model`` continues a checkpoint from its position."""
+    counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
         model = build_model(paths, config or TrainConfig())
     else:
         check_readable(paths)
     with tempfile.TemporaryDirectory(prefix="crossent-corpus-") as tmp:
-        enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
+        enc = encode_corpus(
+            paths,
+            model.vocab.index,
+            Path(tmp),
+            lowercase=model.config.lowercase,
+            warn=not counted,
+        )
         if len(enc.words) == 0:
             raise CorpusError("corpus: no in-vocabulary words to train on")
         _Trainer(model, enc, progress).run()
