@@ -55,8 +55,10 @@ def linear_cross_entropy(
     gradients). ``softcap(z) = cap · tanh(z / cap)``. For ``reduction="sum"`` the z-loss is
     summed over valid rows; for ``"none"`` it is added to each valid row. This is the seed's
     skip-gram loss :math:`-u_o^\top v_c + \log\sum_w \exp(u_w^\top v_c)` with ``hidden = v_c``
-    and ``weight = U``. Extra memory: one chunk of logits plus O(N + V), besides the
-    gradients. Double backward is not supported (a clear error).
+    and ``weight = U``. Extra memory besides the gradients: one chunk of logits plus
+    O(N + V); on the CUDA path, when the weight gradient is wanted, only O(N + V) (the
+    logits live in the weight gradient's storage before it is written, see
+    :mod:`crossent.fused._triton`). Double backward is not supported (a clear error).
 
     Args:
       hidden: ``[..., D]`` floating (16-bit inputs are computed in float32).
@@ -72,7 +74,8 @@ def linear_cross_entropy(
       return_lse: also return the per-row log-sum-exp ``[...]``.
       return_stats: return a :class:`LinearCrossEntropyOutput` (loss, lse, entropy, target
         log-probability, argmax correctness; statistics are not differentiable).
-      chunk_size: rows per chunk (default: a 64 MiB logits buffer, at least 256 rows).
+      chunk_size: rows per chunk (default: a 64 MiB logits buffer, at least 256 rows; on
+        the Triton path 512 MiB, 128 to 8192 rows).
       impl: ``"auto"`` (Triton for CUDA tensors when available, else chunked torch),
         ``"torch"`` (chunked, any device), ``"triton"`` (CUDA; fused Triton kernels) or
         ``"naive"`` (materialises the logits: the reference).

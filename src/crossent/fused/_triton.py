@@ -1,23 +1,37 @@
-"""CUDA path of ``linear_cross_entropy``: cuBLAS for the matrix products, Triton for the rest.
+r"""CUDA path of ``linear_cross_entropy``: cuBLAS for the matrix products, Triton for the rest.
 
-The same row-chunk algorithm as :mod:`._chunked` (6·N·D·V flops with a scalar upstream
-gradient), with the chunk's softmax, loss, statistics and logit gradient done by one Triton
-kernel in two streaming passes over the chunk (:func:`._triton_kernels.row_kernel`), and the
-weight gradient accumulated in float32 across chunks by a Triton GEMM without temporaries.
-No host-device synchronisation and no atomics: the result is deterministic.
+Two passes, so that no workspace beyond the gradients themselves is needed:
+
+1. **Rows.** For each chunk of rows, ``z = h Wᵀ + b`` (cuBLAS), then one Triton program per
+   row (:func:`._triton_kernels.row_kernel`) streams it twice: loss terms, log-sum-exp and
+   statistics, then the logit gradient ``G`` in place; ``grad_h[rows] = G W`` and
+   ``grad_b += Σ_rows G``. Cost 4·c·D·V flops per chunk.
+2. **Vocabulary slices** (only when the weight gradient is wanted). For each slice of
+   columns, ``z = h W[slice]ᵀ + b[slice]`` for all N rows, ``G`` from the stored ``lse``
+   (:func:`._triton_kernels.grad_kernel`), and ``grad_W[slice] = G[:, slice]ᵀ h``: one cuBLAS
+   product over all N rows, accumulated in float32 inside cuBLAS and rounded once into
+   ``grad_W`` — as accurate as the naive product, with no float32 V×D accumulator.
+
+In all 8·N·D·V flops (6 without the weight gradient). The logits buffers live inside
+``grad_W``'s own storage, in the part not written yet: pass 1 uses its first rows, pass 2
+places each slice's ``[N, w]`` logits after the rows that slice writes, so slices shrink
+towards the end of the vocabulary and the last few columns use a small ``[N, 64]`` buffer.
+Peak memory is therefore the gradients plus O(N + V) — the floor for any method that
+returns them. No host-device synchronisation and no atomics: the result is deterministic.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import torch
 
 from crossent.fused._chunked import Options, _Grads, _Targets
 
 _CHUNK_BUDGET_BYTES = 512 * 2**20
-_HALF = (torch.float16, torch.bfloat16)
-_CUBLAS_FP32_OUT = [True]  # whether torch.addmm(..., out_dtype=float32) works here
+_ALIGN = 64  # scratch offsets and slice widths: multiples of 64 elements (cuBLAS-friendly)
+_TAIL = 64  # width of the separate buffer for the last columns of the vocabulary
 
 
 def triton_usable(hidden: torch.Tensor) -> bool:
@@ -39,6 +53,31 @@ def default_chunk(vocab: int, dtype: torch.dtype) -> int:
     return int(min(max(rows // 128 * 128, 128), 8192))
 
 
+def vocab_slices(vocab: int, n: int, d: int, max_width: int) -> Iterator[tuple[int, int, int]]:
+    """Pass 2's plan: ``(start, stop, offset)`` per vocabulary slice, in order.
+
+    ``offset`` is where the slice's ``[n, stop - start]`` logits go inside the flat
+    ``[vocab · d]`` weight-gradient storage: at or after ``stop · d`` (rows written by this and
+    earlier slices stay intact) and ending by ``vocab · d``. A slice fits when
+    ``n·w + d·w ≤ d·(vocab − start) − _ALIGN``. ``offset = -1``: the slice is too narrow to
+    fit (the end of the vocabulary) and uses the separate ``[n, _TAIL]`` buffer.
+    """
+    start = 0
+    tail = max(1, min(_TAIL, max_width))
+    while start < vocab:
+        left = vocab - start
+        width = min(max_width, left, (d * left - _ALIGN) // (n + d))
+        if width < left and width >= 2 * _ALIGN:
+            width -= width % _ALIGN
+        if width >= min(tail, left):
+            stop = start + width
+            yield start, stop, -(-stop * d // _ALIGN) * _ALIGN
+        else:
+            stop = start + min(tail, left)
+            yield start, stop, -1
+        start = stop
+
+
 def run_chunks_triton(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -49,110 +88,161 @@ def run_chunks_triton(
     ce_scale: torch.Tensor | None = None,
     z_scale: torch.Tensor | None = None,
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
-    """As :func:`._chunked.run_chunks_torch`, on CUDA with Triton kernels (inputs not upcast)."""
-    import triton
+    """As :func:`._chunked.run_chunks_torch`, on CUDA with Triton kernels (inputs not upcast).
 
-    from crossent.fused import _triton_kernels as kernels
+    The weight gradient comes in ``weight``'s dtype, the bias gradient in float32."""
+    from crossent.fused._triton_kernels import OUT_COLUMNS
 
     n, d = hidden.shape
     vocab, dev = weight.shape[0], hidden.device
-    chunk = max(1, min(opts.chunk_size, n))
-    buf = torch.empty(chunk, vocab, device=dev, dtype=hidden.dtype)  # logits, then gradient
-    out = torch.empty(n, 8, device=dev, dtype=torch.float32)
     write = ce_scale is not None and z_scale is not None and any(need)
     grads = _Grads(
         torch.empty_like(hidden) if write and need[0] else None,
-        torch.zeros(vocab, d, device=dev, dtype=torch.float32) if write and need[1] else None,
+        torch.empty(vocab, d, device=dev, dtype=weight.dtype) if write and need[1] else None,
         torch.zeros(vocab, device=dev, dtype=torch.float32) if write and need[2] else None,
     )
-    cw = t.cw
-    cw_sum = None if cw is None else cw.sum().reshape(1)
-    targets = t.y if t.prob else t.raw
-    stride_y = targets.stride(0) if t.prob else 1
-    sce = ce_scale.contiguous() if write and ce_scale is not None else out
-    sz = z_scale.contiguous() if write and z_scale is not None else out
-    block_v = min(4096, triton.next_power_of_2(vocab))
-    for start in range(0, n, chunk):
-        rows = slice(start, min(start + chunk, n))
-        h, z = hidden[rows], buf[: rows.stop - start]
-        if bias is None:
-            torch.mm(h, weight.T, out=z)
-        else:
-            torch.addmm(bias, h, weight.T, out=z)
-        kernels.row_kernel[(z.shape[0],)](
-            z,
-            z.stride(0),
-            targets[rows],
-            stride_y,
-            out if cw is None else cw,
-            out if cw_sum is None else cw_sum,
-            sce[rows] if write else out,
-            sz[rows] if write else out,
-            out[rows],
-            out.stride(0),
-            vocab,
-            opts.ignore_index,
-            opts.label_smoothing,
-            opts.z_loss,
-            1.0 if opts.softcap is None else opts.softcap,
-            CLASS=not t.prob,
-            HAS_CW=cw is not None,
-            HAS_CAP=opts.softcap is not None,
-            WRITE_GRAD=write,
-            BLOCK_V=block_v,
-            num_warps=8 if block_v >= 2048 else 4,
-        )
-        if not write:
-            continue
+    out = torch.empty(n, len(OUT_COLUMNS), device=dev, dtype=torch.float32)
+    k = _KernelArgs(t, opts, vocab, out, ce_scale, z_scale, write)
+    chunk = max(1, min(opts.chunk_size, n))
+    buf = _row_buffer(grads.weight, chunk, vocab, hidden)
+    for start in range(0, n, buf.shape[0]):
+        rows = slice(start, min(start + buf.shape[0], n))
+        z = buf[: rows.stop - start]
+        _logits(z, hidden[rows], weight, bias)
+        k.rows(z, rows)
         if grads.hidden is not None:
             torch.mm(z, weight, out=grads.hidden[rows])
-        if grads.weight is not None:
-            _accumulate_weight_grad(kernels, grads.weight, z, h)
         if grads.bias is not None:
             grads.bias.add_(z.sum(0, dtype=torch.float32))
-    result = {
-        "ce": out[:, 0],
-        "zl": out[:, 1],
-        "lse": out[:, 2],
-        "entropy": out[:, 3],
-        "y_sum": out[:, 4],
-        "y_dot_z": out[:, 5],
-        "argmax": out[:, 6].long(),
-    }
+    if grads.weight is not None:
+        _weight_grad(grads.weight, hidden, weight, bias, k, max_width=chunk * vocab // n)
+    result = {name: out[:, i] for i, name in enumerate(OUT_COLUMNS[:-1])}
+    result["argmax"] = result["argmax"].long()
     return result, grads
 
 
-def _accumulate_weight_grad(
-    kernels: object, acc: torch.Tensor, g: torch.Tensor, h: torch.Tensor
+def _row_buffer(
+    grad_w: torch.Tensor | None, chunk: int, vocab: int, like: torch.Tensor
+) -> torch.Tensor:
+    """Pass 1's ``[c, V]`` logits: the first rows of ``grad_W``'s storage when it holds enough
+    of them (``c·V ≤ V·D`` with ``c`` at least ``min(chunk, 128)``), else a buffer of its own."""
+    if grad_w is not None:
+        rows = min(chunk, grad_w.shape[1])
+        if rows >= min(chunk, 128):
+            return grad_w.view(-1)[: rows * vocab].view(rows, vocab)
+    return like.new_empty(chunk, vocab)
+
+
+class _KernelArgs:
+    """The arguments the two Triton kernels share, and their launches."""
+
+    def __init__(
+        self,
+        t: _Targets,
+        opts: Options,
+        vocab: int,
+        out: torch.Tensor,
+        ce_scale: torch.Tensor | None,
+        z_scale: torch.Tensor | None,
+        write: bool,
+    ) -> None:
+        import triton
+
+        self.t, self.opts, self.vocab, self.out, self.write = t, opts, vocab, out, write
+        self.targets = t.y if t.prob else t.raw
+        self.stride_y = self.targets.stride(0) if t.prob else 1
+        self.cw = out if t.cw is None else t.cw  # placeholders where a pointer is unused
+        self.cw_sum = out if t.cw is None else t.cw.sum().reshape(1)
+        self.sce = ce_scale.contiguous() if write and ce_scale is not None else out
+        self.sz = z_scale.contiguous() if write and z_scale is not None else out
+        self.cap = 1.0 if opts.softcap is None else opts.softcap
+        self.flags = {
+            "CLASS": not t.prob,
+            "HAS_CW": t.cw is not None,
+            "HAS_CAP": opts.softcap is not None,
+            "BLOCK_V": min(4096, triton.next_power_of_2(vocab)),
+        }
+        self.flags["num_warps"] = 8 if self.flags["BLOCK_V"] >= 2048 else 4
+
+    def rows(self, z: torch.Tensor, rows: slice) -> None:
+        """Loss terms and statistics of ``z [c, V]`` (rows ``rows``); ``G`` in place if wanted."""
+        from crossent.fused._triton_kernels import row_kernel
+
+        row_kernel[(z.shape[0],)](
+            z,
+            z.stride(0),
+            self.targets[rows],
+            self.stride_y,
+            self.cw,
+            self.cw_sum,
+            self.sce[rows] if self.write else self.out,
+            self.sz[rows] if self.write else self.out,
+            self.out[rows],
+            self.out.stride(0),
+            self.vocab,
+            self.opts.ignore_index,
+            self.opts.label_smoothing,
+            self.opts.z_loss,
+            self.cap,
+            WRITE_GRAD=self.write,
+            **self.flags,
+        )
+
+    def columns(self, z: torch.Tensor, cols: slice) -> None:
+        """``z [N, w]`` (the logits of vocabulary columns ``cols``) becomes ``G`` in place."""
+        import triton
+
+        from crossent.fused._triton_kernels import grad_kernel
+
+        width = cols.stop - cols.start
+        grad_kernel[(z.shape[0],)](
+            z,
+            z.stride(0),
+            self.targets,
+            self.stride_y,
+            self.cw,
+            self.sce,
+            self.out,
+            self.out.stride(0),
+            cols.start,
+            width,
+            self.vocab,
+            self.opts.ignore_index,
+            self.opts.label_smoothing,
+            self.cap,
+            **dict(self.flags, BLOCK_V=min(self.flags["BLOCK_V"], triton.next_power_of_2(width))),
+        )
+
+
+def _weight_grad(
+    grad_w: torch.Tensor,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    k: _KernelArgs,
+    max_width: int,
 ) -> None:
-    """``acc (float32 [V, D]) += gᵀ h`` for ``g [c, V]``, ``h [c, D]``."""
-    if g.dtype not in _HALF:
-        acc.addmm_(g.T.to(acc.dtype), h.to(acc.dtype))
-        return
-    if acc.is_cuda and _CUBLAS_FP32_OUT[0]:
-        try:  # cuBLAS: 16-bit inputs, float32 C accumulated in place
-            torch.addmm(acc, g.T, h, out_dtype=torch.float32, out=acc)
-            return
-        except (RuntimeError, TypeError):
-            _CUBLAS_FP32_OUT[0] = False  # this torch lacks it: the Triton GEMM below
-    import triton
+    """Pass 2: ``grad_W[s] = G[:, s]ᵀ h`` for each vocabulary slice ``s`` (see the module)."""
+    n, d = hidden.shape
+    vocab = weight.shape[0]
+    flat = grad_w.view(-1)
+    tail: torch.Tensor | None = None
+    for start, stop, offset in vocab_slices(vocab, n, d, max(1, max_width)):
+        width = stop - start
+        if offset >= 0:
+            z = flat[offset : offset + n * width].view(n, width)
+        else:
+            tail = hidden.new_empty(n * min(_TAIL, max_width)) if tail is None else tail
+            z = tail[: n * width].view(n, width)
+        cols = slice(start, stop)
+        _logits(z, hidden, weight[cols], None if bias is None else bias[cols])
+        k.columns(z, cols)
+        torch.mm(z.T, hidden, out=grad_w[cols])
 
-    m, n, k = acc.shape[0], acc.shape[1], g.shape[0]
 
-    def grid(meta: dict[str, int]) -> tuple[int, int]:
-        return triton.cdiv(m, meta["BLOCK_M"]), triton.cdiv(n, meta["BLOCK_N"])
-
-    kernels.accumulate_at_b[grid](  # type: ignore[attr-defined]
-        g,
-        h,
-        acc,
-        m,
-        n,
-        k,
-        g.stride(0),
-        g.stride(1),
-        h.stride(0),
-        h.stride(1),
-        acc.stride(0),
-        acc.stride(1),
-    )
+def _logits(z: torch.Tensor, h: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None) -> None:
+    """``z = h wᵀ + b`` (cuBLAS), written into ``z``."""
+    if b is None:
+        torch.mm(h, w.T, out=z)
+    else:
+        torch.addmm(b, h, w.T, out=z)

@@ -3,24 +3,31 @@ r"""Triton kernels of the CUDA path of ``linear_cross_entropy`` (see :mod:`._tri
 ``row_kernel``: one program per row of a chunk of logits ``z [c, V]`` (the matrix product
 ``h Wᵀ`` comes from cuBLAS). Pass 1 streams the row in ``BLOCK_V`` blocks with an online
 max / sum-exp and gathers everything the loss needs (log-sum-exp, target terms, entropy,
-argmax); pass 2, when gradients are wanted, overwrites the row with
-:math:`G = (s A + 2\zeta t\,\mathrm{lse})\,p - s\,a` (times the softcap derivative), the
-same formula as the chunked torch path. Accumulation is float32 whatever the logits' dtype.
+argmax); pass 2, when gradients are wanted, overwrites the row with the logit gradient
 
-``accumulate_at_b``: ``C += Aᵀ B`` with ``C`` float32 and ``A``, ``B`` 16-bit — the weight
-gradient summed over row chunks in float32, without a temporary.
+.. math::
+    G_{ij} = \bigl(c_i\, e^{z_{ij} - \mathrm{lse}_i} - s_i a_{ij}\bigr)\,(1 - t_{ij}^2),
+    \qquad c_i = s_i A_i + 2\zeta t_i \mathrm{lse}_i,
 
-Neither kernel uses atomics: results do not depend on scheduling (deterministic).
+the formula of the chunked torch path (:math:`t_{ij}` = tanh of the softcap, 0 without it).
+It also stores :math:`c_i` with the row's results.
+
+``grad_kernel``: the same gradient for a slice of columns ``[col0, col0 + width)`` of every
+row, from the ``lse`` and :math:`c_i` that ``row_kernel`` stored — the logits are recomputed
+by cuBLAS one vocabulary slice at a time, so that each slice's weight gradient
+``G[:, slice]ᵀ h`` is one matrix product (see :mod:`._triton`).
+
+Accumulation is float32 whatever the logits' dtype. No atomics: results do not depend on
+scheduling (deterministic).
 """
 
 from __future__ import annotations
 
-import os
-
 import triton
 import triton.language as tl
 
-INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+OUT_COLUMNS = ("ce", "zl", "lse", "entropy", "y_sum", "y_dot_z", "argmax", "coef")
+"""The per-row results ``OUT [N, 8]`` (float32), in the order the kernels store them."""
 
 
 @triton.jit
@@ -30,6 +37,64 @@ def _capped(z, cap, HAS_CAP: tl.constexpr):
         t = 1.0 - 2.0 / (tl.exp(2.0 * z / cap) + 1.0)
         return cap * t, t
     return z, z
+
+
+@triton.jit
+def _class_target(y_row, ignore_index, CW, HAS_CW: tl.constexpr):
+    """A row's class target: (index, or 0 if ignored; its class weight × valid; valid)."""
+    target = tl.load(y_row)
+    valid = target != ignore_index
+    safe = tl.where(valid, target, 0)
+    v = tl.where(valid, 1.0, 0.0)
+    if HAS_CW:
+        w_y = tl.load(CW + safe).to(tl.float32) * v
+    else:
+        w_y = v
+    return safe, w_y, v
+
+
+@triton.jit
+def _store_grad(
+    z_row,
+    y_row,
+    CW,
+    col0,
+    width,
+    V,
+    lse,
+    coef,
+    s_ce,
+    safe,
+    w_y,
+    v,
+    eps,
+    cap,
+    CLASS: tl.constexpr,
+    HAS_CW: tl.constexpr,
+    HAS_CAP: tl.constexpr,
+    BLOCK_V: tl.constexpr,
+):
+    """Overwrite ``z_row[0:width]`` (columns ``col0 + j`` of the vocabulary) with ``G``."""
+    for start in range(0, width, BLOCK_V):
+        offs = start + tl.arange(0, BLOCK_V)
+        mask = offs < width
+        cols = col0 + offs
+        raw = tl.load(z_row + offs, mask=mask, other=0.0).to(tl.float32)
+        z, t = _capped(raw, cap, HAS_CAP)
+        g = coef * tl.exp(z - lse)
+        if HAS_CW:
+            w = tl.load(CW + cols, mask=mask, other=0.0).to(tl.float32)
+        else:
+            w = tl.where(mask, 1.0, 0.0)
+        if CLASS:
+            g -= tl.where(cols == safe, s_ce * (1.0 - eps) * w_y, 0.0)
+            g -= s_ce * (eps / V) * v * w
+        else:
+            y = tl.load(y_row + cols, mask=mask, other=0.0).to(tl.float32)
+            g -= s_ce * w * (y * (1.0 - eps) + eps / V)
+        if HAS_CAP:
+            g = g * (1.0 - t * t)
+        tl.store(z_row + offs, g.to(z_row.dtype.element_ty), mask=mask)
 
 
 @triton.jit
@@ -84,7 +149,7 @@ def row_kernel(
         sum_ez = sum_ez * scale + tl.sum(e * zz, 0)
         m = new_m
         if HAS_CW:
-            w = tl.load(CW + offs, mask=mask, other=0.0)
+            w = tl.load(CW + offs, mask=mask, other=0.0).to(tl.float32)
         else:
             w = tl.where(mask, 1.0, 0.0)
         if CLASS:
@@ -102,108 +167,67 @@ def row_kernel(
     else:
         cw_sum = V * 1.0
     if CLASS:
-        target = tl.load(Y + row * stride_y)
-        valid = target != ignore_index
-        safe = tl.where(valid, target, 0)
+        safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)
         z_y, _ = _capped(tl.load(z_row + safe).to(tl.float32), cap, HAS_CAP)
-        if HAS_CW:
-            w_y = tl.load(CW + safe)
-        else:
-            w_y = 1.0
-        v = tl.where(valid, 1.0, 0.0)
-        w_y = w_y * v
         total = (1.0 - eps) * w_y + (eps / V) * cw_sum * v
         a_dot_z = (1.0 - eps) * w_y * z_y + (eps / V) * v * w_dot_z
         y_sum = v
         y_dot_z = v * z_y
     else:
-        v = 1.0
+        safe, w_y, v = 0, 0.0, 1.0
         total = a_sum
         a_dot_z = w_dot_z
     out = OUT + row * stride_out
-    tl.store(out + 0, total * lse - a_dot_z)
-    tl.store(out + 1, zloss * v * lse * lse)
-    tl.store(out + 2, lse)
-    tl.store(out + 3, lse - sum_ez / s)
-    tl.store(out + 4, y_sum)
-    tl.store(out + 5, y_dot_z)
-    tl.store(out + 6, best_i.to(tl.float32))
+    tl.store(out + 0, total * lse - a_dot_z)  # CE
+    tl.store(out + 1, zloss * v * lse * lse)  # ZL
+    tl.store(out + 2, lse)  # LSE
+    tl.store(out + 3, lse - sum_ez / s)  # ENTROPY
+    tl.store(out + 4, y_sum)  # Y_SUM
+    tl.store(out + 5, y_dot_z)  # Y_DOT_Z
+    tl.store(out + 6, best_i.to(tl.float32))  # ARGMAX
     if WRITE_GRAD:
-        s_ce = tl.load(SCE + row)
-        coef = s_ce * total + 2.0 * zloss * tl.load(SZ + row) * lse * v
-        for start in range(0, V, BLOCK_V):
-            offs = start + tl.arange(0, BLOCK_V)
-            mask = offs < V
-            raw = tl.load(z_row + offs, mask=mask, other=0.0).to(tl.float32)
-            z, t = _capped(raw, cap, HAS_CAP)
-            g = coef * tl.exp(z - lse)
-            if HAS_CW:
-                w = tl.load(CW + offs, mask=mask, other=0.0)
-            else:
-                w = tl.where(mask, 1.0, 0.0)
-            if CLASS:
-                g -= tl.where(offs == safe, s_ce * (1.0 - eps) * w_y, 0.0)
-                g -= s_ce * (eps / V) * v * w
-            else:
-                y = tl.load(y_row + offs, mask=mask, other=0.0).to(tl.float32)
-                g -= s_ce * w * (y * (1.0 - eps) + eps / V)
-            if HAS_CAP:
-                g = g * (1.0 - t * t)
-            tl.store(z_row + offs, g.to(Z.dtype.element_ty), mask=mask)
+        s_ce = tl.load(SCE + row).to(tl.float32)
+        coef = s_ce * total + 2.0 * zloss * tl.load(SZ + row).to(tl.float32) * lse * v
+        tl.store(out + 7, coef)  # COEF
+        _store_grad(
+            z_row, y_row, CW, 0, V, V, lse, coef, s_ce, safe, w_y, v, eps, cap,
+            CLASS, HAS_CW, HAS_CAP, BLOCK_V,
+        )  # fmt: skip
 
 
-def _gemm_configs() -> list[triton.Config]:
-    if INTERPRET:
-        return [triton.Config({"BLOCK_M": 32, "BLOCK_N": 32, "BLOCK_K": 16}, num_warps=4)]
-    return [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "BLOCK_K": 64}, num_warps=w, num_stages=st)
-        for bm, bn, w, st in (
-            (128, 256, 8, 3),
-            (256, 128, 8, 3),
-            (128, 128, 8, 4),
-            (128, 128, 4, 4),
-        )
-    ]
-
-
-@triton.autotune(configs=_gemm_configs(), key=["M", "N", "K"], restore_value=["C"])
 @triton.jit
-def accumulate_at_b(
-    A,
-    B,
-    C,
-    M,
-    N,
-    K,
-    stride_ak,
-    stride_am,
-    stride_bk,
-    stride_bn,
-    stride_cm,
-    stride_cn,
-    BLOCK_M: tl.constexpr,
-    BLOCK_N: tl.constexpr,
-    BLOCK_K: tl.constexpr,
+def grad_kernel(
+    Z,
+    stride_z,
+    Y,
+    stride_y,
+    CW,
+    SCE,
+    OUT,
+    stride_out,
+    col0,
+    width,
+    V,
+    ignore_index,
+    eps,
+    cap,
+    CLASS: tl.constexpr,
+    HAS_CW: tl.constexpr,
+    HAS_CAP: tl.constexpr,
+    BLOCK_V: tl.constexpr,
 ):
-    """C[M, N] += A[K, M]ᵀ · B[K, N] (C float32)."""
-    pid_m = tl.program_id(0)
-    pid_n = tl.program_id(1)
-    rm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    rn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    c_ptrs = C + rm[:, None].to(tl.int64) * stride_cm + rn[None, :] * stride_cn
-    c_mask = (rm[:, None] < M) & (rn[None, :] < N)
-    acc = tl.load(c_ptrs, mask=c_mask, other=0.0)
-    for k in range(0, K, BLOCK_K):
-        rk = k + tl.arange(0, BLOCK_K)
-        a = tl.load(
-            A + rk[:, None].to(tl.int64) * stride_ak + rm[None, :] * stride_am,
-            mask=(rk[:, None] < K) & (rm[None, :] < M),
-            other=0.0,
-        )  # [BK, BM]
-        b = tl.load(
-            B + rk[:, None].to(tl.int64) * stride_bk + rn[None, :] * stride_bn,
-            mask=(rk[:, None] < K) & (rn[None, :] < N),
-            other=0.0,
-        )  # [BK, BN]
-        acc += tl.dot(tl.trans(a), b, out_dtype=tl.float32)
-    tl.store(c_ptrs, acc, mask=c_mask)
+    """Row ``i`` of a ``[N, width]`` slice of logits (columns ``col0…``) becomes ``G``."""
+    row = tl.program_id(0).to(tl.int64)
+    y_row = Y + row * stride_y
+    out = OUT + row * stride_out
+    lse = tl.load(out + 2)
+    coef = tl.load(out + 7)
+    s_ce = tl.load(SCE + row).to(tl.float32)
+    if CLASS:
+        safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)
+    else:
+        safe, w_y, v = 0, 0.0, 1.0
+    _store_grad(
+        Z + row * stride_z, y_row, CW, col0, width, V, lse, coef, s_ce, safe,
+        w_y, v, eps, cap, CLASS, HAS_CW, HAS_CAP, BLOCK_V,
+    )  # fmt: skip
