@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import importlib
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from crossent.word2vec import CorpusError, SkipGram, TrainConfig, TrainingInterrupted, train
+from crossent.word2vec import (
+    CorpusError,
+    Progress,
+    SkipGram,
+    TrainConfig,
+    TrainingInterrupted,
+    train,
+)
 from crossent.word2vec.corpus import MAX_SENTENCE, count_words, encode_corpus, iter_sentences
 from crossent.word2vec.evaluate import heldout_loss
 
@@ -79,7 +88,7 @@ def test_interrupt_and_resume_equal_uninterrupted_run(corpus: Path, tmp_path: Pa
         train([corpus], _config(job_words=700), progress=stop_midway)
     partial = info.value.model
     assert partial.position.epoch == 0
-    assert partial.position.job == 5
+    assert partial.position.job in (5, 6)  # job 5 is kept if it had started (one worker)
     partial.save(tmp_path / "ckpt.npz")
     resumed = train([corpus], model=SkipGram.load(tmp_path / "ckpt.npz"))
     np.testing.assert_array_equal(resumed.syn0, full.syn0)
@@ -188,3 +197,44 @@ def test_undecodable_bytes_warn_once_per_training(tmp_path: Path) -> None:
     unicode = [w for w in caught if issubclass(w.category, UnicodeWarning)]
     assert len(unicode) == 1
     assert "20 undecodable byte(s)" in str(unicode[0].message)
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_interrupt_never_trains_a_job_twice(
+    corpus: Path, threads: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Jobs still running at Ctrl-C finish, are counted, and are not trained again."""
+    cfg = _config(threads=threads, job_words=300, epochs=2)
+    reports: list[Progress] = []
+    train([corpus], cfg, progress=reports.append)  # uninterrupted: words and pairs per job
+
+    train_module = importlib.import_module("crossent.word2vec.train")
+    runs: list[tuple[int, int]] = []
+    job = train_module._Trainer._job
+
+    def counted(self: object, epoch: int, j: int, words_before: int) -> tuple[float, int, int]:
+        runs.append((epoch, j))
+        return job(self, epoch, j, words_before)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(train_module._Trainer, "_job", counted)
+    started = 4 + 2 * threads - 1  # jobs 0-3 reported, the queue behind them started
+    seen = {"n": 0}
+
+    def stop(_: Progress) -> None:
+        seen["n"] += 1
+        if seen["n"] == 4:
+            deadline = time.monotonic() + 30
+            while len(runs) < started and time.monotonic() < deadline:
+                time.sleep(0.001)
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as info:
+        train([corpus], cfg, progress=stop)
+    pos = info.value.model.position
+    assert len(runs) == started and pos.job == started  # every started job was kept
+    assert pos.words_done == reports[started - 1].words_done
+    assert pos.partial_pairs == reports[started - 1].pairs
+    resumed = train([corpus], model=info.value.model)
+    n_jobs = max(j for _, j in runs) + 1
+    assert sorted(runs) == [(e, j) for e in range(2) for j in range(n_jobs)]  # each once
+    assert len(resumed.position.epoch_losses) == 2

@@ -152,44 +152,65 @@ class _Trainer:
             pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
 
     def _epoch(self, epoch: int, first_job: int) -> None:
-        todo = range(first_job, len(self.jobs))
+        todo = list(range(first_job, len(self.jobs)))
         begin = {j: epoch * len(self.enc.words) + int(self.job_starts[j]) for j in todo}
-        pos = self.m.position
-        results = self._results(epoch, todo, begin)
+        finished: dict[int, tuple[float, int, int]] = {}
+        results = self._results(epoch, todo, begin, finished)
         try:
-            for j, (loss, pairs, words) in results:
-                pos.partial_loss += loss
-                pos.partial_pairs += pairs
-                pos.words_done = begin[j] + words
-                pos.job = j + 1
+            for j, result in results:
+                self._account(j, result, begin[j])
                 self._report(epoch)
         except KeyboardInterrupt:
-            results.close()  # waits for running jobs; the position stays at the last done
+            results.close()  # waits for the running jobs, collects them into ``finished``
+            # Jobs start in order, so those that ran form a run of consecutive indices.
+            for j in sorted(finished):
+                self._account(j, finished[j], begin[j])
             raise TrainingInterrupted(self.m) from None
 
+    def _account(self, j: int, result: tuple[float, int, int], words_before: int) -> None:
+        """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
+        pos = self.m.position
+        loss, pairs, words = result
+        assert j == pos.job, (j, pos.job)
+        pos.partial_loss += loss
+        pos.partial_pairs += pairs
+        pos.words_done = words_before + words
+        pos.job = j + 1
+
     def _results(
-        self, epoch: int, todo: range, begin: dict[int, int]
+        self,
+        epoch: int,
+        todo: list[int],
+        begin: dict[int, int],
+        finished: dict[int, tuple[float, int, int]],
     ) -> Generator[tuple[int, tuple[float, int, int]], None, None]:
-        """Results in job order; with several threads, jobs overlap (Hogwild)."""
+        """Results in job order; with several threads, jobs overlap (Hogwild). Jobs run on
+        worker threads even with ``threads=1``, so that Ctrl-C (delivered to the main thread)
+        never lands inside a job: when the generator is closed early, jobs that had started
+        run to the end (their updates are in the weights) and their results go to
+        ``finished``."""
         threads = self.m.config.threads
-        if threads == 1:
-            for j in todo:
-                yield j, self._job(epoch, j, begin[j])
-            return
         pending: dict[int, Future[tuple[float, int, int]]] = {}
-        with ThreadPoolExecutor(threads) as ex:
-            try:
-                ahead = iter(todo)
-                for j in todo:
-                    while len(pending) < 2 * threads:
-                        nxt = next(ahead, None)
-                        if nxt is None:
-                            break
-                        pending[nxt] = ex.submit(self._job, epoch, nxt, begin[nxt])
-                    yield j, pending.pop(j).result()
-            finally:
-                for f in pending.values():
-                    f.cancel()
+        try:
+            with ThreadPoolExecutor(threads) as ex:
+                try:
+                    ahead = iter(todo)
+                    for j in todo:
+                        while len(pending) < 2 * threads:
+                            nxt = next(ahead, None)
+                            if nxt is None:
+                                break
+                            pending[nxt] = ex.submit(self._job, epoch, nxt, begin[nxt])
+                        result = pending[j].result()
+                        del pending[j]
+                        yield j, result
+                finally:
+                    for f in pending.values():
+                        f.cancel()
+        finally:  # the executor has shut down: every job has finished or never started
+            for j, f in pending.items():
+                if not f.cancelled() and f.exception() is None:
+                    finished[j] = f.result()
 
     def _job(self, epoch: int, j: int, words_before: int) -> tuple[float, int, int]:
         s0, s1 = self.jobs[j]
