@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,13 @@ import pytest
 from scipy import stats
 
 from crossent.word2vec import KeyedVectors, UnknownWordError, VectorFileError
-from crossent.word2vec.io import atomic_write, load_checkpoint, save_checkpoint
+from crossent.word2vec.io import (
+    atomic_write,
+    load_checkpoint,
+    load_word2vec,
+    save_checkpoint,
+    save_word2vec,
+)
 
 gensim_models = pytest.importorskip("gensim.models")
 
@@ -63,6 +70,35 @@ def test_truncated_and_corrupted_files_name_the_place(tmp_path: Path) -> None:
     (tmp_path / "nohead.txt").write_text("hello world\n")
     with pytest.raises(VectorFileError, match="line 1: expected a header 'V D'"):
         KeyedVectors.load(tmp_path / "nohead.txt")
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_loading_streams_the_file(tmp_path: Path, binary: bool) -> None:
+    """Peak memory while loading is the vectors (plus the words), not a copy of the file."""
+    n, dim = 20_000, 100
+    vectors = np.random.default_rng(3).normal(size=(n, dim)).astype(np.float32)
+    path = tmp_path / "big.vec"
+    save_word2vec(path, [f"w{i}" for i in range(n)], vectors, binary=binary)
+    assert path.stat().st_size > vectors.nbytes
+    tracemalloc.start()
+    try:
+        words, back = load_word2vec(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert words[-1] == f"w{n - 1}"
+    np.testing.assert_allclose(back, vectors, rtol=0 if binary else 1e-5)
+    assert peak < vectors.nbytes * 1.3 + 80 * n, peak  # 80 bytes per short str in the list
+
+
+def test_header_only_files(tmp_path: Path) -> None:
+    for name in ("empty.bin", "empty.txt"):
+        (tmp_path / name).write_bytes(b"0 4\n")
+        kv = KeyedVectors.load(tmp_path / name)
+        assert kv.words == [] and kv.vectors.shape == (0, 4)
+    (tmp_path / "nobody.bin").write_bytes(b"2 4\n")
+    with pytest.raises(VectorFileError, match="byte 4: word 1 of 2: no word followed by a space"):
+        KeyedVectors.load(tmp_path / "nobody.bin")
 
 
 def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:

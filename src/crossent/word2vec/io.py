@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import tempfile
 from collections.abc import Iterator
@@ -84,21 +85,32 @@ def save_word2vec(
 def load_word2vec(
     path: str | os.PathLike[str], *, binary: bool | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Read a word2vec binary or text file (``binary=None``: detected from the content)."""
-    data = Path(path).read_bytes()
-    newline = data.find(b"\n")
-    try:
-        count, dim = (int(x) for x in data[:newline].split())
-    except ValueError:
-        raise VectorFileError(
-            f"{path}: line 1: expected a header 'V D', got {data[: max(newline, 0)][:60]!r}"
-        ) from None
-    if count < 0 or dim <= 0:
-        raise VectorFileError(f"{path}: line 1: invalid header: {count} words of dimension {dim}")
-    if binary is None:
-        binary = _looks_binary(data[newline + 1 : newline + 1 + 4096], dim)
-    reader = _read_binary if binary else _read_text
-    return reader(data, newline + 1, count, dim, str(path))
+    """Read a word2vec binary or text file (``binary=None``: detected from the content).
+
+    The file is streamed (binary: memory-mapped; text: line by line): peak memory is the
+    vectors themselves, not a copy of the file."""
+    with open(path, "rb") as f:
+        header = f.readline()
+        try:
+            count, dim = (int(x) for x in header.split())
+        except ValueError:
+            raise VectorFileError(
+                f"{path}: line 1: expected a header 'V D', got {header.rstrip()[:60]!r}"
+            ) from None
+        if count < 0 or dim <= 0:
+            raise VectorFileError(
+                f"{path}: line 1: invalid header: {count} words of dimension {dim}"
+            )
+        start = f.tell()
+        if binary is None:
+            binary = _looks_binary(f.read(4096), dim)
+            f.seek(start)
+        if not binary:
+            return _read_text(f, count, dim, str(path))
+        if count == 0:
+            return [], np.empty((0, dim), dtype=np.float32)
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            return _read_binary(data, start, count, dim, str(path))
 
 
 def _looks_binary(head: bytes, dim: int) -> bool:
@@ -112,53 +124,56 @@ def _looks_binary(head: bytes, dim: int) -> bool:
 
 
 def _read_binary(
-    data: bytes, pos: int, count: int, dim: int, name: str
+    data: bytes | mmap.mmap, pos: int, count: int, dim: int, name: str
 ) -> tuple[list[str], np.ndarray]:
     words, vectors = [], np.empty((count, dim), dtype=np.float32)
-    width = 4 * dim
+    width, size = 4 * dim, len(data)
     for i in range(count):
-        while pos < len(data) and data[pos : pos + 1] in (b"\n", b"\r"):
+        while pos < size and data[pos : pos + 1] in (b"\n", b"\r"):
             pos += 1
-        space = data.find(b" ", pos)
-        if space < 0 or space - pos > 10_000:
+        space = data.find(b" ", pos, pos + 10_001)
+        if space < 0:
             raise VectorFileError(
                 f"{name}: byte {pos}: word {i + 1} of {count}: no word "
                 "followed by a space (truncated or corrupted file)"
             )
-        if space + 1 + width > len(data):
+        if space + 1 + width > size:
             raise VectorFileError(
                 f"{name}: byte {space + 1}: word {i + 1} of {count}: "
                 f"expected {width} bytes of vector, file ends "
-                f"{len(data) - space - 1} bytes later (truncated file)"
+                f"{size - space - 1} bytes later (truncated file)"
             )
         words.append(data[pos:space].decode("utf-8", errors="replace"))
-        vectors[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=space + 1)
+        vectors[i] = np.frombuffer(data[space + 1 : space + 1 + width], dtype="<f4")
         pos = space + 1 + width
     return words, vectors
 
 
-def _read_text(
-    data: bytes, pos: int, count: int, dim: int, name: str
-) -> tuple[list[str], np.ndarray]:
-    lines = data[pos:].decode("utf-8", errors="replace").splitlines()
-    lines = [ln for ln in lines if ln.strip()]
-    if len(lines) < count:
-        raise VectorFileError(
-            f"{name}: line {len(lines) + 2}: expected {count} vectors, "
-            f"the file ends after {len(lines)} (truncated file)"
-        )
+def _read_text(f: IO[bytes], count: int, dim: int, name: str) -> tuple[list[str], np.ndarray]:
     words, vectors = [], np.empty((count, dim), dtype=np.float32)
-    for i, line in enumerate(lines[:count]):
+    line_no = 1
+    for raw in f:
+        if len(words) == count:
+            break
+        line_no += 1
+        line = raw.decode("utf-8", errors="replace")
+        if not line.strip():
+            continue
         fields = line.rstrip().split(" ")
         try:
             if len(fields) != dim + 1:
                 raise ValueError
-            vectors[i] = [float(x) for x in fields[1:]]
+            vectors[len(words)] = [float(x) for x in fields[1:]]
         except ValueError:
             raise VectorFileError(
-                f"{name}: line {i + 2}: expected a word and {dim} numbers, got {line[:80]!r}"
+                f"{name}: line {line_no}: expected a word and {dim} numbers, got {line[:80]!r}"
             ) from None
         words.append(fields[0])
+    if len(words) < count:
+        raise VectorFileError(
+            f"{name}: line {line_no + 1}: expected {count} vectors, "
+            f"the file ends after {len(words)} (truncated file)"
+        )
     return words, vectors
 
 
