@@ -150,7 +150,8 @@ def _read_binary(
 
 
 def _read_text(f: IO[bytes], count: int, dim: int, name: str) -> tuple[list[str], np.ndarray]:
-    words, vectors = [], np.empty((count, dim), dtype=np.float32)
+    words: list[str] = []
+    vectors = np.empty((count, dim), dtype=np.float32)
     line_no = 1
     for raw in f:
         if len(words) == count:
