@@ -238,3 +238,12 @@ def test_interrupt_never_trains_a_job_twice(
     n_jobs = max(j for _, j in runs) + 1
     assert sorted(runs) == [(e, j) for e in range(2) for j in range(n_jobs)]  # each once
     assert len(resumed.position.epoch_losses) == 2
+
+
+@pytest.mark.parametrize("loss", ["ns", "hs"])
+def test_heldout_in_blocks_equals_one_block(corpus: Path, loss: str) -> None:
+    model = train([corpus], _config(loss=loss, epochs=1))
+    whole = heldout_loss(model, [corpus], block_words=10**9)
+    blocks = heldout_loss(model, [corpus], block_words=37)  # sentences never split
+    assert blocks["pairs"] == whole["pairs"]
+    assert blocks["loss"] == pytest.approx(whole["loss"], rel=1e-12)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import numpy as np
 from crossent.word2vec import _kernels
 from crossent.word2vec.corpus import CorpusError, encode_corpus
 from crossent.word2vec.model import SkipGram
+from crossent.word2vec.train import job_bounds
 
 
 def heldout_loss(
@@ -32,45 +33,71 @@ def heldout_loss(
     *,
     window: int | None = None,
     batch_pairs: int = 8192,
+    block_words: int = 100_000,
 ) -> dict[str, Any]:
-    """Mean held-out J(θ) over the text's pairs, its perplexity and the pair count."""
+    """Mean held-out J(θ) over the text's pairs, its perplexity and the pair count.
+
+    The text is encoded to a memory-mapped file and scored ``block_words`` words at a time,
+    so memory stays bounded (about ``32 · window · block_words`` bytes of pairs) whatever
+    the text's size."""
     window = window or model.config.window
     keep = np.ones(len(model.vocab), dtype=np.float32)
+    score = _hs_scorer(model) if model.config.loss == "hs" else _softmax_scorer(model, batch_pairs)
+    total, pairs = 0.0, 0
     with tempfile.TemporaryDirectory(prefix="crossent-heldout-") as tmp:
         enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
         words = np.asarray(enc.words)
-        centres, contexts = _kernels.job_pairs(words, enc.offsets, keep, window, 0, False)
-    if len(centres) == 0:
+        for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
+            offsets = enc.offsets[s0 : s1 + 1]
+            centres, contexts = _kernels.job_pairs(words, offsets, keep, window, 0, False)
+            if len(centres):
+                total += score(centres, contexts)
+                pairs += len(centres)
+    if pairs == 0:
         raise CorpusError("heldout: no pair of in-vocabulary words within the window")
-    if model.config.loss == "hs":
-        codes, points, lengths = model.vocab.huffman()
-        total = _kernels.hs_log_likelihood(
-            model.syn0, model.syn1, centres, contexts, codes, points, lengths
-        )
-    else:
-        total = _softmax_total(model, centres, contexts, batch_pairs)
-    mean = float(total) / len(centres)
+    mean = total / pairs
     return {
         "loss": mean,
         "perplexity": math.exp(min(mean, 700.0)),
-        "pairs": len(centres),
+        "pairs": pairs,
         "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax",
     }
 
 
-def _softmax_total(model: SkipGram, centres: np.ndarray, contexts: np.ndarray, batch: int) -> float:
+Scorer = Callable[[np.ndarray, np.ndarray], float]
+"""``Σ -log p(context | centre)`` over a block of pairs, in float64."""
+
+
+def _hs_scorer(model: SkipGram) -> Scorer:
+    codes, points, lengths = model.vocab.huffman()
+
+    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+        return float(
+            _kernels.hs_log_likelihood(
+                model.syn0, model.syn1, centres, contexts, codes, points, lengths
+            )
+        )
+
+    return score
+
+
+def _softmax_scorer(model: SkipGram, batch: int) -> Scorer:
     import torch
 
     from crossent.fused import linear_cross_entropy
 
     syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
     syn1 = torch.from_numpy(model.syn1).double()
-    total = 0.0
-    with torch.no_grad():
-        for s in range(0, len(centres), batch):
-            c = torch.from_numpy(centres[s : s + batch])
-            o = torch.from_numpy(contexts[s : s + batch])
-            loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
-            assert isinstance(loss, torch.Tensor)
-            total += float(loss)
-    return total
+
+    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+        total = 0.0
+        with torch.no_grad():
+            for s in range(0, len(centres), batch):
+                c = torch.from_numpy(centres[s : s + batch])
+                o = torch.from_numpy(contexts[s : s + batch])
+                loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
+                assert isinstance(loss, torch.Tensor)
+                total += float(loss)
+        return total
+
+    return score

@@ -100,7 +100,7 @@ def train(
     return model
 
 
-def _job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
+def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
     """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
     targets = np.arange(job_words, offsets[-1] + job_words, job_words)
     cuts = np.unique(np.clip(np.searchsorted(offsets, targets), 1, len(offsets) - 1))
@@ -121,7 +121,7 @@ class _Trainer:
         self.m, self.enc, self.progress = model, enc, progress
         cfg, vocab = model.config, model.vocab
         self.words = np.asarray(enc.words)
-        self.jobs = _job_bounds(enc.offsets, cfg.job_words)
+        self.jobs = job_bounds(enc.offsets, cfg.job_words)
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
         self.keep = vocab.keep_probabilities(cfg.sample)
