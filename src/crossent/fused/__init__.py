@@ -1,8 +1,11 @@
 """Large-vocabulary softmax: ``linear_cross_entropy`` without the N×V logits.
 
 Implementations (``impl=``): ``"torch"`` — the chunked PyTorch path for every device
-(:mod:`._chunked`); ``"naive"`` — the materialising reference (:mod:`._reference`);
-``"auto"`` picks the chunked path (the dispatch point for a CUDA kernel).
+(:mod:`._chunked`); ``"triton"`` — cuBLAS + Triton kernels for CUDA, no workspace beyond
+the gradients (:mod:`._triton`); ``"naive"`` — the materialising reference
+(:mod:`._reference`); ``"auto"`` picks Triton for CUDA tensors, else the chunked path.
+Eager calls go through an autograd function that computes the gradients in the forward
+pass (:mod:`._function`); under ``torch.compile`` the loss is a custom operator (:mod:`._op`).
 """
 
 from crossent.fused._api import linear_cross_entropy

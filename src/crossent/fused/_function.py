@@ -36,6 +36,43 @@ def _unit_scales(
     return one.expand(n), one.expand(n)
 
 
+def forward_outputs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    targets: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    opts: Options,
+    runner: Runner,
+) -> tuple[torch.Tensor, ...]:
+    """Loss, lse and (``opts.with_stats``) statistics, without any gradient work."""
+    t = _Targets(targets, class_weight, weight.shape[0], opts, compute_dtype(hidden.dtype))
+    out, _ = runner(hidden, weight, bias, t, opts, (False, False, False))
+    loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
+    return (loss, out["lse"], *(_statistics(out, t) if opts.with_stats else ()))
+
+
+def recompute_grads(
+    g_loss: torch.Tensor,
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    targets: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    opts: Options,
+    need: tuple[bool, bool, bool],
+    runner: Runner,
+) -> _Grads:
+    """The gradients for upstream gradient ``g_loss`` (scalar, or ``[N]`` for ``"none"``),
+    recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
+    dt = compute_dtype(hidden.dtype)
+    t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
+    ce, zl = _unit_scales(t, hidden.shape[0], opts.reduction, dt)
+    g_rows = g_loss.to(dt)
+    _out, grads = runner(hidden, weight, bias, t, opts, need, ce * g_rows, zl * g_rows)
+    return grads
+
+
 def _statistics(out: dict[str, torch.Tensor], t: _Targets) -> tuple[torch.Tensor, ...]:
     """Entropy, target log-probability and argmax correctness per row."""
     logprob = out["y_dot_z"] - out["y_sum"] * out["lse"]
@@ -90,11 +127,9 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
             del gr
         else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
             h, w, b, targets, class_weight = ctx.saved_tensors
-            dt = compute_dtype(h.dtype)
-            t = _Targets(targets, class_weight, w.shape[0], ctx.opts, dt)
-            ce, zl = _unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
-            g_rows = g_loss.to(dt)
-            _out, gr = ctx.runner(h, w, b, t, ctx.opts, ctx.need, ce * g_rows, zl * g_rows)
+            gr = recompute_grads(
+                g_loss, h, w, b, targets, class_weight, ctx.opts, ctx.need, ctx.runner
+            )
             parts, g = [gr.hidden, gr.weight, gr.bias], None
         result: list[Any] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):
