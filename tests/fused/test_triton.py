@@ -245,3 +245,19 @@ def test_kernels_compile_for_cuda(tmp_path: Any) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "compiled 48 kernel variants" in done.stdout
+
+
+def test_non_contiguous_inputs_and_batch_shape() -> None:
+    g = torch.Generator().manual_seed(9)
+    h = torch.randn(D, 3, 13, generator=g).permute(1, 2, 0)  # [3, 13, D], strided
+    w = torch.randn(D, V, generator=g).T / D**0.5  # [V, D], column-major
+    y = torch.randint(0, V, (13, 3), generator=g).T  # [3, 13], strided
+    grads = {}
+    for impl, dtype in (("triton", torch.float32), ("naive", torch.float64)):
+        hh = h.to(dtype).requires_grad_()
+        ww = w.to(dtype).requires_grad_()
+        loss = linear_cross_entropy(hh, ww, y, impl=impl, chunk_size=8, reduction="sum")
+        grads[impl] = [loss, *torch.autograd.grad(loss, (hh, ww))]
+    for a, b in zip(grads["triton"], grads["naive"], strict=True):
+        assert a.shape == b.shape
+        torch.testing.assert_close(a.double(), b, rtol=2e-5, atol=2e-5)
