@@ -1,0 +1,359 @@
+r"""Vocabulary-parallel linear cross-entropy over ``torch.distributed`` (tensor parallelism).
+
+Every rank of ``group`` holds the same hidden rows ``h [N, D]`` and class targets, and one
+slice of the vocabulary: rows ``[start, start + V_r)`` of ``W`` (and of the bias and the
+class weights). Neither the N×V logits nor the N×V_r slice ever exist: rows go in chunks as
+in :mod:`._chunked`. For a chunk, with local logits :math:`z^{(r)} = h W_r^\top + b_r`:
+
+1. :math:`m_i = \max_r \max_c z^{(r)}_{ic}` (one all-reduce MAX),
+2. :math:`S_i = \sum_r \sum_c e^{z^{(r)}_{ic} - m_i}` and the target term
+   :math:`a_i \cdot z_i` (one all-reduce SUM of a ``[c, 2]`` tensor; the target logit comes
+   from the rank that owns the target class),
+
+so that every rank has the exact :math:`\mathrm{lse}_i = m_i + \log S_i` and per-row loss
+:math:`A_i \mathrm{lse}_i - a_i \cdot z_i` (notation of :mod:`._chunked`). Label smoothing
+and class weights use the global ``V`` and global :math:`\sum_c w_c` (Megatron-LM #737/#7464
+used the local shard's, so the loss differed by rank). The logit gradient is local,
+:math:`G^{(r)} = (s A + 2\zeta t\,\mathrm{lse})\,p^{(r)} - s\,a^{(r)}`; ``grad_W_r`` and
+``grad_b_r`` stay local and ``grad_h = Σ_r G^{(r)} W_r`` is all-reduced, so each rank gets
+the gradient of the global loss with respect to its (replicated) ``hidden``.
+
+This is Megatron-LM's ``vocab_parallel_cross_entropy`` fused with the output layer, in
+chunks; like :func:`crossent.linear_cross_entropy` it computes the gradients in the forward
+pass for ``"mean"``/``"sum"`` (6·N·D·V_r flops per rank) and recomputes for ``"none"``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+
+from crossent._validation import check_label_smoothing, check_reduction
+from crossent.fused._api import (
+    _check_inputs,
+    _check_options,
+    _check_target_values,
+    _default_chunk,
+)
+from crossent.fused._chunked import _EXP_FLOOR, _FLUSH, Options, _Grads, compute_dtype
+
+
+@dataclass(frozen=True)
+class _Shard:
+    start: int  # first global class of this rank's slice
+    vocab: int  # global V
+    group: Any  # process group (None: the default group)
+
+
+def vocab_parallel_linear_cross_entropy(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    *,
+    group: Any = None,
+    vocab_start: int | None = None,
+    vocab_size: int | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    class_weight: torch.Tensor | None = None,
+    reduction: str = "mean",
+    z_loss: float = 0.0,
+    softcap: float | None = None,
+    return_lse: bool = False,
+    chunk_size: int | None = None,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    r"""Cross-entropy of ``softcap(h Wᵀ + b)`` over the whole vocabulary, ``W`` split by rows
+    across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
+
+    Semantics as :func:`crossent.linear_cross_entropy` (class targets). Every rank of the
+    group must call it with the same ``hidden``, ``targets`` and options.
+
+    Args:
+      hidden: ``[..., D]``, the same on every rank.
+      weight: ``[V_r, D]``, this rank's rows ``[vocab_start, vocab_start + V_r)`` of ``W``.
+      targets: ``[...]`` global class indices (``ignore_index`` rows skipped).
+      bias: optional ``[V_r]``, this rank's slice.
+      group: the process group (default: the whole world).
+      vocab_start, vocab_size: this slice's first global class and the global ``V``; by
+        default the slices are taken to be in rank order and their sizes are exchanged once
+        (one small all-gather).
+      class_weight: optional ``[V_r]``, this rank's slice of the class weights.
+      ignore_index, label_smoothing, reduction, z_loss, softcap, chunk_size: as in
+        :func:`crossent.linear_cross_entropy`.
+      return_lse: also return the per-row global log-sum-exp ``[...]``.
+
+    Returns:
+      The loss in ``hidden``'s dtype (``[...]`` for ``"none"``), with ``return_lse``
+      ``(loss, lse)``.
+    """
+    _check_parallel_inputs(hidden, weight, targets, bias, class_weight)
+    check_reduction(reduction)
+    check_label_smoothing(label_smoothing)
+    _check_options(z_loss, softcap, chunk_size, "auto")
+    if not (dist.is_available() and dist.is_initialized()):
+        raise RuntimeError(
+            "group: torch.distributed is not initialised; call "
+            "torch.distributed.init_process_group() on every rank first"
+        )
+    shard = _layout(weight, group, vocab_start, vocab_size)
+    h2 = hidden.reshape(-1, hidden.shape[-1])
+    t2 = targets.reshape(-1).long()
+    _check_target_values(t2, shard.vocab, ignore_index)
+    opts = Options(
+        ignore_index=ignore_index,
+        label_smoothing=float(label_smoothing),
+        z_loss=float(z_loss),
+        softcap=None if softcap is None else float(softcap),
+        reduction=reduction,
+        chunk_size=chunk_size or _default_chunk(max(weight.shape[0], 1), softcap),
+        with_stats=False,
+    )
+    grad_on = torch.is_grad_enabled()
+    need = (
+        grad_on and h2.requires_grad,
+        grad_on and weight.requires_grad,
+        grad_on and bias is not None and bias.requires_grad,
+    )
+    loss, lse = _VocabParallel.apply(h2, weight, bias, t2, class_weight, shard, opts, need)  # type: ignore[no-untyped-call]
+    batch = tuple(hidden.shape[:-1])
+    if reduction == "none":
+        loss = loss.reshape(batch)
+    return (loss, lse.reshape(batch)) if return_lse else loss
+
+
+def _check_parallel_inputs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    bias: torch.Tensor | None,
+    class_weight: torch.Tensor | None,
+) -> None:
+    if not isinstance(targets, torch.Tensor) or targets.is_floating_point():
+        raise TypeError(
+            "targets: the vocabulary-parallel loss takes integer class indices, got "
+            + (f"dtype {targets.dtype}" if isinstance(targets, torch.Tensor) else "no tensor")
+        )
+    _check_inputs(hidden, weight, targets, bias, class_weight, -100)
+
+
+def _layout(
+    weight: torch.Tensor, group: Any, vocab_start: int | None, vocab_size: int | None
+) -> _Shard:
+    """This rank's place in the global vocabulary (given, or from the slice sizes)."""
+    local = weight.shape[0]
+    if (vocab_start is None) != (vocab_size is None):
+        raise ValueError(
+            f"vocab_start, vocab_size: give both or neither, got vocab_start={vocab_start!r} "
+            f"and vocab_size={vocab_size!r}"
+        )
+    if vocab_start is None or vocab_size is None:
+        world = dist.get_world_size(group)
+        sizes = [torch.zeros(1, dtype=torch.long, device=weight.device) for _ in range(world)]
+        mine = torch.tensor([local], dtype=torch.long, device=weight.device)
+        dist.all_gather(sizes, mine, group=group)
+        counts = [int(s.item()) for s in sizes]
+        rank = dist.get_rank(group)
+        return _Shard(sum(counts[:rank]), sum(counts), group)
+    if not (vocab_start >= 0 and vocab_start + local <= vocab_size):
+        raise ValueError(
+            f"vocab_start: this rank's {local} rows from {vocab_start} do not fit in "
+            f"vocab_size={vocab_size}"
+        )
+    return _Shard(vocab_start, vocab_size, group)
+
+
+class _ShardTargets:
+    """Class targets seen from one slice: who owns each target, its (global) class weight."""
+
+    def __init__(
+        self,
+        targets: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        local: int,
+        shard: _Shard,
+        opts: Options,
+        dtype: torch.dtype,
+    ) -> None:
+        self.valid = targets != opts.ignore_index
+        self.own = self.valid & (targets >= shard.start) & (targets < shard.start + local)
+        self.index = torch.where(self.own, targets - shard.start, 0)  # local column
+        self.cw = None if class_weight is None else class_weight.to(dtype)
+        v = self.valid.to(dtype)
+        if self.cw is None:
+            self.w_y, self.cw_sum = v, torch.tensor(float(shard.vocab), dtype=dtype)
+        else:  # the owner knows w_y; everyone needs it (and the global Σ w)
+            w_own = self.cw[self.index] if local else torch.zeros_like(v)  # empty slice
+            parts = torch.cat([torch.where(self.own, w_own, 0.0), self.cw.sum()[None]])
+            dist.all_reduce(parts, group=shard.group)
+            self.w_y, self.cw_sum = parts[:-1], parts[-1]
+        self.cw_sum = self.cw_sum.to(targets.device)
+        self.eps, self.vocab = opts.label_smoothing, shard.vocab
+        self.total = (1 - self.eps) * self.w_y + (self.eps / self.vocab) * v * self.cw_sum  # A
+        self.denom, self.n_valid = self.w_y.sum(), v.sum()
+
+    def a_dot_z(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        """This slice's share of ``a_i · z_i`` for a chunk of local logits."""
+        if z.shape[1] == 0:  # an empty slice owns nothing
+            return z.new_zeros(z.shape[0])
+        z_y = z.gather(1, self.index[rows, None]).view(-1)
+        own_w = torch.where(self.own[rows], self.w_y[rows], 0.0)
+        part = (1 - self.eps) * own_w * z_y
+        if self.eps > 0:
+            w_dot_z = z.sum(1) if self.cw is None else z @ self.cw
+            part = part + (self.eps / self.vocab) * self.valid[rows].to(z.dtype) * w_dot_z
+        return part
+
+    def subtract(self, g: torch.Tensor, rows: slice, scale: torch.Tensor) -> None:
+        """``g -= scale_i · a_i`` restricted to this slice's columns, in place."""
+        if g.shape[1] == 0:
+            return
+        own_w = torch.where(self.own[rows], self.w_y[rows], 0.0)
+        g.scatter_add_(1, self.index[rows, None], (-(1 - self.eps) * scale * own_w)[:, None])
+        if self.eps > 0:
+            smooth = scale * (self.eps / self.vocab) * self.valid[rows].to(g.dtype)
+            if self.cw is None:
+                g.sub_(smooth[:, None])
+            else:
+                g.addr_(smooth, self.cw, alpha=-1.0)
+
+
+def _run(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    t: _ShardTargets,
+    shard: _Shard,
+    opts: Options,
+    need: tuple[bool, bool, bool],
+    ce_scale: torch.Tensor | None,
+    z_scale: torch.Tensor | None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, _Grads]:
+    """Per-row CE, z-loss and lse, and the gradients ``need`` asks for (per-row scales)."""
+    dt = compute_dtype(hidden.dtype)
+    hidden, weight = hidden.to(dt), weight.to(dt)
+    bias = None if bias is None else bias.to(dt)
+    n, local = hidden.shape[0], weight.shape[0]
+    chunk = max(1, min(opts.chunk_size, n))
+    dev = hidden.device
+    ce, zl, lse_all = (torch.zeros(n, device=dev, dtype=dt) for _ in range(3))
+    write = ce_scale is not None and z_scale is not None and any(need)
+    grads = _Grads(
+        torch.zeros_like(hidden) if write and need[0] else None,
+        torch.zeros_like(weight) if write and need[1] else None,
+        torch.zeros(local, device=dev, dtype=dt) if write and need[2] else None,
+    )
+    v = t.valid.to(dt)
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
+        h = hidden[rows]
+        z = h @ weight.T if bias is None else torch.addmm(bias, h, weight.T)
+        th = None
+        if opts.softcap is not None:
+            th = torch.tanh(z / opts.softcap)
+            z = opts.softcap * th
+        m = z.amax(1) if local else torch.full((z.shape[0],), -torch.inf, device=dev, dtype=dt)
+        dist.all_reduce(m, op=dist.ReduceOp.MAX, group=shard.group)
+        sums = torch.stack([t.a_dot_z(rows, z), torch.zeros_like(m)], 1)
+        z.sub_(m[:, None]).clamp_(min=_EXP_FLOOR).exp_()  # z now holds exp(z − m)
+        F.threshold(z, _FLUSH, 0.0, inplace=True)  # no subnormals (slow CPU matmuls)
+        sums[:, 1] = z.sum(1)
+        dist.all_reduce(sums, group=shard.group)
+        lse = m + sums[:, 1].log()
+        lse_all[rows] = lse
+        ce[rows] = t.total[rows] * lse - sums[:, 0]
+        zl[rows] = opts.z_loss * v[rows] * lse * lse
+        if not write or ce_scale is None or z_scale is None:
+            continue
+        s_ce, s_z = ce_scale[rows], z_scale[rows]
+        coef = (s_ce * t.total[rows] + 2 * opts.z_loss * v[rows] * s_z * lse) / sums[:, 1]
+        z.mul_(coef[:, None])
+        t.subtract(z, rows, s_ce)
+        if th is not None:
+            z.mul_(1 - th * th)
+        if grads.hidden is not None:
+            torch.mm(z, weight, out=grads.hidden[rows])
+        if grads.weight is not None:
+            grads.weight.addmm_(z.T, h)
+        if grads.bias is not None:
+            grads.bias.add_(z.sum(0))
+    if grads.hidden is not None:
+        dist.all_reduce(grads.hidden, group=shard.group)  # Σ_r G_r W_r
+    return ce, zl, lse_all, grads
+
+
+def _scales(t: _ShardTargets, n: int, reduction: str) -> tuple[torch.Tensor, torch.Tensor]:
+    one = torch.ones((), dtype=t.total.dtype, device=t.total.device)
+    if reduction == "mean":
+        return (one / _nonzero(t.denom)).expand(n), (one / _nonzero(t.n_valid)).expand(n)
+    return one.expand(n), one.expand(n)
+
+
+class _VocabParallel(torch.autograd.Function):
+    @staticmethod
+    def forward(
+        ctx: Any,
+        hidden: torch.Tensor,
+        weight: torch.Tensor,
+        bias: torch.Tensor | None,
+        targets: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        shard: _Shard,
+        opts: Options,
+        need: tuple[bool, bool, bool],
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        dt = compute_dtype(hidden.dtype)
+        t = _ShardTargets(targets, class_weight, weight.shape[0], shard, opts, dt)
+        n = hidden.shape[0]
+        early = opts.reduction != "none" and any(need)
+        scales = _scales(t, n, opts.reduction) if early else (None, None)
+        ce, zl, lse, grads = _run(
+            hidden, weight, bias, t, shard, opts, need if early else (False,) * 3, *scales
+        )
+        ctx.grads = grads if early else None
+        ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
+        if any(need):
+            ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
+            ctx.shard, ctx.opts, ctx.need = shard, opts, need
+        if opts.reduction == "none":
+            loss = ce + zl
+        elif opts.reduction == "sum":
+            loss = ce.sum() + zl.sum()
+        else:
+            loss = ce.sum() / _nonzero(t.denom) + zl.sum() / _nonzero(t.n_valid)
+        ctx.mark_non_differentiable(lse)
+        return loss.to(hidden.dtype), lse
+
+    @staticmethod
+    def backward(ctx: Any, g_loss: torch.Tensor, _g_lse: Any) -> tuple[Any, ...]:
+        if torch.is_grad_enabled():
+            raise RuntimeError(
+                "vocab_parallel_linear_cross_entropy: double backward is not supported"
+            )
+        if ctx.grads is not None:
+            grads, ctx.grads = ctx.grads, None
+            parts = [
+                None if p is None else p.mul_(g_loss)
+                for p in (grads.hidden, grads.weight, grads.bias)
+            ]
+        else:  # per-row upstream gradients or a repeated backward: recompute (collectives)
+            h, w, b, targets, class_weight = ctx.saved_tensors
+            dt = compute_dtype(h.dtype)
+            t = _ShardTargets(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
+            ce_s, z_s = _scales(t, h.shape[0], ctx.opts.reduction)
+            g = g_loss.to(dt)
+            *_, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
+            parts = [grads.hidden, grads.weight, grads.bias]
+        out = [
+            None if p is None or d is None else p.to(d)
+            for p, d in zip(parts, ctx.dtypes, strict=True)
+        ]
+        return (*out, None, None, None, None, None)
+
+
+def _nonzero(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x == 0, torch.ones_like(x), x)

@@ -1,0 +1,78 @@
+"""Worker processes of ``test_parallel.py`` (a module of its own so that spawn can import it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+from crossent.fused import linear_cross_entropy, vocab_parallel_linear_cross_entropy
+
+N, D, V = 29, 11, 67
+
+
+def _inputs(case: dict[str, Any]) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(case.get("seed", 0))
+    x = {
+        "hidden": torch.randn(N, D, generator=g, dtype=torch.float64),
+        "weight": torch.randn(V, D, generator=g, dtype=torch.float64),
+        "bias": torch.randn(V, generator=g, dtype=torch.float64),
+        "class_weight": torch.rand(V, generator=g, dtype=torch.float64) + 0.1,
+        "upstream": torch.randn(N, generator=g, dtype=torch.float64),
+    }
+    y = torch.randint(0, V, (N,), generator=g)
+    y[torch.rand(N, generator=g) < case.get("ignored", 0.2)] = -100
+    x["targets"] = y
+    return x
+
+
+def _run(fn: Any, x: dict[str, torch.Tensor], case: dict[str, Any], shard: slice) -> list[Any]:
+    dtype = case.get("dtype", torch.float64)
+    h = x["hidden"].to(dtype).reshape(*case.get("batch", (N,)), D).requires_grad_()
+    w = x["weight"][shard].to(dtype).requires_grad_()
+    b = x["bias"][shard].to(dtype).requires_grad_() if case.get("bias") else None
+    kw = dict(case["kw"])
+    if kw.pop("class_weight", False):
+        kw["class_weight"] = x["class_weight"][shard].to(dtype)
+    y = x["targets"].reshape(case.get("batch", (N,)))
+    loss, lse = fn(h, w, y, b, return_lse=True, **kw)
+    up = (
+        x["upstream"].reshape(loss.shape).to(dtype)
+        if loss.dim()
+        else torch.tensor(1.3, dtype=dtype)
+    )
+    inputs = [h, w] + ([b] if b is not None else [])
+    return [loss, lse, *torch.autograd.grad(loss, inputs, up)]
+
+
+def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        for case in cases:
+            bounds = [0, *case["split"]]
+            mine = slice(bounds[rank], bounds[rank + 1])
+            x = _inputs(case)
+            kw = dict(case["kw"])
+            if case.get("explicit"):
+                kw.update(vocab_start=mine.start, vocab_size=V)
+            ours = _run(vocab_parallel_linear_cross_entropy, x, dict(case, kw=kw), mine)
+            whole = _run(
+                lambda *a, **k: linear_cross_entropy(*a, impl="naive", **k),
+                x,
+                dict(case, dtype=torch.float64),
+                slice(0, V),
+            )
+            whole[3] = whole[3][mine]  # this rank's rows of grad_W
+            if len(whole) > 4:
+                whole[4] = whole[4][mine]
+            tol = case.get("tol", 1e-10)
+            names = ("loss", "lse", "grad_h", "grad_W", "grad_b")[: len(ours)]
+            for name, a, b in zip(names, ours, whole, strict=True):
+                where = f"{case}: {name}"
+                torch.testing.assert_close(
+                    a.double(), b, rtol=tol, atol=tol, msg=lambda m, w=where: f"{w}: {m}"
+                )
+    finally:
+        dist.destroy_process_group()

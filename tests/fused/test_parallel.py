@@ -1,0 +1,48 @@
+"""Vocabulary-parallel loss on 3 gloo processes against the single-process float64 loss."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from tests.fused._parallel_worker import N, worker
+
+from crossent.fused import vocab_parallel_linear_cross_entropy
+
+pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed unavailable")
+
+UNEVEN = [20, 50, 67]  # slice ends: 20, 30 and 17 classes
+CASES: list[dict[str, Any]] = [
+    {"split": UNEVEN, "kw": {"chunk_size": 8}},
+    {
+        "split": UNEVEN,
+        "kw": {"label_smoothing": 0.1, "class_weight": True, "z_loss": 1e-2, "softcap": 3.0},
+        "bias": True,
+        "seed": 1,
+    },
+    {"split": UNEVEN, "kw": {"reduction": "sum", "label_smoothing": 0.3}, "bias": True},
+    {"split": UNEVEN, "kw": {"reduction": "none", "label_smoothing": 0.05, "z_loss": 1e-3}},
+    {"split": [30, 67, 67], "kw": {"class_weight": True}, "explicit": True, "batch": (1, N)},
+    {"split": UNEVEN, "kw": {}, "ignored": 1.0},  # every row ignored: 0 and zero gradients
+    {"split": UNEVEN, "kw": {"z_loss": 1e-3}, "dtype": torch.float32, "tol": 2e-5},
+]
+
+
+def test_matches_single_process_loss(tmp_path: Path) -> None:
+    mp.spawn(worker, args=(3, str(tmp_path / "store"), CASES), nprocs=3, join=True)
+
+
+def test_needs_an_initialised_group() -> None:
+    with pytest.raises(RuntimeError, match="torch.distributed is not initialised"):
+        vocab_parallel_linear_cross_entropy(
+            torch.randn(4, 3), torch.randn(5, 3), torch.tensor([0, 1, 2, 3])
+        )
+
+
+def test_probability_targets_are_a_clear_error() -> None:
+    with pytest.raises(TypeError, match="takes integer class indices"):
+        vocab_parallel_linear_cross_entropy(torch.randn(4, 3), torch.randn(5, 3), torch.rand(4, 5))
