@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
@@ -13,7 +13,15 @@ Runner = Callable[..., tuple[dict[str, torch.Tensor], _Grads]]
 """A chunk loop: ``run_chunks_torch`` (any device) or ``run_chunks_triton`` (CUDA)."""
 
 
-def _reduce(out: dict[str, torch.Tensor], t: _Targets, reduction: str) -> torch.Tensor:
+class RowCounts(Protocol):
+    """What the reductions need of the targets (``_Targets``, or a vocabulary slice's)."""
+
+    valid: torch.Tensor  # [N] bool
+    denom: torch.Tensor  # Σ_i w_{y_i} (class targets) or N (probability targets)
+    n_valid: torch.Tensor  # number of valid rows
+
+
+def reduce_rows(out: dict[str, torch.Tensor], t: RowCounts, reduction: str) -> torch.Tensor:
     """Loss from per-row terms: CE by Σw_y (class) or N (probability), z-loss by valid rows."""
     if reduction == "none":
         return out["ce"] + out["zl"]
@@ -26,8 +34,8 @@ def _safe(d: torch.Tensor) -> torch.Tensor:
     return torch.where(d == 0, torch.ones_like(d), d)
 
 
-def _unit_scales(
-    t: _Targets, n: int, reduction: str, dtype: torch.dtype
+def unit_scales(
+    t: RowCounts, n: int, reduction: str, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-row gradient scales of CE and z-loss for an upstream gradient of 1."""
     one = torch.ones((), dtype=dtype, device=t.valid.device)
@@ -48,7 +56,7 @@ def forward_outputs(
     """Loss, lse and (``opts.with_stats``) statistics, without any gradient work."""
     t = _Targets(targets, class_weight, weight.shape[0], opts, compute_dtype(hidden.dtype))
     out, _ = runner(hidden, weight, bias, t, opts, (False, False, False))
-    loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
+    loss = reduce_rows(out, t, opts.reduction).to(hidden.dtype)
     return (loss, out["lse"], *(_statistics(out, t) if opts.with_stats else ()))
 
 
@@ -67,7 +75,7 @@ def recompute_grads(
     recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
     dt = compute_dtype(hidden.dtype)
     t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
-    ce, zl = _unit_scales(t, hidden.shape[0], opts.reduction, dt)
+    ce, zl = unit_scales(t, hidden.shape[0], opts.reduction, dt)
     g_rows = g_loss.to(dt)
     _out, grads = runner(hidden, weight, bias, t, opts, need, ce * g_rows, zl * g_rows)
     return grads
@@ -100,14 +108,14 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         dt = compute_dtype(hidden.dtype)
         t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
         early = opts.reduction != "none" and any(need)  # gradients in the forward pass
-        scales = _unit_scales(t, hidden.shape[0], opts.reduction, dt) if early else (None, None)
+        scales = unit_scales(t, hidden.shape[0], opts.reduction, dt) if early else (None, None)
         out, grads = runner(hidden, weight, bias, t, opts, need if early else (False,) * 3, *scales)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
         ctx.grads = grads if early else None
         if any(need):  # kept for a recomputing backward (reduction="none", retain_graph)
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
             ctx.opts, ctx.need, ctx.runner = opts, need, runner
-        loss = _reduce(out, t, opts.reduction).to(hidden.dtype)
+        loss = reduce_rows(out, t, opts.reduction).to(hidden.dtype)
         stats = _statistics(out, t) if opts.with_stats else ()
         ctx.mark_non_differentiable(out["lse"], *stats)
         return (loss, out["lse"], *stats)

@@ -40,6 +40,7 @@ from crossent.fused._api import (
     _default_chunk,
 )
 from crossent.fused._chunked import _EXP_FLOOR, _FLUSH, Options, _Grads, compute_dtype
+from crossent.fused._function import reduce_rows, unit_scales
 
 
 @dataclass(frozen=True)
@@ -286,13 +287,6 @@ def _run(
     return ce, zl, lse_all, grads
 
 
-def _scales(t: _ShardTargets, n: int, reduction: str) -> tuple[torch.Tensor, torch.Tensor]:
-    one = torch.ones((), dtype=t.total.dtype, device=t.total.device)
-    if reduction == "mean":
-        return (one / _nonzero(t.denom)).expand(n), (one / _nonzero(t.n_valid)).expand(n)
-    return one.expand(n), one.expand(n)
-
-
 class _VocabParallel(torch.autograd.Function):
     @staticmethod
     def forward(
@@ -310,7 +304,7 @@ class _VocabParallel(torch.autograd.Function):
         t = _ShardTargets(targets, class_weight, weight.shape[0], shard, opts, dt)
         n = hidden.shape[0]
         early = opts.reduction != "none" and any(need)
-        scales = _scales(t, n, opts.reduction) if early else (None, None)
+        scales = unit_scales(t, n, opts.reduction, dt) if early else (None, None)
         ce, zl, lse, grads = _run(
             hidden, weight, bias, t, shard, opts, need if early else (False,) * 3, *scales
         )
@@ -319,12 +313,7 @@ class _VocabParallel(torch.autograd.Function):
         if any(need):
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
             ctx.shard, ctx.opts, ctx.need = shard, opts, need
-        if opts.reduction == "none":
-            loss = ce + zl
-        elif opts.reduction == "sum":
-            loss = ce.sum() + zl.sum()
-        else:
-            loss = ce.sum() / _nonzero(t.denom) + zl.sum() / _nonzero(t.n_valid)
+        loss = reduce_rows({"ce": ce, "zl": zl}, t, opts.reduction)
         ctx.mark_non_differentiable(lse)
         return loss.to(hidden.dtype), lse
 
@@ -344,7 +333,7 @@ class _VocabParallel(torch.autograd.Function):
             h, w, b, targets, class_weight = ctx.saved_tensors
             dt = compute_dtype(h.dtype)
             t = _ShardTargets(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
-            ce_s, z_s = _scales(t, h.shape[0], ctx.opts.reduction)
+            ce_s, z_s = unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
             g = g_loss.to(dt)
             *_, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
             parts = [grads.hidden, grads.weight, grads.bias]
@@ -353,7 +342,3 @@ class _VocabParallel(torch.autograd.Function):
             for p, d in zip(parts, ctx.dtypes, strict=True)
         ]
         return (*out, None, None, None, None, None)
-
-
-def _nonzero(x: torch.Tensor) -> torch.Tensor:
-    return torch.where(x == 0, torch.ones_like(x), x)
