@@ -93,6 +93,7 @@ def run_chunks_triton(
     The weight gradient comes in ``weight``'s dtype, the bias gradient in float32."""
     from crossent.fused._triton_kernels import OUT_COLUMNS
 
+    hidden, weight = _blas_ready(hidden), _blas_ready(weight)
     n, d = hidden.shape
     vocab, dev = weight.shape[0], hidden.device
     write = ce_scale is not None and z_scale is not None and any(need)
@@ -119,6 +120,12 @@ def run_chunks_triton(
     result = {name: out[:, i] for i, name in enumerate(OUT_COLUMNS[:-1])}
     result["argmax"] = result["argmax"].long()
     return result, grads
+
+
+def _blas_ready(x: torch.Tensor) -> torch.Tensor:
+    """``x`` itself when cuBLAS can read it in place (row- or column-major, any leading
+    dimension), else one contiguous copy — not one per matrix product."""
+    return x if x.stride(-1) == 1 or x.stride(0) == 1 else x.contiguous()
 
 
 def _row_buffer(
