@@ -63,7 +63,8 @@ def linear_cross_entropy(
     Under ``torch.compile`` the loss is one custom operator, ``crossent::linear_cross_entropy``
     (no graph break, ``fullgraph=True`` works); its backward recomputes the logits, so a
     compiled step costs 10·N·D·V flops against 6–8 in eager mode (see
-    :mod:`crossent.fused._op`).
+    :mod:`crossent.fused._op`); wrapping the call in ``torch.compiler.disable`` keeps eager
+    mode's cost at the price of a graph break.
 
     Args:
       hidden: ``[..., D]`` floating (16-bit inputs are computed in float32).
