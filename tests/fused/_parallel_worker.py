@@ -36,14 +36,15 @@ def _run(fn: Any, x: dict[str, torch.Tensor], case: dict[str, Any], shard: slice
     if kw.pop("class_weight", False):
         kw["class_weight"] = x["class_weight"][shard].to(dtype)
     y = x["targets"].reshape(case.get("batch", (N,)))
-    loss, lse = fn(h, w, y, b, return_lse=True, **kw)
+    out = fn(h, w, y, b, return_stats=True, **kw)
+    loss = out.loss
     up = (
         x["upstream"].reshape(loss.shape).to(dtype)
         if loss.dim()
         else torch.tensor(1.3, dtype=dtype)
     )
     inputs = [h, w] + ([b] if b is not None else [])
-    return [loss, lse, *torch.autograd.grad(loss, inputs, up)]
+    return [*out, *torch.autograd.grad(loss, inputs, up)]
 
 
 def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -> None:
@@ -64,13 +65,16 @@ def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -
                 dict(case, dtype=torch.float64),
                 slice(0, V),
             )
-            whole[3] = whole[3][mine]  # this rank's rows of grad_W
-            if len(whole) > 4:
-                whole[4] = whole[4][mine]
+            whole[6] = whole[6][mine]  # this rank's rows of grad_W (and of grad_b)
+            if len(whole) > 7:
+                whole[7] = whole[7][mine]
             tol = case.get("tol", 1e-10)
-            names = ("loss", "lse", "grad_h", "grad_W", "grad_b")[: len(ours)]
-            for name, a, b in zip(names, ours, whole, strict=True):
+            names = ("loss", "lse", "entropy", "logprob", "correct", "grad_h", "grad_W", "grad_b")
+            for name, a, b in zip(names[: len(ours)], ours, whole, strict=True):
                 where = f"{case}: {name}"
+                if name == "correct":
+                    assert torch.equal(a, b), where
+                    continue
                 torch.testing.assert_close(
                     a.double(), b, rtol=tol, atol=tol, msg=lambda m, w=where: f"{w}: {m}"
                 )

@@ -41,6 +41,7 @@ from crossent.fused._api import (
 )
 from crossent.fused._chunked import _EXP_FLOOR, _FLUSH, Options, _Grads, compute_dtype
 from crossent.fused._function import reduce_rows, unit_scales
+from crossent.fused._types import LinearCrossEntropyOutput
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,9 @@ def vocab_parallel_linear_cross_entropy(
     z_loss: float = 0.0,
     softcap: float | None = None,
     return_lse: bool = False,
+    return_stats: bool = False,
     chunk_size: int | None = None,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | LinearCrossEntropyOutput:
     r"""Cross-entropy of ``softcap(h Wᵀ + b)`` over the whole vocabulary, ``W`` split by rows
     across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
 
@@ -87,10 +89,13 @@ def vocab_parallel_linear_cross_entropy(
       ignore_index, label_smoothing, reduction, z_loss, softcap, chunk_size: as in
         :func:`crossent.linear_cross_entropy`.
       return_lse: also return the per-row global log-sum-exp ``[...]``.
+      return_stats: return a :class:`~crossent.fused.LinearCrossEntropyOutput` (loss, lse,
+        entropy, target log-probability, correctness — the target logit is the row's
+        maximum; ties count as correct), each over the whole vocabulary, on every rank.
 
     Returns:
       The loss in ``hidden``'s dtype (``[...]`` for ``"none"``), with ``return_lse``
-      ``(loss, lse)``.
+      ``(loss, lse)``, with ``return_stats`` a ``LinearCrossEntropyOutput``.
     """
     _check_parallel_inputs(hidden, weight, targets, bias, class_weight)
     check_reduction(reduction)
@@ -112,7 +117,7 @@ def vocab_parallel_linear_cross_entropy(
         softcap=None if softcap is None else float(softcap),
         reduction=reduction,
         chunk_size=chunk_size or _default_chunk(max(weight.shape[0], 1), softcap),
-        with_stats=False,
+        with_stats=return_stats,
     )
     grad_on = torch.is_grad_enabled()
     need = (
@@ -120,11 +125,17 @@ def vocab_parallel_linear_cross_entropy(
         grad_on and weight.requires_grad,
         grad_on and bias is not None and bias.requires_grad,
     )
-    loss, lse = _VocabParallel.apply(h2, weight, bias, t2, class_weight, shard, opts, need)  # type: ignore[no-untyped-call]
+    outs = _VocabParallel.apply(h2, weight, bias, t2, class_weight, shard, opts, need)  # type: ignore[no-untyped-call]
     batch = tuple(hidden.shape[:-1])
-    if reduction == "none":
-        loss = loss.reshape(batch)
-    return (loss, lse.reshape(batch)) if return_lse else loss
+    loss, *rows = outs
+    res = LinearCrossEntropyOutput(
+        loss.reshape(batch) if reduction == "none" else loss,
+        *(x.reshape(batch) for x in rows),
+        *([loss.new_empty(0)] * (5 - len(outs))),
+    )
+    if return_stats:
+        return res
+    return (res.loss, res.lse) if return_lse else res.loss
 
 
 def _check_parallel_inputs(
@@ -209,6 +220,12 @@ class _ShardTargets:
             part = part + (self.eps / self.vocab) * self.valid[rows].to(z.dtype) * w_dot_z
         return part
 
+    def target_logit(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        """``z_{i, y_i}`` where this slice owns ``y_i``, else 0 (summed over ranks: ``z_y``)."""
+        if z.shape[1] == 0:
+            return z.new_zeros(z.shape[0])
+        return torch.where(self.own[rows], z.gather(1, self.index[rows, None]).view(-1), 0.0)
+
     def subtract(self, g: torch.Tensor, rows: slice, scale: torch.Tensor) -> None:
         """``g -= scale_i · a_i`` restricted to this slice's columns, in place."""
         if g.shape[1] == 0:
@@ -233,15 +250,18 @@ def _run(
     need: tuple[bool, bool, bool],
     ce_scale: torch.Tensor | None,
     z_scale: torch.Tensor | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, _Grads]:
-    """Per-row CE, z-loss and lse, and the gradients ``need`` asks for (per-row scales)."""
+) -> tuple[dict[str, torch.Tensor], _Grads]:
+    """Per-row CE, z-loss, lse (and statistics), and the gradients ``need`` asks for
+    (per-row scales)."""
     dt = compute_dtype(hidden.dtype)
     hidden, weight = hidden.to(dt), weight.to(dt)
     bias = None if bias is None else bias.to(dt)
     n, local = hidden.shape[0], weight.shape[0]
     chunk = max(1, min(opts.chunk_size, n))
     dev = hidden.device
-    ce, zl, lse_all = (torch.zeros(n, device=dev, dtype=dt) for _ in range(3))
+    names = ("ce", "zl", "lse", "entropy", "z_y")[: 5 if opts.with_stats else 3]
+    out = {k: torch.zeros(n, device=dev, dtype=dt) for k in names}
+    out["correct"] = torch.zeros(n, device=dev, dtype=torch.bool)
     write = ce_scale is not None and z_scale is not None and any(need)
     grads = _Grads(
         torch.zeros_like(hidden) if write and need[0] else None,
@@ -259,15 +279,25 @@ def _run(
             z = opts.softcap * th
         m = z.amax(1) if local else torch.full((z.shape[0],), -torch.inf, device=dev, dtype=dt)
         dist.all_reduce(m, op=dist.ReduceOp.MAX, group=shard.group)
-        sums = torch.stack([t.a_dot_z(rows, z), torch.zeros_like(m)], 1)
+        # columns: a·z, Σ e, and for statistics Σ e log e (e = exp(z − m)) and z_y
+        sums = torch.zeros(z.shape[0], 4 if opts.with_stats else 2, device=dev, dtype=dt)
+        sums[:, 0] = t.a_dot_z(rows, z)
+        if opts.with_stats:
+            sums[:, 3] = t.target_logit(rows, z)
         z.sub_(m[:, None]).clamp_(min=_EXP_FLOOR).exp_()  # z now holds exp(z − m)
         F.threshold(z, _FLUSH, 0.0, inplace=True)  # no subnormals (slow CPU matmuls)
         sums[:, 1] = z.sum(1)
+        if opts.with_stats:
+            sums[:, 2] = torch.special.xlogy(z, z).sum(1)
         dist.all_reduce(sums, group=shard.group)
         lse = m + sums[:, 1].log()
-        lse_all[rows] = lse
-        ce[rows] = t.total[rows] * lse - sums[:, 0]
-        zl[rows] = opts.z_loss * v[rows] * lse * lse
+        out["lse"][rows] = lse
+        out["ce"][rows] = t.total[rows] * lse - sums[:, 0]
+        out["zl"][rows] = opts.z_loss * v[rows] * lse * lse
+        if opts.with_stats:  # H = log S − Σ e log e / S;  correct: the target logit is the max
+            out["entropy"][rows] = sums[:, 1].log() - sums[:, 2] / sums[:, 1]
+            out["z_y"][rows] = sums[:, 3]
+            out["correct"][rows] = t.valid[rows] & (sums[:, 3] >= m)
         if not write or ce_scale is None or z_scale is None:
             continue
         s_ce, s_z = ce_scale[rows], z_scale[rows]
@@ -284,7 +314,7 @@ def _run(
             grads.bias.add_(z.sum(0))
     if grads.hidden is not None:
         dist.all_reduce(grads.hidden, group=shard.group)  # Σ_r G_r W_r
-    return ce, zl, lse_all, grads
+    return out, grads
 
 
 class _VocabParallel(torch.autograd.Function):
@@ -299,13 +329,13 @@ class _VocabParallel(torch.autograd.Function):
         shard: _Shard,
         opts: Options,
         need: tuple[bool, bool, bool],
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, ...]:
         dt = compute_dtype(hidden.dtype)
         t = _ShardTargets(targets, class_weight, weight.shape[0], shard, opts, dt)
         n = hidden.shape[0]
         early = opts.reduction != "none" and any(need)
         scales = unit_scales(t, n, opts.reduction, dt) if early else (None, None)
-        ce, zl, lse, grads = _run(
+        out, grads = _run(
             hidden, weight, bias, t, shard, opts, need if early else (False,) * 3, *scales
         )
         ctx.grads = grads if early else None
@@ -313,12 +343,16 @@ class _VocabParallel(torch.autograd.Function):
         if any(need):
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
             ctx.shard, ctx.opts, ctx.need = shard, opts, need
-        loss = reduce_rows({"ce": ce, "zl": zl}, t, opts.reduction)
-        ctx.mark_non_differentiable(lse)
-        return loss.to(hidden.dtype), lse
+        loss = reduce_rows(out, t, opts.reduction)
+        stats: tuple[torch.Tensor, ...] = ()
+        if opts.with_stats:
+            v = t.valid.to(out["lse"].dtype)
+            stats = (out["entropy"], v * (out["z_y"] - out["lse"]), out["correct"])
+        ctx.mark_non_differentiable(out["lse"], *stats)
+        return (loss.to(hidden.dtype), out["lse"], *stats)
 
     @staticmethod
-    def backward(ctx: Any, g_loss: torch.Tensor, _g_lse: Any) -> tuple[Any, ...]:
+    def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
         if torch.is_grad_enabled():
             raise RuntimeError(
                 "vocab_parallel_linear_cross_entropy: double backward is not supported"
@@ -335,7 +369,7 @@ class _VocabParallel(torch.autograd.Function):
             t = _ShardTargets(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
             ce_s, z_s = unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
             g = g_loss.to(dt)
-            *_, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
+            _out, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
             parts = [grads.hidden, grads.weight, grads.bias]
         out = [
             None if p is None or d is None else p.to(d)
