@@ -61,6 +61,23 @@ def test_fullgraph_compile_matches_eager(kw: dict[str, Any], reduction: str, pro
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
 
 
+# dynamo warns that it traces through array-api-compat's lru_cache'd helpers
+@pytest.mark.filterwarnings("ignore:Dynamo detected a call to a `functools.lru_cache`")
+@pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
+def test_naive_reference_compiles_with_graph_breaks() -> None:
+    """impl="naive" is traced as plain code (the math layer checks values: graph breaks)."""
+    x = _inputs(prob=False, seed=3)
+
+    def step(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> Any:
+        return linear_cross_entropy(h, w, y, b, impl="naive", return_stats=True)
+
+    up = torch.tensor(1.0)
+    eager = _loss_and_grads(step, x, up)
+    compiled = _loss_and_grads(torch.compile(step, backend="aot_eager"), x, up)
+    for a, b in zip(compiled, eager, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
 # inductor's own use of torch.jit.script_method warns on this torch
 @pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 def test_inductor_fullgraph_with_surrounding_ops() -> None:

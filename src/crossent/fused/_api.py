@@ -116,28 +116,29 @@ def linear_cross_entropy(
         return_stats,
         impl,
     )
-    if torch.compiler.is_compiling():  # traced: one opaque custom operator (see ._op)
+    compiling = torch.compiler.is_compiling()
+    if not compiling:  # (traced, the values are checked inside the custom operator)
+        _check_target_values(t2, vocab, ignore_index)
+    if impl == "naive":  # plain torch operations: traced as they are under torch.compile
+        res = linear_cross_entropy_reference(
+            h2,
+            weight,
+            t2,
+            bias,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            class_weight=class_weight,
+            reduction=reduction,
+            z_loss=z_loss,
+            softcap=softcap,
+        )
+    elif compiling:  # one opaque custom operator (see ._op)
         res = LinearCrossEntropyOutput(
             *linear_cross_entropy_op(h2, weight, t2, bias, class_weight, *options)
         )
     else:
-        _check_target_values(t2, vocab, ignore_index)
-        if impl == "naive":
-            res = linear_cross_entropy_reference(
-                h2,
-                weight,
-                t2,
-                bias,
-                ignore_index=ignore_index,
-                label_smoothing=label_smoothing,
-                class_weight=class_weight,
-                reduction=reduction,
-                z_loss=z_loss,
-                softcap=softcap,
-            )
-        else:
-            opts, runner = plan(h2, vocab, options)
-            res = _chunked(h2, weight, t2, bias, class_weight, opts, runner)
+        opts, runner = plan(h2, vocab, options)
+        res = _chunked(h2, weight, t2, bias, class_weight, opts, runner)
     n = h2.shape[0]
     res = LinearCrossEntropyOutput(  # per-row outputs back to hidden's batch shape
         *(x.reshape(batch_shape) if x.dim() == 1 and x.numel() == n else x for x in res)
@@ -163,7 +164,8 @@ class CallOptions(NamedTuple):
 
 
 def plan(hidden: torch.Tensor, vocab: int, c: CallOptions) -> tuple[Options, Runner]:
-    """The chunk loop to run (Triton or torch) and its options, defaults resolved."""
+    """The chunk loop to run (Triton or torch) and its options, defaults resolved
+    (``c.impl`` is ``"auto"``, ``"torch"`` or ``"triton"``)."""
     use_triton = _use_triton(c.impl, hidden)
     chunk = c.chunk_size or (
         triton_chunk(vocab, hidden.dtype) if use_triton else _default_chunk(vocab, c.softcap)
