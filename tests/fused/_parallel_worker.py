@@ -24,6 +24,16 @@ def _inputs(case: dict[str, Any]) -> dict[str, torch.Tensor]:
     y = torch.randint(0, V, (N,), generator=g)
     y[torch.rand(N, generator=g) < case.get("ignored", 0.2)] = -100
     x["targets"] = y
+    if case.get("prob"):
+        p = torch.softmax(torch.randn(N, V, generator=g, dtype=torch.float64) * 2, -1)
+        p[:, 40:45] = 0.0  # zeros, and rows whose maximum sits on another rank's slice
+        # rows 1-9 peak where the logits do ("correct"), row 0 is all ties: "correct" means
+        # the first maximum, class 0, which its logits favour
+        x["hidden"][0] = 3 * x["weight"][0]
+        z = x["hidden"] @ x["weight"].T + (x["bias"] if case.get("bias") else 0)
+        p[1:10] = torch.softmax(3 * z[1:10], -1)
+        p[0] = 1.0 / V
+        x["targets"] = p
     return x
 
 
@@ -35,7 +45,9 @@ def _run(fn: Any, x: dict[str, torch.Tensor], case: dict[str, Any], shard: slice
     kw = dict(case["kw"])
     if kw.pop("class_weight", False):
         kw["class_weight"] = x["class_weight"][shard].to(dtype)
-    y = x["targets"].reshape(case.get("batch", (N,)))
+    batch = case.get("batch", (N,))
+    y = x["targets"]
+    y = y[:, shard].to(dtype).reshape(*batch, -1) if y.is_floating_point() else y.reshape(batch)
     out = fn(h, w, y, b, return_stats=True, **kw)
     loss = out.loss
     up = (
@@ -68,6 +80,8 @@ def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -
             whole[6] = whole[6][mine]  # this rank's rows of grad_W (and of grad_b)
             if len(whole) > 7:
                 whole[7] = whole[7][mine]
+            if case.get("prob"):
+                assert whole[4][..., :10].all() and not whole[4].all()  # a test that can fail
             tol = case.get("tol", 1e-10)
             names = ("loss", "lse", "entropy", "logprob", "correct", "grad_h", "grad_W", "grad_b")
             for name, a, b in zip(names[: len(ours)], ours, whole, strict=True):

@@ -29,6 +29,14 @@ CASES: list[dict[str, Any]] = [
     {"split": [30, 67, 67], "kw": {"class_weight": True}, "explicit": True, "batch": (1, N)},
     {"split": UNEVEN, "kw": {}, "ignored": 1.0},  # every row ignored: 0 and zero gradients
     {"split": UNEVEN, "kw": {"z_loss": 1e-3}, "dtype": torch.float32, "tol": 2e-5},
+    {"split": UNEVEN, "kw": {"chunk_size": 8}, "prob": True},
+    {
+        "split": [30, 67, 67],
+        "kw": {"label_smoothing": 0.1, "class_weight": True, "reduction": "none"},
+        "prob": True,
+        "bias": True,
+        "batch": (1, N),
+    },
 ]
 
 
@@ -41,8 +49,3 @@ def test_needs_an_initialised_group() -> None:
         vocab_parallel_linear_cross_entropy(
             torch.randn(4, 3), torch.randn(5, 3), torch.tensor([0, 1, 2, 3])
         )
-
-
-def test_probability_targets_are_a_clear_error() -> None:
-    with pytest.raises(TypeError, match="takes integer class indices"):
-        vocab_parallel_linear_cross_entropy(torch.randn(4, 3), torch.randn(5, 3), torch.rand(4, 5))

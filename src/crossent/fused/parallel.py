@@ -1,9 +1,10 @@
 r"""Vocabulary-parallel linear cross-entropy over ``torch.distributed`` (tensor parallelism).
 
-Every rank of ``group`` holds the same hidden rows ``h [N, D]`` and class targets, and one
-slice of the vocabulary: rows ``[start, start + V_r)`` of ``W`` (and of the bias and the
-class weights). Neither the N×V logits nor the N×V_r slice ever exist: rows go in chunks as
-in :mod:`._chunked`. For a chunk, with local logits :math:`z^{(r)} = h W_r^\top + b_r`:
+Every rank of ``group`` holds the same hidden rows ``h [N, D]`` and class targets (or its
+columns of probability targets), and one slice of the vocabulary: rows
+``[start, start + V_r)`` of ``W`` (and of the bias and the class weights). Neither the N×V
+logits nor the N×V_r slice ever exist: rows go in chunks as in :mod:`._chunked`. For a
+chunk, with local logits :math:`z^{(r)} = h W_r^\top + b_r`:
 
 1. :math:`m_i = \max_r \max_c z^{(r)}_{ic}` (one all-reduce MAX),
 2. :math:`S_i = \sum_r \sum_c e^{z^{(r)}_{ic} - m_i}` and the target term
@@ -73,13 +74,14 @@ def vocab_parallel_linear_cross_entropy(
     r"""Cross-entropy of ``softcap(h Wᵀ + b)`` over the whole vocabulary, ``W`` split by rows
     across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
 
-    Semantics as :func:`crossent.linear_cross_entropy` (class targets). Every rank of the
-    group must call it with the same ``hidden``, ``targets`` and options.
+    Semantics as :func:`crossent.linear_cross_entropy`. Every rank of the group must call it
+    with the same ``hidden``, class targets and options.
 
     Args:
       hidden: ``[..., D]``, the same on every rank.
       weight: ``[V_r, D]``, this rank's rows ``[vocab_start, vocab_start + V_r)`` of ``W``.
-      targets: ``[...]`` global class indices (``ignore_index`` rows skipped).
+      targets: ``[...]`` global class indices (``ignore_index`` rows skipped), or this
+        rank's columns ``[..., V_r]`` of probability targets.
       bias: optional ``[V_r]``, this rank's slice.
       group: the process group (default: the whole world).
       vocab_start, vocab_size: this slice's first global class and the global ``V``; by
@@ -97,7 +99,7 @@ def vocab_parallel_linear_cross_entropy(
       The loss in ``hidden``'s dtype (``[...]`` for ``"none"``), with ``return_lse``
       ``(loss, lse)``, with ``return_stats`` a ``LinearCrossEntropyOutput``.
     """
-    _check_parallel_inputs(hidden, weight, targets, bias, class_weight)
+    _check_inputs(hidden, weight, targets, bias, class_weight, ignore_index)
     check_reduction(reduction)
     check_label_smoothing(label_smoothing)
     _check_options(z_loss, softcap, chunk_size, "auto")
@@ -108,7 +110,9 @@ def vocab_parallel_linear_cross_entropy(
         )
     shard = _layout(weight, group, vocab_start, vocab_size)
     h2 = hidden.reshape(-1, hidden.shape[-1])
-    t2 = targets.reshape(-1).long()
+    local = weight.shape[0]
+    n = h2.shape[0]
+    t2 = targets.reshape(n, local) if targets.is_floating_point() else targets.reshape(n).long()
     _check_target_values(t2, shard.vocab, ignore_index)
     opts = Options(
         ignore_index=ignore_index,
@@ -138,21 +142,6 @@ def vocab_parallel_linear_cross_entropy(
     return (res.loss, res.lse) if return_lse else res.loss
 
 
-def _check_parallel_inputs(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None,
-    class_weight: torch.Tensor | None,
-) -> None:
-    if not isinstance(targets, torch.Tensor) or targets.is_floating_point():
-        raise TypeError(
-            "targets: the vocabulary-parallel loss takes integer class indices, got "
-            + (f"dtype {targets.dtype}" if isinstance(targets, torch.Tensor) else "no tensor")
-        )
-    _check_inputs(hidden, weight, targets, bias, class_weight, -100)
-
-
 def _layout(
     weight: torch.Tensor, group: Any, vocab_start: int | None, vocab_size: int | None
 ) -> _Shard:
@@ -179,8 +168,24 @@ def _layout(
     return _Shard(vocab_start, vocab_size, group)
 
 
-class _ShardTargets:
-    """Class targets seen from one slice: who owns each target, its (global) class weight."""
+class _Owned:
+    """A global class per row, seen from one slice: does this slice own it, and where."""
+
+    def __init__(self, classes: torch.Tensor, valid: torch.Tensor, local: int, start: int):
+        self.own = valid & (classes >= start) & (classes < start + local)  # [N]
+        self.index = torch.where(self.own, classes - start, 0)  # local column
+
+    def pick(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        """``z[i, class_i]`` where this slice owns it, else 0 (summed over ranks: the value)."""
+        if z.shape[1] == 0:  # an empty slice owns nothing
+            return z.new_zeros(z.shape[0])
+        return torch.where(self.own[rows], z.gather(1, self.index[rows, None]).view(-1), 0.0)
+
+
+class _ClassSlice:
+    """Class targets from one slice: the target's owner, its global class weight, ``A``.
+
+    ``a_i = (1−ε) w_{y_i} e_{y_i} + (ε/V) w`` restricted to this slice's columns."""
 
     def __init__(
         self,
@@ -192,52 +197,117 @@ class _ShardTargets:
         dtype: torch.dtype,
     ) -> None:
         self.valid = targets != opts.ignore_index
-        self.own = self.valid & (targets >= shard.start) & (targets < shard.start + local)
-        self.index = torch.where(self.own, targets - shard.start, 0)  # local column
+        self.target = _Owned(targets, self.valid, local, shard.start)
+        self.stat_class = self.target  # correctness: is the target the row's maximum
         self.cw = None if class_weight is None else class_weight.to(dtype)
         v = self.valid.to(dtype)
         if self.cw is None:
-            self.w_y, self.cw_sum = v, torch.tensor(float(shard.vocab), dtype=dtype)
+            self.w_y, cw_sum = v, torch.tensor(float(shard.vocab), dtype=dtype)
         else:  # the owner knows w_y; everyone needs it (and the global Σ w)
-            w_own = self.cw[self.index] if local else torch.zeros_like(v)  # empty slice
-            parts = torch.cat([torch.where(self.own, w_own, 0.0), self.cw.sum()[None]])
+            w_own = self.cw[self.target.index] if local else torch.zeros_like(v)
+            parts = torch.cat([torch.where(self.target.own, w_own, 0.0), self.cw.sum()[None]])
             dist.all_reduce(parts, group=shard.group)
-            self.w_y, self.cw_sum = parts[:-1], parts[-1]
-        self.cw_sum = self.cw_sum.to(targets.device)
+            self.w_y, cw_sum = parts[:-1], parts[-1]
         self.eps, self.vocab = opts.label_smoothing, shard.vocab
-        self.total = (1 - self.eps) * self.w_y + (self.eps / self.vocab) * v * self.cw_sum  # A
-        self.denom, self.n_valid = self.w_y.sum(), v.sum()
+        smooth = (self.eps / self.vocab) * v * cw_sum.to(targets.device)
+        self.total = (1 - self.eps) * self.w_y + smooth  # A_i
+        self.denom, self.n_valid, self.y_sum = self.w_y.sum(), v.sum(), v
 
     def a_dot_z(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
         """This slice's share of ``a_i · z_i`` for a chunk of local logits."""
-        if z.shape[1] == 0:  # an empty slice owns nothing
-            return z.new_zeros(z.shape[0])
-        z_y = z.gather(1, self.index[rows, None]).view(-1)
-        own_w = torch.where(self.own[rows], self.w_y[rows], 0.0)
-        part = (1 - self.eps) * own_w * z_y
+        part = (1 - self.eps) * self.w_y[rows] * self.target.pick(rows, z)
         if self.eps > 0:
             w_dot_z = z.sum(1) if self.cw is None else z @ self.cw
             part = part + (self.eps / self.vocab) * self.valid[rows].to(z.dtype) * w_dot_z
         return part
 
-    def target_logit(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
-        """``z_{i, y_i}`` where this slice owns ``y_i``, else 0 (summed over ranks: ``z_y``)."""
-        if z.shape[1] == 0:
-            return z.new_zeros(z.shape[0])
-        return torch.where(self.own[rows], z.gather(1, self.index[rows, None]).view(-1), 0.0)
+    def y_dot_z(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        return self.target.pick(rows, z)
 
     def subtract(self, g: torch.Tensor, rows: slice, scale: torch.Tensor) -> None:
         """``g -= scale_i · a_i`` restricted to this slice's columns, in place."""
         if g.shape[1] == 0:
             return
-        own_w = torch.where(self.own[rows], self.w_y[rows], 0.0)
-        g.scatter_add_(1, self.index[rows, None], (-(1 - self.eps) * scale * own_w)[:, None])
+        own_w = torch.where(self.target.own[rows], self.w_y[rows], 0.0)
+        g.scatter_add_(1, self.target.index[rows, None], (-(1 - self.eps) * scale * own_w)[:, None])
         if self.eps > 0:
             smooth = scale * (self.eps / self.vocab) * self.valid[rows].to(g.dtype)
             if self.cw is None:
                 g.sub_(smooth[:, None])
             else:
                 g.addr_(smooth, self.cw, alpha=-1.0)
+
+
+class _ProbSlice:
+    """Probability targets: this rank holds their columns ``[..., V_r]`` of its slice.
+
+    ``a_i = w ⊙ ((1−ε) y_i + ε/V)`` on this slice's columns; ``A_i`` and ``Σ y_i`` are summed
+    over ranks once; the correctness class is the first global argmax of ``y_i``."""
+
+    def __init__(
+        self,
+        targets: torch.Tensor,
+        class_weight: torch.Tensor | None,
+        local: int,
+        shard: _Shard,
+        opts: Options,
+        dtype: torch.dtype,
+    ) -> None:
+        n, dev = targets.shape[0], targets.device
+        self.y = targets
+        self.cw = None if class_weight is None else class_weight.to(dtype)
+        self.eps, self.vocab = opts.label_smoothing, shard.vocab
+        self.valid = torch.ones(n, dtype=torch.bool, device=dev)
+        y = targets.to(dtype)
+        w_sum = float(local) if self.cw is None else self.cw.sum()
+        y_w = y.sum(1) if self.cw is None else y @ self.cw
+        sums = torch.stack([(1 - self.eps) * y_w + (self.eps / self.vocab) * w_sum, y.sum(1)], 1)
+        dist.all_reduce(sums, group=shard.group)
+        self.total, self.y_sum = sums[:, 0], sums[:, 1]
+        self.denom = torch.tensor(float(n), dtype=dtype, device=dev)
+        self.n_valid = self.denom
+        self.stat_class = _Owned(self._first_argmax(y, shard), self.valid, local, shard.start)
+
+    @staticmethod
+    def _first_argmax(y: torch.Tensor, shard: _Shard) -> torch.Tensor:
+        """The smallest global index where ``y_i`` takes its global maximum ``[N]``."""
+        n, local = y.shape
+        best = y.amax(1) if local else y.new_full((n,), -torch.inf)
+        top = best.clone()
+        dist.all_reduce(top, op=dist.ReduceOp.MAX, group=shard.group)
+        first = (y == top[:, None]).to(torch.int8).argmax(1) if local else best.long()
+        has = best == top
+        index = torch.where(has, first + shard.start, shard.vocab).long()
+        dist.all_reduce(index, op=dist.ReduceOp.MIN, group=shard.group)
+        return index
+
+    def _a(self, rows: slice, like: torch.Tensor) -> torch.Tensor:
+        a = self.y[rows].to(like.dtype) * (1 - self.eps) + self.eps / self.vocab
+        return a if self.cw is None else a * self.cw
+
+    def a_dot_z(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        return (self._a(rows, z) * z).sum(1)
+
+    def y_dot_z(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
+        return (self.y[rows].to(z.dtype) * z).sum(1)
+
+    def subtract(self, g: torch.Tensor, rows: slice, scale: torch.Tensor) -> None:
+        g.addcmul_(scale[:, None], self._a(rows, g), value=-1.0)
+
+
+_ShardTargets = _ClassSlice | _ProbSlice
+
+
+def _targets_of(
+    targets: torch.Tensor,
+    class_weight: torch.Tensor | None,
+    local: int,
+    shard: _Shard,
+    opts: Options,
+    dtype: torch.dtype,
+) -> _ShardTargets:
+    kind = _ProbSlice if targets.is_floating_point() else _ClassSlice
+    return kind(targets, class_weight, local, shard, opts, dtype)
 
 
 def _run(
@@ -259,7 +329,7 @@ def _run(
     n, local = hidden.shape[0], weight.shape[0]
     chunk = max(1, min(opts.chunk_size, n))
     dev = hidden.device
-    names = ("ce", "zl", "lse", "entropy", "z_y")[: 5 if opts.with_stats else 3]
+    names = ("ce", "zl", "lse", "entropy", "y_dot_z")[: 5 if opts.with_stats else 3]
     out = {k: torch.zeros(n, device=dev, dtype=dt) for k in names}
     out["correct"] = torch.zeros(n, device=dev, dtype=torch.bool)
     write = ce_scale is not None and z_scale is not None and any(need)
@@ -279,11 +349,13 @@ def _run(
             z = opts.softcap * th
         m = z.amax(1) if local else torch.full((z.shape[0],), -torch.inf, device=dev, dtype=dt)
         dist.all_reduce(m, op=dist.ReduceOp.MAX, group=shard.group)
-        # columns: a·z, Σ e, and for statistics Σ e log e (e = exp(z − m)) and z_y
-        sums = torch.zeros(z.shape[0], 4 if opts.with_stats else 2, device=dev, dtype=dt)
+        # columns: a·z, Σ e; for statistics Σ e log e (e = exp(z − m)), y·z, z at the
+        # class whose being the maximum counts as correct
+        sums = torch.zeros(z.shape[0], 5 if opts.with_stats else 2, device=dev, dtype=dt)
         sums[:, 0] = t.a_dot_z(rows, z)
         if opts.with_stats:
-            sums[:, 3] = t.target_logit(rows, z)
+            sums[:, 3] = t.y_dot_z(rows, z)
+            sums[:, 4] = t.stat_class.pick(rows, z)
         z.sub_(m[:, None]).clamp_(min=_EXP_FLOOR).exp_()  # z now holds exp(z − m)
         F.threshold(z, _FLUSH, 0.0, inplace=True)  # no subnormals (slow CPU matmuls)
         sums[:, 1] = z.sum(1)
@@ -296,8 +368,8 @@ def _run(
         out["zl"][rows] = opts.z_loss * v[rows] * lse * lse
         if opts.with_stats:  # H = log S − Σ e log e / S;  correct: the target logit is the max
             out["entropy"][rows] = sums[:, 1].log() - sums[:, 2] / sums[:, 1]
-            out["z_y"][rows] = sums[:, 3]
-            out["correct"][rows] = t.valid[rows] & (sums[:, 3] >= m)
+            out["y_dot_z"][rows] = sums[:, 3]
+            out["correct"][rows] = t.valid[rows] & (sums[:, 4] >= m)
         if not write or ce_scale is None or z_scale is None:
             continue
         s_ce, s_z = ce_scale[rows], z_scale[rows]
@@ -331,7 +403,7 @@ class _VocabParallel(torch.autograd.Function):
         need: tuple[bool, bool, bool],
     ) -> tuple[torch.Tensor, ...]:
         dt = compute_dtype(hidden.dtype)
-        t = _ShardTargets(targets, class_weight, weight.shape[0], shard, opts, dt)
+        t = _targets_of(targets, class_weight, weight.shape[0], shard, opts, dt)
         n = hidden.shape[0]
         early = opts.reduction != "none" and any(need)
         scales = unit_scales(t, n, opts.reduction, dt) if early else (None, None)
@@ -346,8 +418,8 @@ class _VocabParallel(torch.autograd.Function):
         loss = reduce_rows(out, t, opts.reduction)
         stats: tuple[torch.Tensor, ...] = ()
         if opts.with_stats:
-            v = t.valid.to(out["lse"].dtype)
-            stats = (out["entropy"], v * (out["z_y"] - out["lse"]), out["correct"])
+            logprob = out["y_dot_z"] - t.y_sum.to(out["lse"].dtype) * out["lse"]
+            stats = (out["entropy"], logprob, out["correct"])
         ctx.mark_non_differentiable(out["lse"], *stats)
         return (loss.to(hidden.dtype), out["lse"], *stats)
 
@@ -366,7 +438,7 @@ class _VocabParallel(torch.autograd.Function):
         else:  # per-row upstream gradients or a repeated backward: recompute (collectives)
             h, w, b, targets, class_weight = ctx.saved_tensors
             dt = compute_dtype(h.dtype)
-            t = _ShardTargets(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
+            t = _targets_of(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
             ce_s, z_s = unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
             g = g_loss.to(dt)
             _out, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
