@@ -6,6 +6,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upg
 export PYTHONPATH=/tmp/site:src PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, triton; print('torch', torch.__version__, 'triton', triton.__version__)"
-timeout 150 python3 -m pytest -q -x -W default -p no:cacheprovider tests/fused/test_triton.py \
+timeout 200 python3 -m pytest -q -x -W default -p no:cacheprovider -m "not slow" \
+  tests/fused/test_triton.py tests/fused/test_compile.py \
   2>&1 | tail -25 | tee "${OUT:-/tmp}/tests.txt"
 timeout 380 python3 benchmarks/bench_fused_gpu.py 200 2>&1 | tee "${OUT:-/tmp}/bench.txt"
