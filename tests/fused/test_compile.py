@@ -45,9 +45,11 @@ CASES = [
 
 @pytest.mark.parametrize(("kw", "reduction", "prob"), CASES)
 def test_fullgraph_compile_matches_eager(kw: dict[str, Any], reduction: str, prob: bool) -> None:
+    x = _inputs(prob)
     if kw.get("impl") == "triton":
         pytest.importorskip("triton")
-    x = _inputs(prob)
+        if torch.cuda.is_available():  # else the interpreter runs the kernels on the CPU
+            x = {k: v.cuda() for k, v in x.items()}
 
     def step(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, b: torch.Tensor) -> Any:
         return linear_cross_entropy(
@@ -55,6 +57,7 @@ def test_fullgraph_compile_matches_eager(kw: dict[str, Any], reduction: str, pro
         )
 
     up = torch.randn(N) if reduction == "none" else torch.tensor(0.7)
+    up = up.to(x["hidden"].device)
     eager = _loss_and_grads(step, x, up)
     compiled = _loss_and_grads(torch.compile(step, fullgraph=True, backend="aot_eager"), x, up)
     for a, b in zip(compiled, eager, strict=True):
