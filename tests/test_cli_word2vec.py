@@ -89,6 +89,10 @@ def test_train_eval_similar(corpus: Path, tmp_path: Path) -> None:
         (["similar", "{tmp}/missing.bin", "w1"], "file not found"),
         (["train", "{corpus}", "--out", "{tmp}"], "is a directory"),
         (["eval", "{tmp}/vec.bin", "--heldout", "{corpus}"], "--heldout needs a checkpoint"),
+        (
+            ["train", "{corpus}", "--out", "{tmp}/v.bin", "--loss", "softmax", "--alpha", "80"],
+            "training diverged",
+        ),
     ],
 )
 def test_errors_are_clear(corpus: Path, tmp_path: Path, args: list[str], message: str) -> None:

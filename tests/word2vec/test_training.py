@@ -18,6 +18,7 @@ from crossent.word2vec import (
     Progress,
     SkipGram,
     TrainConfig,
+    TrainingDiverged,
     TrainingInterrupted,
     train,
 )
@@ -247,3 +248,10 @@ def test_heldout_in_blocks_equals_one_block(corpus: Path, loss: str) -> None:
     blocks = heldout_loss(model, [corpus], block_words=37)  # sentences never split
     assert blocks["pairs"] == whole["pairs"]
     assert blocks["loss"] == pytest.approx(whole["loss"], rel=1e-12)
+
+
+@pytest.mark.parametrize(("loss", "alpha"), [("softmax", 50.0), ("ns", 1e6), ("hs", 1e6)])
+def test_divergence_is_a_clear_error(corpus: Path, loss: str, alpha: float) -> None:
+    """A learning rate far too high: an error naming alpha, never NaN vectors (or a crash)."""
+    with pytest.raises(TrainingDiverged, match=r"alpha: training diverged .* smaller --alpha"):
+        train([corpus], _config(loss=loss, alpha=alpha))

@@ -11,7 +11,7 @@ from crossent.word2vec.corpus import CorpusError
 from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
-from crossent.word2vec.train import Progress, TrainingInterrupted, train
+from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
 
 __all__ = [
     "CorpusError",
@@ -19,6 +19,7 @@ __all__ = [
     "Progress",
     "SkipGram",
     "TrainConfig",
+    "TrainingDiverged",
     "TrainingInterrupted",
     "UnknownWordError",
     "VectorFileError",

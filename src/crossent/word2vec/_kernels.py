@@ -61,7 +61,7 @@ _SCALE = (TABLE_SIZE - 1) / (2 * TABLE_RANGE)
 def _lookup(
     table: np.ndarray, x: float, low: float, high: float
 ) -> float:  # pragma: no cover - compiled
-    if x <= -TABLE_RANGE:
+    if not x > -TABLE_RANGE:  # also NaN (diverged weights): never an out-of-range index
         return low
     if x >= TABLE_RANGE:
         return high

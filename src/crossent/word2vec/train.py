@@ -10,6 +10,7 @@ seed. The per-epoch loss is the float64 mean over the epoch's pairs.
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import time
@@ -54,6 +55,17 @@ class TrainingInterrupted(Exception):
     def __init__(self, model: SkipGram) -> None:
         super().__init__("training interrupted")
         self.model = model
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights stopped being finite: the learning rate is too high."""
+
+    def __init__(self, where: str, alpha: float, loss: str) -> None:
+        hint = " (for loss='softmax', 0.025 or less)" if loss == "softmax" else ""
+        super().__init__(
+            f"alpha: training diverged ({where} is no longer finite) with alpha="
+            f"{alpha:g}; use a smaller --alpha{hint}"
+        )
 
 
 def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) -> SkipGram:
@@ -148,6 +160,10 @@ class _Trainer:
         pos, cfg = self.m.position, self.m.config
         while pos.epoch < cfg.epochs:
             self._epoch(pos.epoch, pos.job)
+            if not (np.isfinite(self.m.syn0).all() and np.isfinite(self.m.syn1).all()):
+                raise TrainingDiverged(
+                    f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss
+                )
             pos.epoch_losses.append(pos.partial_loss / max(pos.partial_pairs, 1))
             pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
 
@@ -158,6 +174,10 @@ class _Trainer:
         results = self._results(epoch, todo, begin, finished)
         try:
             for j, result in results:
+                if not math.isfinite(result[0]):
+                    results.close()
+                    where = f"the loss in epoch {epoch + 1}, job {j + 1}"
+                    raise TrainingDiverged(where, self.m.config.alpha, self.m.config.loss)
                 self._account(j, result, begin[j])
                 self._report(epoch)
         except KeyboardInterrupt:
