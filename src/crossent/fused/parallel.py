@@ -75,7 +75,8 @@ def vocab_parallel_linear_cross_entropy(
     across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
 
     Semantics as :func:`crossent.linear_cross_entropy`. Every rank of the group must call it
-    with the same ``hidden``, class targets and options.
+    with the same ``hidden``, class targets (or its own columns of probability targets) and
+    options.
 
     Args:
       hidden: ``[..., D]``, the same on every rank.
@@ -92,8 +93,9 @@ def vocab_parallel_linear_cross_entropy(
         :func:`crossent.linear_cross_entropy`.
       return_lse: also return the per-row global log-sum-exp ``[...]``.
       return_stats: return a :class:`~crossent.fused.LinearCrossEntropyOutput` (loss, lse,
-        entropy, target log-probability, correctness — the target logit is the row's
-        maximum; ties count as correct), each over the whole vocabulary, on every rank.
+        entropy, target log-probability, correctness), each over the whole vocabulary, on
+        every rank. Correct: the logit of the target class (probability targets: of the
+        first argmax of the targets) equals the row's maximum — ties count as correct.
 
     Returns:
       The loss in ``hidden``'s dtype (``[...]`` for ``"none"``), with ``return_lse``
