@@ -59,3 +59,26 @@ def test_losses_and_gradients_on_jax(rng: np.random.Generator) -> None:
             torch.tensor(z), torch.zeros(7, 5, dtype=torch.float64)
         ).item(),
     )
+
+
+def test_functions_run_under_jax_jit(rng: np.random.Generator) -> None:
+    """Under jax.jit the value checks are skipped (traced values); results are unchanged."""
+    p = rng.random((4, 6))
+    p /= p.sum(-1, keepdims=True)
+    q = rng.random((4, 6))
+    q /= q.sum(-1, keepdims=True)
+    z = rng.normal(size=(4, 6)) * 3
+    y = jnp.asarray(rng.integers(0, 6, size=4))
+    fns = {
+        "kl": lambda a, b, _: crossent.kl_divergence(a, b),
+        "js": lambda a, b, _: crossent.js_divergence(a, b, base=2),
+        "entropy": lambda a, _b, _c: crossent.entropy(a),
+        "ce": lambda _a, _b, c: crossent.softmax_cross_entropy(c, y, label_smoothing=0.1),
+        "bce": lambda a, _b, c: crossent.binary_cross_entropy_with_logits(c, a),
+        "log_softmax": lambda _a, _b, c: crossent.log_softmax(c),
+    }
+    args = (jnp.asarray(p), jnp.asarray(q), jnp.asarray(z))
+    for name, fn in fns.items():
+        np.testing.assert_allclose(
+            np.asarray(jax.jit(fn)(*args)), np.asarray(fn(*args)), rtol=1e-12, err_msg=name
+        )

@@ -7,6 +7,7 @@ unless the caller passed one of its arrays. Python scalars and lists become NumP
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +18,16 @@ Array = Any
 """An array of any supported library (NumPy array, torch.Tensor, jax.Array)."""
 
 
+def is_tensor(x: Any) -> bool:
+    """A torch.Tensor (without importing torch). A direct test, so that code traced by
+    ``torch.compile`` does not go through array-api-compat's cached helpers."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
 def as_array(x: Any) -> Array:
     """Return ``x`` unchanged if it is an array, else ``np.asarray(x)``."""
-    if array_api_compat.is_array_api_obj(x):
+    if is_tensor(x) or array_api_compat.is_array_api_obj(x):
         return x
     return np.asarray(x)
 
@@ -30,6 +38,10 @@ def namespace(**arrays: Any) -> Any:
     Raises TypeError naming the arguments when they come from different libraries.
     """
     present = {k: v for k, v in arrays.items() if v is not None}
+    if present and all(is_tensor(v) for v in present.values()):
+        import array_api_compat.torch as torch_namespace
+
+        return torch_namespace
     try:
         return array_api_compat.array_namespace(*present.values())
     except TypeError as exc:
@@ -44,13 +56,15 @@ def namespace(**arrays: Any) -> Any:
 
 def size(x: Array) -> int:
     """Number of elements of ``x`` (``x.size`` is a method on torch tensors)."""
+    if is_tensor(x):
+        return int(x.numel())
     n = array_api_compat.size(x)
     return 0 if n is None else int(n)
 
 
 def is_torch(xp: Any) -> bool:
     """Whether ``xp`` is PyTorch's namespace."""
-    return bool(array_api_compat.is_torch_namespace(xp))
+    return getattr(xp, "__name__", None) in ("torch", "array_api_compat.torch")
 
 
 def is_floating(xp: Any, x: Array) -> bool:
@@ -82,10 +96,38 @@ def to_bool(xp: Any, x: Array) -> bool:
 
 
 @contextlib.contextmanager
-def quiet() -> Iterator[None]:
-    """Silence NumPy's floating-point warnings: log(0) = -inf and 0/0 are handled explicitly."""
+def quiet(xp: Any) -> Iterator[None]:
+    """Silence NumPy's floating-point warnings: log(0) = -inf and 0/0 are handled explicitly.
+
+    Other libraries do not warn; for them this does nothing (and stays traceable)."""
+    if getattr(xp, "__name__", None) not in ("numpy", "array_api_compat.numpy"):
+        yield
+        return
     with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
         yield
+
+
+def traced(x: Array) -> bool:
+    """Whether ``x`` stands for values not known yet: a tensor while ``torch.compile``
+    traces, a JAX tracer under ``jax.jit``. Value checks (NaN, range, sums) are skipped
+    then — they need the values, and the compiled code must not branch on them."""
+    kind = type(x).__module__
+    if kind.startswith("torch"):
+        import torch
+
+        return bool(torch.compiler.is_compiling())
+    if kind.startswith("jax"):
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    return False
+
+
+def any_true(xp: Any, condition: Array) -> bool:
+    """``bool(any(condition))`` for a value check: False for an empty or traced array."""
+    if size(condition) == 0 or traced(condition):
+        return False
+    return to_bool(xp, xp.any(condition))
 
 
 def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from crossent._array import Array, is_floating, is_integer, size, to_bool
+from crossent._array import Array, any_true, is_floating, is_integer
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -37,20 +37,20 @@ def check_base(base: float | None) -> None:
 
 
 def check_no_nan(xp: Any, x: Array, name: str) -> None:
-    if size(x) != 0 and to_bool(xp, xp.any(xp.isnan(x))):
+    if any_true(xp, xp.isnan(x)):
         raise ValueError(f"{name}: contains NaN at {_first_index(xp, xp.isnan(x))}")
 
 
 def check_nonnegative(xp: Any, x: Array, name: str) -> None:
     bad = x < 0
-    if size(x) != 0 and to_bool(xp, xp.any(bad)):
+    if any_true(xp, bad):
         idx = _first_index(xp, bad)
         raise ValueError(f"{name}: probabilities must be >= 0, got {_item(x, idx)} at index {idx}")
 
 
 def check_at_most_one(xp: Any, x: Array, name: str) -> None:
     bad = x > 1
-    if size(x) != 0 and to_bool(xp, xp.any(bad)):
+    if any_true(xp, bad):
         idx = _first_index(xp, bad)
         raise ValueError(f"{name}: probabilities must be <= 1, got {_item(x, idx)} at index {idx}")
 
@@ -59,7 +59,7 @@ def check_probability_entries(xp: Any, x: Array, name: str, *, at_most_one: bool
     """No NaN, no negative (and, if asked, nothing above 1): one fused pass when all is well,
     the detailed checks (naming the first offending entry) only when it is not."""
     ok = (x >= 0) & (x <= 1) if at_most_one else x >= 0  # NaN compares False
-    if size(x) == 0 or to_bool(xp, xp.all(ok)):
+    if not any_true(xp, ~ok):
         return
     check_no_nan(xp, x, name)
     check_nonnegative(xp, x, name)
@@ -89,7 +89,7 @@ def check_class_targets(xp: Any, targets: Array, num_classes: int, ignore_index:
         )
     valid = targets != ignore_index
     bad = valid & ((targets < 0) | (targets >= num_classes))
-    if size(targets) != 0 and to_bool(xp, xp.any(bad)):
+    if any_true(xp, bad):
         idx = _first_index(xp, bad)
         raise IndexError(
             f"targets: class index {_item(targets, idx)} at index {idx} is out of range "

@@ -17,13 +17,12 @@ from typing import Any
 
 from crossent._array import (
     Array,
+    any_true,
     as_array,
     is_floating,
     namespace,
     normalize_axis,
     quiet,
-    size,
-    to_bool,
     upcast,
 )
 from crossent._validation import check_base, check_probability_entries, check_shape
@@ -46,7 +45,7 @@ def information(p: Any, *, base: float | None = None) -> Array:
     """
     xp, p = _probabilities(p, "p")
     check_base(base)
-    with quiet():
+    with quiet(xp):
         return _in_base(xp, -xp.log(p), base)
 
 
@@ -67,7 +66,7 @@ def entropy(p: Any, *, axis: int = -1, base: float | None = None, normalize: boo
     """
     xp, p, axis = _distribution(p, "p", axis, normalize)
     check_base(base)
-    with quiet():
+    with quiet(xp):
         return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, p), axis=axis), base)
 
 
@@ -93,7 +92,7 @@ def cross_entropy(
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
     check_base(base)
-    with quiet():
+    with quiet(xp):
         return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, q), axis=axis), base)
 
 
@@ -121,7 +120,7 @@ def kl_divergence(
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
     check_base(base)
-    with quiet():
+    with quiet(xp):
         return _in_base(xp, _nonnegative(xp, xp.sum(_rel_entr(xp, p, q), axis=axis)), base)
 
 
@@ -147,7 +146,7 @@ def js_divergence(
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
     check_base(base)
-    with quiet():
+    with quiet(xp):
         m = (p + q) / 2
         total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
         return _in_base(xp, _nonnegative(xp, total / 2), base)
@@ -195,12 +194,12 @@ def _distribution(p: Any, name: str, axis: int, normalize: bool) -> tuple[Any, A
     check_probability_entries(xp, p, name, at_most_one=False)
     total = xp.sum(p, axis=axis, keepdims=True)
     if normalize:
-        if size(p) != 0 and to_bool(xp, xp.any(total == 0)):
+        if any_true(xp, total == 0):
             raise ValueError(f"{name}: cannot normalize a distribution that sums to 0")
         return xp, p / total, axis
     tol = _SUM_TOLERANCE.get(xp.finfo(p.dtype).bits, 1e-4)
     off = xp.abs(total - 1) > tol
-    if size(p) != 0 and to_bool(xp, xp.any(off)):
+    if any_true(xp, off):
         raise ValueError(
             f"{name}: expected distributions summing to 1 along axis {axis} (±{tol}), "
             f"got a sum of {_first_offending(xp, total, off)}; pass normalize=True to rescale"

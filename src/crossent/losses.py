@@ -20,6 +20,7 @@ from crossent._array import (
     as_array,
     is_floating,
     is_integer,
+    is_tensor,
     namespace,
     normalize_axis,
     quiet,
@@ -98,7 +99,7 @@ def softmax_cross_entropy(
     z = upcast(xp, xp.moveaxis(logits, axis, -1))  # [..., C]
     num_classes = z.shape[-1]
     w = _class_weights(xp, weight, num_classes, z.dtype)
-    with quiet():
+    with quiet(xp):
         logp = log_softmax_(xp, z, z.ndim - 1)  # [..., C]
         if is_integer(xp, targets):
             row, denom = _class_target_rows(
@@ -230,7 +231,7 @@ def binary_cross_entropy_with_logits(
     check_probability_entries(xp, targets, "targets", at_most_one=True)
     x = upcast(xp, logits)
     y = xp.astype(targets, x.dtype)
-    with quiet():
+    with quiet(xp):
         # |x| written as a where so that the gradient at x = 0 is sigmoid's -1/2, not 0
         neg = x < 0
         abs_x = xp.where(neg, -x, x)
@@ -267,6 +268,8 @@ def _reduce(xp: Any, row: Array, denom: Array, reduction: str) -> Array:
 
 
 def _device(x: Array) -> Any:
+    if is_tensor(x):  # directly: traceable by torch.compile
+        return x.device
     from array_api_compat import device
 
     return device(x)

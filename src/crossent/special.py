@@ -12,7 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from crossent._array import Array, as_array, is_torch, namespace, normalize_axis, quiet, upcast
+from crossent._array import (
+    Array,
+    as_array,
+    is_torch,
+    namespace,
+    normalize_axis,
+    quiet,
+    traced,
+    upcast,
+)
 from crossent._validation import check_floating
 
 __all__ = ["log_softmax", "logsumexp", "softmax"]
@@ -46,7 +55,7 @@ def logsumexp(x: Any, *, axis: int = -1) -> Array:
         import torch
 
         return torch.logsumexp(z, dim=axis).to(x.dtype)
-    with quiet():
+    with quiet(xp):
         return xp.astype(_logsumexp(xp, z, axis, keepdims=False), x.dtype)
 
 
@@ -68,7 +77,7 @@ def log_softmax(x: Any, *, axis: int = -1) -> Array:
     xp = namespace(x=x)
     check_floating(xp, x, "x")
     axis = normalize_axis(axis, x.ndim)
-    with quiet():
+    with quiet(xp):
         return xp.astype(log_softmax_(xp, upcast(xp, x), axis), x.dtype)
 
 
@@ -97,7 +106,7 @@ def softmax(x: Any, *, axis: int = -1) -> Array:
         import torch
 
         return torch.softmax(z, dim=axis).to(x.dtype)
-    with quiet():
+    with quiet(xp):
         m = xp.max(z, axis=axis, keepdims=True)
         m = xp.where(m == -float("inf"), xp.zeros_like(m), m)  # a +inf max makes the row NaN
         e = xp.exp(z - m)
@@ -108,7 +117,7 @@ def log_softmax_(xp: Any, z: Array, axis: int) -> Array:
     """Unchecked log-softmax of a floating array along a non-negative ``axis``."""
     if z.shape[axis] == 0:
         return z
-    if is_torch(xp):
+    if is_torch(xp) and not traced(z):  # traced: the generic form (no data-dependent branch)
         import torch
 
         # torch.log_softmax gives NaN for a whole row holding +inf; SciPy keeps the
