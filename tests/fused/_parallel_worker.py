@@ -94,3 +94,29 @@ def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -
                 )
     finally:
         dist.destroy_process_group()
+
+
+def compiled_worker(rank: int, world: int, init_file: str) -> None:
+    """Inside torch.compile the parallel loss runs eagerly (a graph break), same result."""
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        x = _inputs({"seed": 4})
+        mine = slice(rank * V // world, (rank + 1) * V // world)
+        h = x["hidden"].clone().requires_grad_()
+        w = x["weight"][mine].clone().requires_grad_()
+
+        def step(h: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+            return vocab_parallel_linear_cross_entropy(torch.tanh(h), w, x["targets"]) * 2
+
+        loss = torch.compile(step, backend="aot_eager")(h, w)
+        grads = torch.autograd.grad(loss, (h, w))
+        h2 = x["hidden"].clone().requires_grad_()
+        w2 = x["weight"].clone().requires_grad_()
+        ref = linear_cross_entropy(torch.tanh(h2), w2, x["targets"], impl="naive") * 2
+        ref_grads = torch.autograd.grad(ref, (h2, w2))
+        torch.testing.assert_close(loss, ref)
+        torch.testing.assert_close(grads[0], ref_grads[0])
+        torch.testing.assert_close(grads[1], ref_grads[1][mine])
+    finally:
+        dist.destroy_process_group()

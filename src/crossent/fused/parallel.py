@@ -52,6 +52,7 @@ class _Shard:
     group: Any  # process group (None: the default group)
 
 
+@torch.compiler.disable  # type: ignore[untyped-decorator]  # collectives: run eagerly (a graph break)
 def vocab_parallel_linear_cross_entropy(
     hidden: torch.Tensor,
     weight: torch.Tensor,
