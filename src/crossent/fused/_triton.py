@@ -195,10 +195,16 @@ class _KernelArgs:
             **self.flags,
         )
 
+    def _column_flags(self, width: int) -> dict[str, object]:
+        """Narrow slices (the end of the vocabulary) take 1024-wide blocks: two compiled
+        variants of ``grad_kernel`` at most, not one per power of two."""
+        block = self.flags["BLOCK_V"]
+        if width < block:
+            block = min(block, 1024)
+        return dict(self.flags, BLOCK_V=block, num_warps=8 if block >= 2048 else 4)
+
     def columns(self, z: torch.Tensor, cols: slice) -> None:
         """``z [N, w]`` (the logits of vocabulary columns ``cols``) becomes ``G`` in place."""
-        import triton
-
         from crossent.fused._triton_kernels import grad_kernel
 
         width = cols.stop - cols.start
@@ -217,7 +223,7 @@ class _KernelArgs:
             self.opts.ignore_index,
             self.opts.label_smoothing,
             self.cap,
-            **dict(self.flags, BLOCK_V=min(self.flags["BLOCK_V"], triton.next_power_of_2(width))),
+            **self._column_flags(width),
         )
 
 
