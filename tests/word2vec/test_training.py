@@ -255,3 +255,13 @@ def test_divergence_is_a_clear_error(corpus: Path, loss: str, alpha: float) -> N
     """A learning rate far too high: an error naming alpha, never NaN vectors (or a crash)."""
     with pytest.raises(TrainingDiverged, match=r"alpha: training diverged .* smaller --alpha"):
         train([corpus], _config(loss=loss, alpha=alpha))
+
+
+def test_finite_check_finds_one_bad_entry() -> None:
+    train_module = importlib.import_module("crossent.word2vec.train")
+    a = np.ones((50, 8), dtype=np.float32)
+    assert train_module._finite(a, a)
+    for bad in (np.nan, np.inf, -np.inf):
+        b = a.copy()
+        b[37, 5] = bad
+        assert not train_module._finite(a, b)

@@ -120,6 +120,12 @@ def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(starts, cuts, strict=True) if b > a]
 
 
+def _finite(*arrays: np.ndarray) -> bool:
+    """Whether every entry is finite — via a float64 sum (a NaN or inf anywhere makes it
+    non-finite), without the V×D boolean temporary of ``np.isfinite(a).all()``."""
+    return all(math.isfinite(float(np.sum(a, dtype=np.float64))) for a in arrays)
+
+
 def job_seed(seed: int, epoch: int, job: int) -> int:
     """A 64-bit seed for one job, distinct for every (seed, epoch, job)."""
     x = seed * 0x9E3779B97F4A7C15 + epoch * 0xBF58476D1CE4E5B9 + job * 0x94D049BB133111EB
@@ -160,7 +166,7 @@ class _Trainer:
         pos, cfg = self.m.position, self.m.config
         while pos.epoch < cfg.epochs:
             self._epoch(pos.epoch, pos.job)
-            if not (np.isfinite(self.m.syn0).all() and np.isfinite(self.m.syn1).all()):
+            if not _finite(self.m.syn0, self.m.syn1):
                 raise TrainingDiverged(
                     f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss
                 )
