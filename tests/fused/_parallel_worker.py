@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import torch
 import torch.distributed as dist
 
@@ -118,5 +119,20 @@ def compiled_worker(rank: int, world: int, init_file: str) -> None:
         torch.testing.assert_close(loss, ref)
         torch.testing.assert_close(grads[0], ref_grads[0])
         torch.testing.assert_close(grads[1], ref_grads[1][mine])
+    finally:
+        dist.destroy_process_group()
+
+
+def mismatch_worker(rank: int, world: int, init_file: str) -> None:
+    """Ranks with different numbers of rows: every rank gets the same clear error."""
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    try:
+        n = 5 + rank
+        with pytest.raises(
+            ValueError, match=r"hidden: every rank needs the same rows, got \[5, 6\]"
+        ):
+            vocab_parallel_linear_cross_entropy(
+                torch.randn(n, 3), torch.randn(4, 3), torch.zeros(n, dtype=torch.long)
+            )
     finally:
         dist.destroy_process_group()

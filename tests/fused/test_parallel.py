@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from tests.fused._parallel_worker import N, compiled_worker, worker
+from tests.fused._parallel_worker import N, compiled_worker, mismatch_worker, worker
 
 from crossent.fused import vocab_parallel_linear_cross_entropy
 
@@ -48,6 +48,10 @@ def test_matches_single_process_loss(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_inside_torch_compile(tmp_path: Path) -> None:
     mp.spawn(compiled_worker, args=(2, str(tmp_path / "store")), nprocs=2, join=True)
+
+
+def test_ranks_with_different_rows_get_an_error_not_a_hang(tmp_path: Path) -> None:
+    mp.spawn(mismatch_worker, args=(2, str(tmp_path / "store")), nprocs=2, join=True)
 
 
 def test_needs_an_initialised_group() -> None:

@@ -111,8 +111,8 @@ def vocab_parallel_linear_cross_entropy(
             "group: torch.distributed is not initialised; call "
             "torch.distributed.init_process_group() on every rank first"
         )
-    shard = _layout(weight, group, vocab_start, vocab_size)
     h2 = hidden.reshape(-1, hidden.shape[-1])
+    shard = _layout(weight, h2.shape[0], group, vocab_start, vocab_size)
     local = weight.shape[0]
     n = h2.shape[0]
     t2 = targets.reshape(n, local) if targets.is_floating_point() else targets.reshape(n).long()
@@ -146,9 +146,10 @@ def vocab_parallel_linear_cross_entropy(
 
 
 def _layout(
-    weight: torch.Tensor, group: Any, vocab_start: int | None, vocab_size: int | None
+    weight: torch.Tensor, rows: int, group: Any, vocab_start: int | None, vocab_size: int | None
 ) -> _Shard:
-    """This rank's place in the global vocabulary (given, or from the slice sizes)."""
+    """This rank's place in the global vocabulary (given, or from the slice sizes, exchanged
+    together with the row counts, which must agree: a mismatch would hang a collective)."""
     local = weight.shape[0]
     if (vocab_start is None) != (vocab_size is None):
         raise ValueError(
@@ -157,10 +158,16 @@ def _layout(
         )
     if vocab_start is None or vocab_size is None:
         world = dist.get_world_size(group)
-        sizes = [torch.zeros(1, dtype=torch.long, device=weight.device) for _ in range(world)]
-        mine = torch.tensor([local], dtype=torch.long, device=weight.device)
+        sizes = [torch.zeros(2, dtype=torch.long, device=weight.device) for _ in range(world)]
+        mine = torch.tensor([local, rows], dtype=torch.long, device=weight.device)
         dist.all_gather(sizes, mine, group=group)
-        counts = [int(s.item()) for s in sizes]
+        counts = [int(s[0]) for s in sizes]
+        row_counts = [int(s[1]) for s in sizes]
+        if len(set(row_counts)) > 1:
+            raise ValueError(
+                f"hidden: every rank needs the same rows, got {row_counts} rows on ranks "
+                f"0..{world - 1}"
+            )
         rank = dist.get_rank(group)
         return _Shard(sum(counts[:rank]), sum(counts), group)
     if not (vocab_start >= 0 and vocab_start + local <= vocab_size):
