@@ -82,3 +82,14 @@ def test_functions_run_under_jax_jit(rng: np.random.Generator) -> None:
         np.testing.assert_allclose(
             np.asarray(jax.jit(fn)(*args)), np.asarray(fn(*args)), rtol=1e-12, err_msg=name
         )
+
+
+def test_value_checks_still_run_under_jax_grad() -> None:
+    """Only jax.jit hides the values; under jax.grad a bad target is still reported."""
+    z = jnp.zeros((2, 3))
+
+    def loss(logits: object) -> object:
+        return crossent.softmax_cross_entropy(logits, jnp.asarray([0, 7]))
+
+    with pytest.raises(IndexError, match="targets: class index 7"):
+        jax.grad(loss)(z)

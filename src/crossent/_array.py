@@ -108,26 +108,24 @@ def quiet(xp: Any) -> Iterator[None]:
 
 
 def traced(x: Array) -> bool:
-    """Whether ``x`` stands for values not known yet: a tensor while ``torch.compile``
-    traces, a JAX tracer under ``jax.jit``. Value checks (NaN, range, sums) are skipped
-    then — they need the values, and the compiled code must not branch on them."""
-    kind = type(x).__module__
-    if kind.startswith("torch"):
-        import torch
-
-        return bool(torch.compiler.is_compiling())
-    if kind.startswith("jax"):
-        import jax
-
-        return isinstance(x, jax.core.Tracer)
-    return False
+    """Whether ``x`` is a tensor being traced by ``torch.compile``: its values are not known
+    yet, so value checks are skipped and no branch may depend on them."""
+    return is_tensor(x) and bool(sys.modules["torch"].compiler.is_compiling())
 
 
 def any_true(xp: Any, condition: Array) -> bool:
-    """``bool(any(condition))`` for a value check: False for an empty or traced array."""
+    """``bool(any(condition))`` for a value check; False where no values exist yet: an empty
+    array, a tensor traced by ``torch.compile``, a JAX array traced by ``jax.jit`` (under
+    ``jax.grad`` alone the values are concrete and the check runs)."""
     if size(condition) == 0 or traced(condition):
         return False
-    return to_bool(xp, xp.any(condition))
+    try:
+        return to_bool(xp, xp.any(condition))
+    except Exception as exc:
+        jax = sys.modules.get("jax")
+        if jax is not None and isinstance(exc, jax.errors.ConcretizationTypeError):
+            return False  # traced by jax.jit: no values
+        raise
 
 
 def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
