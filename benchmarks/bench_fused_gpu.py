@@ -130,7 +130,7 @@ def main() -> None:
             except Exception as exc:  # an out-of-memory peer is a result too
                 print(f"{name:14s} failed: {type(exc).__name__}: {str(exc)[:120]}")
                 torch.cuda.empty_cache()
-        ours_t, ours_m = results["ours"]
+        ours_t, ours_m = results.get("ours", (float("nan"), float("nan")))  # nan: ours failed
         for name, (t, m) in results.items():
             print(
                 f"{name:14s} {t:9.2f} {m:9.4f} {(m - floor) * 1024:11.1f} "
