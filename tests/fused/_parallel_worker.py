@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import pytest
@@ -60,9 +61,20 @@ def _run(fn: Any, x: dict[str, torch.Tensor], case: dict[str, Any], shard: slice
     return [*out, *torch.autograd.grad(loss, inputs, up)]
 
 
+def _init(rank: int, world: int, init_file: str) -> None:
+    """A gloo group whose collectives fail after a minute instead of hanging the suite."""
+    dist.init_process_group(
+        "gloo",
+        init_method=f"file://{init_file}",
+        rank=rank,
+        world_size=world,
+        timeout=datetime.timedelta(seconds=60),
+    )
+
+
 def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    _init(rank, world, init_file)
     try:
         for case in cases:
             bounds = [0, *case["split"]]
@@ -100,7 +112,7 @@ def worker(rank: int, world: int, init_file: str, cases: list[dict[str, Any]]) -
 def compiled_worker(rank: int, world: int, init_file: str) -> None:
     """Inside torch.compile the parallel loss runs eagerly (a graph break), same result."""
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    _init(rank, world, init_file)
     try:
         x = _inputs({"seed": 4})
         mine = slice(rank * V // world, (rank + 1) * V // world)
@@ -125,7 +137,7 @@ def compiled_worker(rank: int, world: int, init_file: str) -> None:
 
 def mismatch_worker(rank: int, world: int, init_file: str) -> None:
     """Ranks with different numbers of rows: every rank gets the same clear error."""
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+    _init(rank, world, init_file)
     try:
         n = 5 + rank
         with pytest.raises(
