@@ -14,8 +14,8 @@ from crossent._validation import (
     check_probability_entries,
     check_reduction,
 )
-from crossent.fused._chunked import Options, run_chunks_torch
-from crossent.fused._function import ChunkedLinearCrossEntropy, Runner
+from crossent.fused._chunked import Options, _Targets, run_chunks_torch
+from crossent.fused._function import ChunkedLinearCrossEntropy, ChunkLoop
 from crossent.fused._op import linear_cross_entropy_op
 from crossent.fused._reference import linear_cross_entropy_reference
 from crossent.fused._triton import default_chunk as triton_chunk
@@ -137,8 +137,8 @@ def linear_cross_entropy(
             *linear_cross_entropy_op(h2, weight, t2, bias, class_weight, *options)
         )
     else:
-        opts, runner = plan(h2, vocab, options)
-        res = _chunked(h2, weight, t2, bias, class_weight, opts, runner)
+        opts, loop = plan(h2, vocab, options)
+        res = _chunked(h2, weight, t2, bias, class_weight, opts, loop)
     n = h2.shape[0]
     res = LinearCrossEntropyOutput(  # per-row outputs back to hidden's batch shape
         *(x.reshape(batch_shape) if x.dim() == 1 and x.numel() == n else x for x in res)
@@ -163,7 +163,11 @@ class CallOptions(NamedTuple):
     impl: str
 
 
-def plan(hidden: torch.Tensor, vocab: int, c: CallOptions) -> tuple[Options, Runner]:
+_TORCH = ChunkLoop("linear_cross_entropy", _Targets, run_chunks_torch)
+_TRITON = ChunkLoop("linear_cross_entropy", _Targets, run_chunks_triton)
+
+
+def plan(hidden: torch.Tensor, vocab: int, c: CallOptions) -> tuple[Options, ChunkLoop]:
     """The chunk loop to run (Triton or torch) and its options, defaults resolved
     (``c.impl`` is ``"auto"``, ``"torch"`` or ``"triton"``)."""
     use_triton = _use_triton(c.impl, hidden)
@@ -179,7 +183,7 @@ def plan(hidden: torch.Tensor, vocab: int, c: CallOptions) -> tuple[Options, Run
         chunk_size=chunk,
         with_stats=c.with_stats,
     )
-    return opts, run_chunks_triton if use_triton else run_chunks_torch
+    return opts, _TRITON if use_triton else _TORCH
 
 
 def _chunked(
@@ -189,7 +193,7 @@ def _chunked(
     b: torch.Tensor | None,
     cw: torch.Tensor | None,
     opts: Options,
-    runner: Runner,
+    loop: ChunkLoop,
 ) -> LinearCrossEntropyOutput:
     grad_on = torch.is_grad_enabled()
     need = (
@@ -197,7 +201,7 @@ def _chunked(
         grad_on and w.requires_grad,
         grad_on and b is not None and b.requires_grad,
     )
-    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need, runner)  # type: ignore[no-untyped-call]
+    outs = ChunkedLinearCrossEntropy.apply(h, w, b, t, cw, opts, need, loop)  # type: ignore[no-untyped-call]
     if not opts.with_stats:
         empty = outs[1].new_empty(0)
         return LinearCrossEntropyOutput(outs[0], outs[1], empty, empty, empty)

@@ -96,6 +96,14 @@ class _Targets:
             total, a_dot_z = total + smooth * self.cw_sum, a_dot_z + smooth * w_dot_z
         return total, a_dot_z, None
 
+    def statistics(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """Entropy, target log-probability and argmax correctness per row."""
+        logprob = out["y_dot_z"] - out["y_sum"] * out["lse"]
+        correct = out["argmax"] == (self.y.argmax(1) if self.prob else self.safe)
+        if not self.prob:
+            correct &= self.valid
+        return out["entropy"], logprob, correct
+
     def plain_terms(self, rows: slice, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``Σ_c y_c`` and ``y·z`` of the raw targets (no weights, no smoothing), for statistics."""
         if self.prob:

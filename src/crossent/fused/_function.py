@@ -1,24 +1,43 @@
-"""The autograd wiring of the chunked linear cross-entropy (see :mod:`._chunked`)."""
+"""The autograd wiring of the chunked linear cross-entropy (see :mod:`._chunked`).
+
+One autograd function serves every chunked algorithm — the torch and Triton loops of
+:func:`crossent.linear_cross_entropy` and the vocabulary-parallel loop of :mod:`.parallel` —
+through a :class:`ChunkLoop`: how to turn the targets into per-row terms, and the loop.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 
-from crossent.fused._chunked import Options, _Grads, _Targets, compute_dtype
+from crossent.fused._chunked import Options, _Grads, compute_dtype
 
 Runner = Callable[..., tuple[dict[str, torch.Tensor], _Grads]]
-"""A chunk loop: ``run_chunks_torch`` (any device) or ``run_chunks_triton`` (CUDA)."""
+"""A chunk loop ``(hidden, weight, bias, t, opts, need, ce_scale, z_scale) -> (out, grads)``:
+``run_chunks_torch`` (any device), ``run_chunks_triton`` (CUDA) or the parallel one."""
 
 
 class RowCounts(Protocol):
-    """What the reductions need of the targets (``_Targets``, or a vocabulary slice's)."""
+    """What the reductions and statistics need of the targets (``_Targets``, or a
+    vocabulary slice's)."""
 
     valid: torch.Tensor  # [N] bool
     denom: torch.Tensor  # Σ_i w_{y_i} (class targets) or N (probability targets)
     n_valid: torch.Tensor  # number of valid rows
+
+    def statistics(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        """Entropy, target log-probability and correctness per row, from a loop's output."""
+        ...
+
+
+class ChunkLoop(NamedTuple):
+    """One chunked algorithm."""
+
+    name: str  # the public function, for error messages
+    targets: Callable[..., RowCounts]  # (targets, class_weight, V of weight, opts, dtype)
+    run: Runner
 
 
 def reduce_rows(out: dict[str, torch.Tensor], t: RowCounts, reduction: str) -> torch.Tensor:
@@ -51,13 +70,19 @@ def forward_outputs(
     targets: torch.Tensor,
     class_weight: torch.Tensor | None,
     opts: Options,
-    runner: Runner,
-) -> tuple[torch.Tensor, ...]:
-    """Loss, lse and (``opts.with_stats``) statistics, without any gradient work."""
-    t = _Targets(targets, class_weight, weight.shape[0], opts, compute_dtype(hidden.dtype))
-    out, _ = runner(hidden, weight, bias, t, opts, (False, False, False))
+    loop: ChunkLoop,
+    need: tuple[bool, bool, bool] = (False, False, False),
+) -> tuple[tuple[torch.Tensor, ...], _Grads | None]:
+    """Loss, lse and (``opts.with_stats``) statistics; for a scalar reduction and ``need``,
+    also the gradients for an upstream gradient of 1, computed in the same pass (else None)."""
+    dt = compute_dtype(hidden.dtype)
+    t = loop.targets(targets, class_weight, weight.shape[0], opts, dt)
+    early = opts.reduction != "none" and any(need)
+    scales = unit_scales(t, hidden.shape[0], opts.reduction, dt) if early else (None, None)
+    out, grads = loop.run(hidden, weight, bias, t, opts, need if early else (False,) * 3, *scales)
     loss = reduce_rows(out, t, opts.reduction).to(hidden.dtype)
-    return (loss, out["lse"], *(_statistics(out, t) if opts.with_stats else ()))
+    stats = t.statistics(out) if opts.with_stats else ()
+    return (loss, out["lse"], *stats), grads if early else None
 
 
 def recompute_grads(
@@ -69,29 +94,20 @@ def recompute_grads(
     class_weight: torch.Tensor | None,
     opts: Options,
     need: tuple[bool, bool, bool],
-    runner: Runner,
+    loop: ChunkLoop,
 ) -> _Grads:
     """The gradients for upstream gradient ``g_loss`` (scalar, or ``[N]`` for ``"none"``),
     recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
     dt = compute_dtype(hidden.dtype)
-    t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
+    t = loop.targets(targets, class_weight, weight.shape[0], opts, dt)
     ce, zl = unit_scales(t, hidden.shape[0], opts.reduction, dt)
     g_rows = g_loss.to(dt)
-    _out, grads = runner(hidden, weight, bias, t, opts, need, ce * g_rows, zl * g_rows)
+    _out, grads = loop.run(hidden, weight, bias, t, opts, need, ce * g_rows, zl * g_rows)
     return grads
 
 
-def _statistics(out: dict[str, torch.Tensor], t: _Targets) -> tuple[torch.Tensor, ...]:
-    """Entropy, target log-probability and argmax correctness per row."""
-    logprob = out["y_dot_z"] - out["y_sum"] * out["lse"]
-    correct = out["argmax"] == (t.y.argmax(1) if t.prob else t.safe)
-    if not t.prob:
-        correct &= t.valid
-    return out["entropy"], logprob, correct
-
-
 class ChunkedLinearCrossEntropy(torch.autograd.Function):
-    """Loss (differentiable) and row statistics (not) of the chunked algorithm."""
+    """Loss (differentiable), lse and row statistics (not) of a chunked algorithm."""
 
     @staticmethod
     def forward(
@@ -103,28 +119,24 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         class_weight: torch.Tensor | None,
         opts: Options,
         need: tuple[bool, bool, bool],
-        runner: Runner,
+        loop: ChunkLoop,
     ) -> tuple[torch.Tensor, ...]:
-        dt = compute_dtype(hidden.dtype)
-        t = _Targets(targets, class_weight, weight.shape[0], opts, dt)
-        early = opts.reduction != "none" and any(need)  # gradients in the forward pass
-        scales = unit_scales(t, hidden.shape[0], opts.reduction, dt) if early else (None, None)
-        out, grads = runner(hidden, weight, bias, t, opts, need if early else (False,) * 3, *scales)
+        outs, ctx.grads = forward_outputs(
+            hidden, weight, bias, targets, class_weight, opts, loop, need
+        )
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
-        ctx.grads = grads if early else None
+        ctx.loop = loop
         if any(need):  # kept for a recomputing backward (reduction="none", retain_graph)
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
-            ctx.opts, ctx.need, ctx.runner = opts, need, runner
-        loss = reduce_rows(out, t, opts.reduction).to(hidden.dtype)
-        stats = _statistics(out, t) if opts.with_stats else ()
-        ctx.mark_non_differentiable(out["lse"], *stats)
-        return (loss, out["lse"], *stats)
+            ctx.opts, ctx.need = opts, need
+        ctx.mark_non_differentiable(*outs[1:])
+        return outs
 
     @staticmethod
     def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
         if torch.is_grad_enabled():  # backward(create_graph=True): a graph of this is wanted
             raise RuntimeError(
-                "linear_cross_entropy: double backward (create_graph=True) is not supported; "
+                f"{ctx.loop.name}: double backward (create_graph=True) is not supported; "
                 "cannot differentiate twice through the fused loss"
             )
         if ctx.grads is not None:
@@ -136,7 +148,7 @@ class ChunkedLinearCrossEntropy(torch.autograd.Function):
         else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
             h, w, b, targets, class_weight = ctx.saved_tensors
             gr = recompute_grads(
-                g_loss, h, w, b, targets, class_weight, ctx.opts, ctx.need, ctx.runner
+                g_loss, h, w, b, targets, class_weight, ctx.opts, ctx.need, ctx.loop
             )
             parts, g = [gr.hidden, gr.weight, gr.bias], None
         result: list[Any] = []

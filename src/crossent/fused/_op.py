@@ -47,8 +47,8 @@ def linear_cross_entropy_op(
         ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size, with_stats, impl
     )
     _check_target_values(targets, weight.shape[0], ignore_index)
-    opts, runner = plan(hidden, weight.shape[0], c)
-    outs = forward_outputs(hidden, weight, bias, targets, class_weight, opts, runner)
+    opts, loop = plan(hidden, weight.shape[0], c)
+    outs, _ = forward_outputs(hidden, weight, bias, targets, class_weight, opts, loop)
     outs = _unaliased(outs)
     if with_stats:
         loss, lse, entropy, logprob, correct = outs
@@ -123,9 +123,9 @@ def linear_cross_entropy_backward_op(
     c = CallOptions(
         ignore_index, label_smoothing, z_loss, softcap, reduction, chunk_size, with_stats, impl
     )
-    opts, runner = plan(hidden, weight.shape[0], c)
+    opts, loop = plan(hidden, weight.shape[0], c)
     need = (need_hidden, need_weight, need_bias and bias is not None)
-    grads = recompute_grads(g_loss, hidden, weight, bias, targets, class_weight, opts, need, runner)
+    grads = recompute_grads(g_loss, hidden, weight, bias, targets, class_weight, opts, need, loop)
     empty = hidden.new_empty(0)
     return (
         empty if grads.hidden is None else grads.hidden.to(hidden.dtype),

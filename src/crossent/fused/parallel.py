@@ -26,6 +26,7 @@ pass for ``"mean"``/``"sum"`` (6·N·D·V_r flops per rank) and recomputes for `
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +42,7 @@ from crossent.fused._api import (
     _default_chunk,
 )
 from crossent.fused._chunked import _EXP_FLOOR, _FLUSH, Options, _Grads, compute_dtype
-from crossent.fused._function import reduce_rows, unit_scales
+from crossent.fused._function import ChunkedLinearCrossEntropy, ChunkLoop
 from crossent.fused._types import LinearCrossEntropyOutput
 
 
@@ -132,7 +133,12 @@ def vocab_parallel_linear_cross_entropy(
         grad_on and weight.requires_grad,
         grad_on and bias is not None and bias.requires_grad,
     )
-    outs = _VocabParallel.apply(h2, weight, bias, t2, class_weight, shard, opts, need)  # type: ignore[no-untyped-call]
+    loop = ChunkLoop(
+        "vocab_parallel_linear_cross_entropy",
+        functools.partial(_targets_of, shard=shard),
+        functools.partial(_run, shard=shard),
+    )
+    outs = ChunkedLinearCrossEntropy.apply(h2, weight, bias, t2, class_weight, opts, need, loop)  # type: ignore[no-untyped-call]
     batch = tuple(hidden.shape[:-1])
     loss, *rows = outs
     res = LinearCrossEntropyOutput(
@@ -192,7 +198,17 @@ class _Owned:
         return torch.where(self.own[rows], z.gather(1, self.index[rows, None]).view(-1), 0.0)
 
 
-class _ClassSlice:
+class _Slice:
+    """What both kinds of targets of a slice share: the statistics from the loop's sums."""
+
+    y_sum: torch.Tensor  # [N] Σ_c y_ic over the whole vocabulary
+
+    def statistics(self, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        logprob = out["y_dot_z"] - self.y_sum.to(out["lse"].dtype) * out["lse"]
+        return out["entropy"], logprob, out["correct"]
+
+
+class _ClassSlice(_Slice):
     """Class targets from one slice: the target's owner, its global class weight, ``A``.
 
     ``a_i = (1−ε) w_{y_i} e_{y_i} + (ε/V) w`` restricted to this slice's columns."""
@@ -248,7 +264,7 @@ class _ClassSlice:
                 g.addr_(smooth, self.cw, alpha=-1.0)
 
 
-class _ProbSlice:
+class _ProbSlice(_Slice):
     """Probability targets: this rank holds their columns ``[..., V_r]`` of its slice.
 
     ``a_i = w ⊙ ((1−ε) y_i + ε/V)`` on this slice's columns; ``A_i`` and ``Σ y_i`` are summed
@@ -312,9 +328,10 @@ def _targets_of(
     targets: torch.Tensor,
     class_weight: torch.Tensor | None,
     local: int,
-    shard: _Shard,
     opts: Options,
     dtype: torch.dtype,
+    *,
+    shard: _Shard,
 ) -> _ShardTargets:
     kind = _ProbSlice if targets.is_floating_point() else _ClassSlice
     return kind(targets, class_weight, local, shard, opts, dtype)
@@ -325,11 +342,12 @@ def _run(
     weight: torch.Tensor,
     bias: torch.Tensor | None,
     t: _ShardTargets,
-    shard: _Shard,
     opts: Options,
     need: tuple[bool, bool, bool],
-    ce_scale: torch.Tensor | None,
-    z_scale: torch.Tensor | None,
+    ce_scale: torch.Tensor | None = None,
+    z_scale: torch.Tensor | None = None,
+    *,
+    shard: _Shard,
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
     """Per-row CE, z-loss, lse (and statistics), and the gradients ``need`` asks for
     (per-row scales)."""
@@ -397,64 +415,3 @@ def _run(
     if grads.hidden is not None:
         dist.all_reduce(grads.hidden, group=shard.group)  # Σ_r G_r W_r
     return out, grads
-
-
-class _VocabParallel(torch.autograd.Function):
-    @staticmethod
-    def forward(
-        ctx: Any,
-        hidden: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        targets: torch.Tensor,
-        class_weight: torch.Tensor | None,
-        shard: _Shard,
-        opts: Options,
-        need: tuple[bool, bool, bool],
-    ) -> tuple[torch.Tensor, ...]:
-        dt = compute_dtype(hidden.dtype)
-        t = _targets_of(targets, class_weight, weight.shape[0], shard, opts, dt)
-        n = hidden.shape[0]
-        early = opts.reduction != "none" and any(need)
-        scales = unit_scales(t, n, opts.reduction, dt) if early else (None, None)
-        out, grads = _run(
-            hidden, weight, bias, t, shard, opts, need if early else (False,) * 3, *scales
-        )
-        ctx.grads = grads if early else None
-        ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
-        if any(need):
-            ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
-            ctx.shard, ctx.opts, ctx.need = shard, opts, need
-        loss = reduce_rows(out, t, opts.reduction)
-        stats: tuple[torch.Tensor, ...] = ()
-        if opts.with_stats:
-            logprob = out["y_dot_z"] - t.y_sum.to(out["lse"].dtype) * out["lse"]
-            stats = (out["entropy"], logprob, out["correct"])
-        ctx.mark_non_differentiable(out["lse"], *stats)
-        return (loss.to(hidden.dtype), out["lse"], *stats)
-
-    @staticmethod
-    def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
-        if torch.is_grad_enabled():
-            raise RuntimeError(
-                "vocab_parallel_linear_cross_entropy: double backward is not supported"
-            )
-        if ctx.grads is not None:
-            grads, ctx.grads = ctx.grads, None
-            parts = [
-                None if p is None else p.mul_(g_loss)
-                for p in (grads.hidden, grads.weight, grads.bias)
-            ]
-        else:  # per-row upstream gradients or a repeated backward: recompute (collectives)
-            h, w, b, targets, class_weight = ctx.saved_tensors
-            dt = compute_dtype(h.dtype)
-            t = _targets_of(targets, class_weight, w.shape[0], ctx.shard, ctx.opts, dt)
-            ce_s, z_s = unit_scales(t, h.shape[0], ctx.opts.reduction, dt)
-            g = g_loss.to(dt)
-            _out, grads = _run(h, w, b, t, ctx.shard, ctx.opts, ctx.need, ce_s * g, z_s * g)
-            parts = [grads.hidden, grads.weight, grads.bias]
-        out = [
-            None if p is None or d is None else p.to(d)
-            for p, d in zip(parts, ctx.dtypes, strict=True)
-        ]
-        return (*out, None, None, None, None, None)
