@@ -32,7 +32,6 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 
 from crossent._validation import check_label_smoothing, check_reduction
 from crossent.fused._api import (
@@ -41,7 +40,15 @@ from crossent.fused._api import (
     _check_target_values,
     _default_chunk,
 )
-from crossent.fused._chunked import _EXP_FLOOR, _FLUSH, Options, _Grads, compute_dtype
+from crossent.fused._chunked import (
+    Options,
+    _exp_shift_,
+    _Grads,
+    _logits_,
+    apply_logit_grad,
+    new_grads,
+    upcast_inputs,
+)
 from crossent.fused._function import ChunkedLinearCrossEntropy, ChunkLoop
 from crossent.fused._types import LinearCrossEntropyOutput
 
@@ -351,30 +358,24 @@ def _run(
 ) -> tuple[dict[str, torch.Tensor], _Grads]:
     """Per-row CE, z-loss, lse (and statistics), and the gradients ``need`` asks for
     (per-row scales)."""
-    dt = compute_dtype(hidden.dtype)
-    hidden, weight = hidden.to(dt), weight.to(dt)
-    bias = None if bias is None else bias.to(dt)
+    hidden, weight, bias = upcast_inputs(hidden, weight, bias)
+    dt = hidden.dtype
     n, local = hidden.shape[0], weight.shape[0]
     chunk = max(1, min(opts.chunk_size, n))
     dev = hidden.device
+    buf = torch.empty(chunk, local, device=dev, dtype=dt)
+    tanh_buf = torch.empty_like(buf) if opts.softcap is not None else None
     names = ("ce", "zl", "lse", "entropy", "y_dot_z")[: 5 if opts.with_stats else 3]
     out = {k: torch.zeros(n, device=dev, dtype=dt) for k in names}
     out["correct"] = torch.zeros(n, device=dev, dtype=torch.bool)
     write = ce_scale is not None and z_scale is not None and any(need)
-    grads = _Grads(
-        torch.zeros_like(hidden) if write and need[0] else None,
-        torch.zeros_like(weight) if write and need[1] else None,
-        torch.zeros(local, device=dev, dtype=dt) if write and need[2] else None,
-    )
+    grads = new_grads(hidden, weight, need if write else (False, False, False))
     v = t.valid.to(dt)
     for start in range(0, n, chunk):
         rows = slice(start, min(start + chunk, n))
-        h = hidden[rows]
-        z = h @ weight.T if bias is None else torch.addmm(bias, h, weight.T)
-        th = None
-        if opts.softcap is not None:
-            th = torch.tanh(z / opts.softcap)
-            z = opts.softcap * th
+        h, z = hidden[rows], buf[: rows.stop - start]
+        tb = None if tanh_buf is None else tanh_buf[: rows.stop - start]
+        _logits_(z, h, weight, bias, opts.softcap, tb)
         m = z.amax(1) if local else torch.full((z.shape[0],), -torch.inf, device=dev, dtype=dt)
         dist.all_reduce(m, op=dist.ReduceOp.MAX, group=shard.group)
         # columns: a·z, Σ e; for statistics Σ e log e (e = exp(z − m)), y·z, z at the
@@ -384,8 +385,7 @@ def _run(
         if opts.with_stats:
             sums[:, 3] = t.y_dot_z(rows, z)
             sums[:, 4] = t.stat_class.pick(rows, z)
-        z.sub_(m[:, None]).clamp_(min=_EXP_FLOOR).exp_()  # z now holds exp(z − m)
-        F.threshold(z, _FLUSH, 0.0, inplace=True)  # no subnormals (slow CPU matmuls)
+        _exp_shift_(z, m)  # z now holds exp(z − m)
         sums[:, 1] = z.sum(1)
         if opts.with_stats:
             sums[:, 2] = torch.special.xlogy(z, z).sum(1)
@@ -404,14 +404,7 @@ def _run(
         coef = (s_ce * t.total[rows] + 2 * opts.z_loss * v[rows] * s_z * lse) / sums[:, 1]
         z.mul_(coef[:, None])
         t.subtract(z, rows, s_ce)
-        if th is not None:
-            z.mul_(1 - th * th)
-        if grads.hidden is not None:
-            torch.mm(z, weight, out=grads.hidden[rows])
-        if grads.weight is not None:
-            grads.weight.addmm_(z.T, h)
-        if grads.bias is not None:
-            grads.bias.add_(z.sum(0))
+        apply_logit_grad(z, tb, h, weight, grads, rows)
     if grads.hidden is not None:
         dist.all_reduce(grads.hidden, group=shard.group)  # Σ_r G_r W_r
     return out, grads
