@@ -109,6 +109,14 @@ def vocab_parallel_linear_cross_entropy(
     Returns:
       The loss in ``hidden``'s dtype (``[...]`` for ``"none"``), with ``return_lse``
       ``(loss, lse)``, with ``return_stats`` a ``LinearCrossEntropyOutput``.
+
+    Example, on every rank of a group of ``world`` processes (rank ``r`` holds rows
+    ``r·V/world … (r+1)·V/world`` of ``W``)::
+
+        torch.distributed.init_process_group("gloo")  # or "nccl"
+        W_r = W[r * V // world : (r + 1) * V // world].clone().requires_grad_()
+        loss = vocab_parallel_linear_cross_entropy(h, W_r, y)  # = F.cross_entropy(h @ W.T, y)
+        loss.backward()  # h.grad: the whole gradient; W_r.grad: this rank's rows
     """
     _check_inputs(hidden, weight, targets, bias, class_weight, ignore_index)
     check_reduction(reduction)
