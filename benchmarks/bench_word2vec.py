@@ -24,6 +24,7 @@ from pathlib import Path
 
 from crossent.cli_word2vec import data_file
 from crossent.word2vec import KeyedVectors
+from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
 
 CORPUS = [data_file("wikitext2-valid.txt"), data_file("wikitext2-test.txt")]
 GENSIM = """
@@ -74,8 +75,8 @@ def gensim(loss: str, threads: int, out: Path) -> float:
 
 def scores(path: Path) -> tuple[float, float]:
     kv = KeyedVectors.load(path)
-    sim = kv.evaluate_word_pairs(data_file("wordsim353.tsv"))["spearman"]
-    ana = kv.evaluate_word_analogies(data_file("questions-words.txt"))["accuracy"]
+    sim = word_pairs_report(kv, data_file("wordsim353.tsv")).spearman
+    ana = analogy_report(kv, data_file("questions-words.txt")).accuracy
     return sim, ana
 
 

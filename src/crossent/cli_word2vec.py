@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,6 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from crossent.word2vec.config import TrainConfig, default_threads
+from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
 from crossent.word2vec.io import check_writable
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
@@ -127,9 +129,9 @@ def evaluate(
 ) -> dict[str, Any]:
     report: dict[str, Any] = {"words": len(vectors), "similarity": {}}
     for path in similarity:
-        report["similarity"][path.name] = vectors.evaluate_word_pairs(path)
+        report["similarity"][path.name] = asdict(word_pairs_report(vectors, path))
     if analogies is not None:
-        report["analogies"] = vectors.evaluate_word_analogies(analogies)
+        report["analogies"] = asdict(analogy_report(vectors, analogies))
     if heldout:
         if model is None:
             raise fail(
@@ -149,7 +151,7 @@ def print_report(report: dict[str, Any]) -> None:
         table.add_row(
             f"similarity {name}",
             f"Spearman {r['spearman']:.4f}",
-            f"{r['pairs']} pairs, OOV {r['oov_ratio']:.1%}",
+            f"{r['pairs']} pairs, OOV {r['oov_fraction']:.1%}",
         )
     if "analogies" in report:
         r = report["analogies"]

@@ -8,14 +8,24 @@ hierarchical softmax; word2vec.c/gensim vector formats; evaluation.
 
 from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.corpus import CorpusError
+from crossent.word2vec.intrinsic import (
+    AnalogyReport,
+    Correlation,
+    PairsReport,
+    analogy_report,
+    word_pairs_report,
+)
 from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
 
 __all__ = [
+    "AnalogyReport",
     "CorpusError",
+    "Correlation",
     "KeyedVectors",
+    "PairsReport",
     "Progress",
     "SkipGram",
     "TrainConfig",
@@ -23,7 +33,9 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownWordError",
     "VectorFileError",
+    "analogy_report",
     "load_word2vec",
     "save_word2vec",
     "train",
+    "word_pairs_report",
 ]

@@ -9,6 +9,7 @@ over the target only when complete, so a failure never leaves a half-written fil
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import mmap
 import os
@@ -83,13 +84,18 @@ def save_word2vec(
 
 
 def load_word2vec(
-    path: str | os.PathLike[str], *, binary: bool | None = None
+    path: str | os.PathLike[str], *, binary: bool | None = None, limit: int | None = None
 ) -> tuple[list[str], np.ndarray]:
-    """Read a word2vec binary or text file (``binary=None``: detected from the content).
+    """Read a word2vec binary or text file (``binary=None``: detected from the content),
+    plain or gzip-compressed (``.gz``); only the first ``limit`` vectors if given.
 
-    The file is streamed (binary: memory-mapped; text: line by line): peak memory is the
-    vectors themselves, not a copy of the file."""
-    with open(path, "rb") as f:
+    The file is streamed (binary: memory-mapped; text and ``.gz``: line by line): peak
+    memory is the vectors themselves, not a copy of the file (a ``.gz`` binary file is
+    decompressed in memory)."""
+    if limit is not None and (not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+    gz = Path(path).suffix == ".gz"
+    with gzip.open(path, "rb") if gz else open(path, "rb") as f:
         header = f.readline()
         try:
             count, dim = (int(x) for x in header.split())
@@ -101,6 +107,7 @@ def load_word2vec(
             raise VectorFileError(
                 f"{path}: line 1: invalid header: {count} words of dimension {dim}"
             )
+        count = count if limit is None else min(count, limit)
         start = f.tell()
         if binary is None:
             binary = _looks_binary(f.read(4096), dim)
@@ -109,6 +116,8 @@ def load_word2vec(
             return _read_text(f, count, dim, str(path))
         if count == 0:
             return [], np.empty((0, dim), dtype=np.float32)
+        if gz:
+            return _read_binary(f.read(), 0, count, dim, str(path))
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _read_binary(data, start, count, dim, str(path))
 
@@ -149,7 +158,9 @@ def _read_binary(
     return words, vectors
 
 
-def _read_text(f: IO[bytes], count: int, dim: int, name: str) -> tuple[list[str], np.ndarray]:
+def _read_text(
+    f: IO[bytes] | gzip.GzipFile, count: int, dim: int, name: str
+) -> tuple[list[str], np.ndarray]:
     words: list[str] = []
     vectors = np.empty((count, dim), dtype=np.float32)
     line_no = 1
