@@ -7,6 +7,7 @@ It follows the same sequence of random numbers (word2vec.c's LCG) and updates as
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -50,14 +51,7 @@ def train_job_reference(
     done, loss, pairs = 0, 0.0, 0
     vocab = len(neg_prob)
     for s in range(len(offsets) - 1):
-        sent = []
-        for k in range(offsets[s], offsets[s + 1]):
-            w = int(words[k])
-            if keep[w] < 1.0:
-                r = ((rng.next() >> 16) & 0xFFFF) / 65536.0
-                if float(keep[w]) < r:
-                    continue
-            sent.append(w)
+        sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
         done += int(offsets[s + 1] - offsets[s])
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
         for i, c in enumerate(sent):
@@ -87,3 +81,86 @@ def train_job_reference(
                 syn0[c] += neu1e
                 pairs += 1
     return loss, pairs, done
+
+
+def _subsampled(words: np.ndarray, start: int, end: int, keep: np.ndarray, rng: LCG) -> list[int]:
+    sent = []
+    for k in range(start, end):
+        w = int(words[k])
+        if keep[w] < 1.0:
+            r = ((rng.next() >> 16) & 0xFFFF) / 65536.0
+            if float(keep[w]) < r:
+                continue
+        sent.append(w)
+    return sent
+
+
+def _units(
+    target: int, rng: LCG, hs: bool, negative: int, tables: tuple[np.ndarray, ...]
+) -> list[tuple[str, int, float]]:
+    """(matrix, row, label) of the logistic units predicting ``target``: hs path, then ns."""
+    neg_prob, neg_alias, codes, points, lengths = tables
+    units = []
+    if hs:
+        units += [
+            ("hs", int(points[target, q]), 1.0 - codes[target, q]) for q in range(lengths[target])
+        ]
+    if negative > 0:
+        units.append(("ns", target, 1.0))
+        for _ in range(negative):
+            x = rng.next()
+            col = ((x >> 32) * len(neg_prob)) >> 32
+            if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
+                col = int(neg_alias[col])
+            if col != target:
+                units.append(("ns", col, 0.0))
+    return units
+
+
+def cbow_job_reference(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    *tables_and_flags: Any,
+) -> tuple[float, int, int]:
+    """word2vec.c's CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes,
+    points, lengths, cbow_mean, shrink); updates the arrays in place."""
+    *tables, cbow_mean, shrink = tables_and_flags
+    rng = LCG(seed)
+    total = int(offsets[-1] - offsets[0])
+    done, loss, examples = 0, 0.0, 0
+    out = {"hs": syn1, "ns": syn1neg}
+    for s in range(len(offsets) - 1):
+        sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
+        done += int(offsets[s + 1] - offsets[s])
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
+        for i, centre in enumerate(sent):
+            b = rng.next() % window if shrink else 0
+            context = [
+                sent[j]
+                for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1))
+                if j != i
+            ]
+            if not context:
+                continue
+            h = syn0[context].sum(0) / (len(context) if cbow_mean else 1)
+            err = np.zeros(syn0.shape[1])
+            for matrix, row, label in _units(centre, rng, hs, negative, tuple(tables)):
+                f = float(h @ out[matrix][row])
+                g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+                err += g * out[matrix][row]
+                out[matrix][row] += g * h
+                loss += softplus(-f) if label > 0.5 else softplus(f)
+            for w in context:
+                syn0[w] += err
+            examples += 1
+    return loss, examples, done

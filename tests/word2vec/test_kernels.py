@@ -11,7 +11,7 @@ import pytest
 from crossent.word2vec import _kernels
 from crossent.word2vec.vocab import Vocabulary
 
-from .reference import train_job_reference
+from .reference import cbow_job_reference, train_job_reference
 
 
 def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,6 +61,46 @@ def test_train_job_matches_python_oracle(hs: bool, window: int, sample: float) -
     assert loss == pytest.approx(rloss, rel=1e-5)
     np.testing.assert_allclose(syn0, ref0, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(out, ref1, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("hs", "negative", "cbow_mean", "shrink", "window", "sample"),
+    [
+        (False, 3, True, True, 3, 0.0),
+        (True, 0, True, True, 2, 0.0),
+        (True, 2, True, False, 4, 1e-2),
+        (False, 4, False, True, 5, 1e-2),
+        (True, 3, False, False, 1, 0.0),
+    ],
+)
+def test_cbow_job_matches_python_oracle(
+    hs: bool, negative: int, cbow_mean: bool, shrink: bool, window: int, sample: float
+) -> None:
+    rng = np.random.default_rng(8)
+    vocab_size, dim = 40, 16
+    words, offsets = _corpus(rng, vocab_size, 30)
+    counts = np.bincount(words, minlength=vocab_size) + 1
+    order = np.argsort(-counts, kind="stable")
+    vocab = Vocabulary([f"w{i}" for i in order], counts[order].astype(np.int64))
+    words = np.argsort(order)[words].astype(np.int32)
+    prob, alias = vocab.alias_table(0.6)
+    codes, points, lengths = vocab.huffman()
+    syn0 = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32)
+    syn1 = (rng.normal(size=(vocab_size - 1, dim)) * 0.1).astype(np.float32)
+    syn1neg = (rng.normal(size=(vocab_size, dim)) * 0.1).astype(np.float32)
+    refs = [syn0.astype(np.float64), syn1.astype(np.float64), syn1neg.astype(np.float64)]
+    initial = (syn1.copy(), syn1neg.copy())
+    args = (words, offsets, vocab.keep_probabilities(sample), window, 0.05, 0.01, 99, hs,
+            negative, prob, alias, codes, points, lengths, cbow_mean, shrink)  # fmt: skip
+    loss, examples, done = _kernels.cbow_job(syn0, syn1, syn1neg, *args)
+    rloss, rexamples, rdone = cbow_job_reference(*refs, *args)
+    assert (examples, done) == (rexamples, rdone)
+    assert examples > 50
+    assert loss == pytest.approx(rloss, rel=1e-5)
+    for ours, ref in zip((syn0, syn1, syn1neg), refs, strict=True):
+        np.testing.assert_allclose(ours, ref, rtol=1e-4, atol=1e-6)
+    assert (not np.array_equal(syn1, initial[0])) == hs  # each output used, and only those
+    assert (not np.array_equal(syn1neg, initial[1])) == (negative > 0)
 
 
 def test_sigmoid_tables_are_exact_to_float32() -> None:

@@ -225,3 +225,119 @@ def hs_log_likelihood(  # pragma: no cover - compiled
                 f += float(syn0[c, d]) * float(syn1[points[o, q], d])
             total += _softplus(-f) if codes[o, q] == 0 else _softplus(f)
     return total
+
+
+# --- CBOW (word2vec.c's -cbow 1) ---------------------------------------------------------
+# The hidden vector of centre position i is h = Σ_{j ∈ window(i), j≠i} v_{w_j}, divided by
+# the number of context words cw when cbow_mean (word2vec.c's default). h predicts the centre
+# word w_i through the same logistic units as skip-gram: hierarchical softmax along w_i's
+# Huffman path, and/or negative sampling (word2vec.c allows both: the two losses are summed
+# and their gradients accumulated into one error e = Σ_units g_u u_u). As word2vec.c (and
+# unlike the exact gradient of the mean), every context row receives the whole error e.
+# Loss per centre: Σ_units -log σ(±u_uᵀ h); one "example" per centre with cw > 0.
+
+
+@njit(inline="always")
+def _output_units(  # pragma: no cover - compiled
+    l1: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    target: int,
+    alpha: float,
+    neu1e: np.ndarray,
+    state: np.ndarray,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+) -> float:
+    """Hierarchical-softmax units (if ``hs``), then ``negative`` sampled units (if > 0), of
+    input ``l1`` predicting ``target``; gradients accumulate in ``neu1e``; returns the loss."""
+    loss = 0.0
+    if hs:
+        for q in range(lengths[target]):
+            loss += _update(l1, syn1, points[target, q], 1.0 - codes[target, q], alpha, neu1e)
+    if negative > 0:
+        n_neg = np.uint64(neg_prob.shape[0])
+        loss += _update(l1, syn1neg, target, 1.0, alpha, neu1e)
+        for _ in range(negative):
+            x = _next(state)  # alias draw: high bits pick a column, low a coin
+            col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
+            neg = col
+            if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
+                neg = np.int64(neg_alias[col])
+            if neg != target:
+                loss += _update(l1, syn1neg, neg, 0.0, alpha, neu1e)
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def cbow_job(  # pragma: no cover - compiled
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+    cbow_mean: bool,
+    shrink: bool,
+) -> tuple[float, int, int]:
+    """CBOW on sentences ``offsets[s]..offsets[s+1]`` of ``words``: ``syn1`` the inner-node
+    vectors (used if ``hs``), ``syn1neg`` the output vectors (used if ``negative > 0``);
+    ``shrink``: window ``window − b``, ``b`` uniform in ``{0..window−1}`` per centre.
+
+    Returns (loss summed over examples in float64, number of examples, words read)."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    dim = syn0.shape[1]
+    neu1 = np.zeros(dim, dtype=np.float32)
+    neu1e = np.zeros(dim, dtype=np.float32)
+    sent = np.empty(10_000, dtype=np.int32)
+    total_words = offsets[-1] - offsets[0]
+    loss, examples, done = 0.0, 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        done += offsets[s + 1] - offsets[s]
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
+        for i in range(n):
+            b = int(_next(state) % np.uint64(window)) if shrink else 0
+            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            neu1[:] = 0.0
+            for j in range(lo, hi):
+                if j != i:
+                    row = syn0[sent[j]]
+                    for d in range(dim):
+                        neu1[d] += row[d]
+            cw = hi - lo - 1
+            if cw <= 0:
+                continue
+            if cbow_mean:
+                inv = np.float32(1.0 / cw)
+                for d in range(dim):
+                    neu1[d] *= inv
+            neu1e[:] = 0.0
+            loss += _output_units(
+                neu1, syn1, syn1neg, sent[i], alpha, neu1e, state, hs, negative,
+                neg_prob, neg_alias, codes, points, lengths,
+            )  # fmt: skip
+            for j in range(lo, hi):
+                if j != i:
+                    row = syn0[sent[j]]
+                    for d in range(dim):
+                        row[d] += neu1e[d]
+            examples += 1
+    return loss, examples, done
