@@ -164,3 +164,34 @@ def cbow_job_reference(
                 syn0[w] += err
             examples += 1
     return loss, examples, done
+
+
+def cbow_softmax_reference(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    examples: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cbow_mean: bool,
+    batch: int,
+    alpha0: float,
+    alpha1: float,
+) -> float:
+    """CBOW full-softmax SGD in float64 with explicit V-wide logits; returns the loss sum."""
+    centres, starts, contexts = examples
+    n, loss = len(centres), 0.0
+    for b0 in range(0, n, batch):
+        b1 = min(b0 + batch, n)
+        alpha = alpha0 + (alpha1 - alpha0) * b0 / max(n, 1)
+        ctx = [contexts[starts[k] : starts[k + 1]] for k in range(b0, b1)]
+        h = np.stack([syn0[c].sum(0) / (len(c) if cbow_mean else 1) for c in ctx])
+        logits = h @ syn1.T
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        rows = np.arange(b1 - b0)
+        loss += float(-np.log(p[rows, centres[b0:b1]]).sum())
+        p[rows, centres[b0:b1]] -= 1.0  # d loss / d logits
+        g_h, g_w = p @ syn1, p.T @ h
+        for k, c in enumerate(ctx):
+            for w in c:
+                syn0[w] -= alpha * g_h[k]
+        syn1 -= alpha * g_w
+    return loss

@@ -341,3 +341,40 @@ def cbow_job(  # pragma: no cover - compiled
                         row[d] += neu1e[d]
             examples += 1
     return loss, examples, done
+
+
+@njit(nogil=True, cache=True)
+def cbow_examples(  # pragma: no cover - compiled
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    seed: int,
+    shrink: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CBOW examples of a job, after subsampling and the (shrunk) window, with the same
+    random stream as :func:`cbow_job`: centres ``[N]``, and the context words of example
+    ``k`` at ``contexts[starts[k]:starts[k + 1]]`` (``starts [N + 1]``)."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    total = offsets[-1] - offsets[0]
+    centres = np.empty(total, dtype=np.int64)
+    starts = np.zeros(total + 1, dtype=np.int64)
+    contexts = np.empty(total * 2 * window, dtype=np.int64)
+    sent = np.empty(10_000, dtype=np.int32)
+    n_ex, m = 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        for i in range(n):
+            b = int(_next(state) % np.uint64(window)) if shrink else 0
+            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            if hi - lo <= 1:
+                continue
+            for j in range(lo, hi):
+                if j != i:
+                    contexts[m] = sent[j]
+                    m += 1
+            centres[n_ex] = sent[i]
+            n_ex += 1
+            starts[n_ex] = m
+    return centres[:n_ex], starts[: n_ex + 1], contexts[:m]

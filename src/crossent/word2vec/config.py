@@ -1,4 +1,4 @@
-"""Training configuration of skip-gram word2vec, with word2vec.c's defaults."""
+"""Training configuration of word2vec (skip-gram or CBOW), with word2vec.c's defaults."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
-LOSSES = ("ns", "hs", "softmax")
+LOSSES = ("ns", "hs", "hs+ns", "softmax")
+MODELS = ("skipgram", "cbow")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters (word2vec.c names in brackets).
 
-    ``loss``: ``"ns"`` negative sampling, ``"hs"`` hierarchical softmax, ``"softmax"`` the
-    seed's exact full softmax through :func:`crossent.linear_cross_entropy`.
+    ``loss``: ``"ns"`` negative sampling, ``"hs"`` hierarchical softmax, ``"hs+ns"`` both
+    summed per example (word2vec.c's ``-hs 1 -negative N``), ``"softmax"`` the seed's exact
+    full softmax through :func:`crossent.linear_cross_entropy`. ``model``: ``"skipgram"``
+    (the centre predicts each context word) or ``"cbow"`` (the mean — ``cbow_mean=False``:
+    the sum — of the context vectors predicts the centre).
     """
 
     dim: int = 100  # [-size]
@@ -32,6 +36,10 @@ class TrainConfig:
     lowercase: bool = False
     job_words: int = 10_000  # words per job handed to a worker thread
     batch_pairs: int = 256  # (centre, context) pairs per fused-op step for loss="softmax"
+    model: str = "skipgram"  # [-cbow 0 / 1]
+    cbow_mean: bool = True  # [-cbow 1 uses the mean]; False: the sum of the context vectors
+    ns_exponent: float = 0.75  # negatives drawn from count^ns_exponent
+    shrink_windows: bool = True  # gensim's name for the dynamic window
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "epochs", "threads", "min_count", "job_words", "batch_pairs"):
@@ -42,14 +50,30 @@ class TrainConfig:
             raise ValueError(f"negative: expected an integer >= 0, got {self.negative!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
-        if self.loss == "ns" and self.negative < 1:
-            raise ValueError("negative: negative sampling needs negative >= 1, got 0")
+        if self.loss in ("ns", "hs+ns") and self.negative < 1:
+            raise ValueError(
+                f"negative: negative sampling needs negative >= 1 (loss={self.loss!r}), got 0"
+            )
+        if self.model not in MODELS:
+            raise ValueError(f"model: expected one of {MODELS}, got {self.model!r}")
+        if not isinstance(self.ns_exponent, (int, float)) or not abs(self.ns_exponent) < 1e3:
+            raise ValueError(f"ns_exponent: expected a finite number, got {self.ns_exponent!r}")
         if not (self.alpha > 0):
             raise ValueError(f"alpha: expected a positive learning rate, got {self.alpha!r}")
         if not (0 <= self.sample < 1):
             raise ValueError(f"sample: expected a threshold in [0, 1), got {self.sample!r}")
         if self.max_vocab is not None and self.max_vocab < 1:
             raise ValueError(f"max_vocab: expected a positive integer, got {self.max_vocab!r}")
+
+    @property
+    def hs(self) -> bool:
+        """Whether training uses hierarchical softmax (``"hs"`` or ``"hs+ns"``)."""
+        return self.loss in ("hs", "hs+ns")
+
+    @property
+    def ns(self) -> bool:
+        """Whether training uses negative sampling (``"ns"`` or ``"hs+ns"``)."""
+        return self.loss in ("ns", "hs+ns")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

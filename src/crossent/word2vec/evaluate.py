@@ -40,9 +40,14 @@ def heldout_loss(
     The text is encoded to a memory-mapped file and scored ``block_words`` words at a time,
     so memory stays bounded (about ``32 · window · block_words`` bytes of pairs) whatever
     the text's size."""
+    if model.config.model != "skipgram":
+        raise ValueError(
+            f"heldout: J(θ) is skip-gram's objective p(context | centre); this model is "
+            f"{model.config.model!r}, whose output vectors predict the centre from its context"
+        )
     window = window or model.config.window
     keep = np.ones(len(model.vocab), dtype=np.float32)
-    score = _hs_scorer(model) if model.config.loss == "hs" else _softmax_scorer(model, batch_pairs)
+    score = _hs_scorer(model) if model.config.hs else _softmax_scorer(model, batch_pairs)
     total, pairs = 0.0, 0
     with tempfile.TemporaryDirectory(prefix="crossent-heldout-") as tmp:
         enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
@@ -60,7 +65,7 @@ def heldout_loss(
         "loss": mean,
         "perplexity": math.exp(min(mean, 700.0)),
         "pairs": pairs,
-        "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax",
+        "objective": "hierarchical softmax" if model.config.hs else "softmax",
     }
 
 

@@ -1,8 +1,10 @@
 """A skip-gram model: vocabulary, input vectors ``syn0`` and output vectors ``syn1``.
 
 ``syn1`` holds the output ("context") vectors ``u_w`` for ``loss="ns"`` and
-``"softmax"`` (``[V, D]``) and the inner-node vectors of the Huffman tree for ``"hs"``
-(``[V−1, D]``). The checkpoint holds both matrices, the counts and the training position.
+``"softmax"`` (``[V, D]``) and the inner-node vectors of the Huffman tree for ``"hs"`` and
+``"hs+ns"`` (``[V−1, D]``); ``syn1neg`` the output vectors of ``"hs+ns"`` (``[V, D]``), else
+``None``. The same arrays serve skip-gram and CBOW (``config.model``). The checkpoint holds
+the matrices, the counts and the training position.
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ class SkipGram:
     config: TrainConfig
     vocab: Vocabulary
     syn0: np.ndarray  # float32 [V, D]
-    syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs)
+    syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs, hs+ns)
     position: Position = field(default_factory=Position)
+    syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
 
     @classmethod
     def initial(cls, config: TrainConfig, vocab: Vocabulary) -> SkipGram:
@@ -45,8 +48,10 @@ class SkipGram:
         rng = np.random.default_rng(config.seed)
         v, d = len(vocab), config.dim
         syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
-        rows = v - 1 if config.loss == "hs" else v
-        return cls(config, vocab, syn0, np.zeros((max(rows, 0), d), dtype=np.float32))
+        rows = v - 1 if config.hs else v
+        syn1neg = np.zeros((v, d), dtype=np.float32) if config.loss == "hs+ns" else None
+        syn1 = np.zeros((max(rows, 0), d), dtype=np.float32)
+        return cls(config, vocab, syn0, syn1, syn1neg=syn1neg)
 
     def keyed_vectors(self) -> KeyedVectors:
         return KeyedVectors(self.vocab.words, self.syn0, dict(self.vocab.index))
@@ -62,6 +67,8 @@ class SkipGram:
             "counts": self.vocab.counts,
             "words": np.asarray(self.vocab.words, dtype=str),
         }
+        if self.syn1neg is not None:
+            arrays["syn1neg"] = self.syn1neg
         save_checkpoint(path, arrays, meta)
 
     @classmethod
@@ -76,6 +83,7 @@ class SkipGram:
                 arrays["syn0"],
                 arrays["syn1"],
                 Position(**meta["position"]),
+                arrays.get("syn1neg"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise VectorFileError(f"{path}: incomplete checkpoint ({exc})") from exc
