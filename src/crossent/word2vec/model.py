@@ -33,6 +33,19 @@ class Position:
     partial_pairs: int = 0
 
 
+@dataclass(frozen=True)
+class EpochStats:
+    """One finished epoch, for callbacks (``model.last_epoch``); not saved in checkpoints."""
+
+    epoch: int  # 0-based
+    loss: float  # mean per example: a (centre, context) pair for skip-gram, a centre for CBOW
+    loss_sum: float  # float64 sum over the epoch (gensim's get_latest_training_loss)
+    examples: int
+    words: int  # in-vocabulary words read in this call's part of the epoch
+    seconds: float
+    words_per_second: float
+
+
 @dataclass
 class SkipGram:
     config: TrainConfig
@@ -41,6 +54,12 @@ class SkipGram:
     syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs, hs+ns)
     position: Position = field(default_factory=Position)
     syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
+    last_epoch: EpochStats | None = field(default=None, compare=False, repr=False)
+    stop_training: bool = field(default=False, compare=False, repr=False)  # set by a callback
+
+    def get_latest_training_loss(self) -> float:
+        """gensim's name: the summed loss of the last finished epoch (float64, 0 before)."""
+        return self.last_epoch.loss_sum if self.last_epoch is not None else 0.0
 
     @classmethod
     def initial(cls, config: TrainConfig, vocab: Vocabulary) -> SkipGram:
