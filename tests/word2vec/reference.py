@@ -29,7 +29,8 @@ def softplus(x: float) -> float:
 
 def train_job_reference(
     syn0: np.ndarray,
-    out: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -39,44 +40,30 @@ def train_job_reference(
     seed: int,
     hs: bool,
     negative: int,
-    neg_prob: np.ndarray,
-    neg_alias: np.ndarray,
-    codes: np.ndarray,
-    points: np.ndarray,
-    lengths: np.ndarray,
+    *tables_and_shrink: Any,
 ) -> tuple[float, int, int]:
-    """Updates ``syn0`` and ``out`` (float64 arrays) in place; returns (loss, pairs, words)."""
+    """Skip-gram in float64 (``tables_and_shrink``: neg_prob, neg_alias, codes, points,
+    lengths, shrink); updates the arrays in place; returns (loss, pairs, words)."""
+    *tables, shrink = tables_and_shrink
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, pairs = 0, 0.0, 0
-    vocab = len(neg_prob)
+    out = {"hs": syn1, "ns": syn1neg}
     for s in range(len(offsets) - 1):
         sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
         done += int(offsets[s + 1] - offsets[s])
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
         for i, c in enumerate(sent):
-            b = rng.next() % window
+            b = rng.next() % window if shrink else 0
             for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1)):
                 if j == i:
                     continue
-                o = sent[j]
-                if hs:
-                    units = [(int(points[o, q]), 1.0 - codes[o, q]) for q in range(lengths[o])]
-                else:
-                    units = [(o, 1.0)]
-                    for _ in range(negative):
-                        x = rng.next()
-                        col = ((x >> 32) * vocab) >> 32
-                        if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
-                            col = int(neg_alias[col])
-                        if col != o:
-                            units.append((col, 0.0))
                 neu1e = np.zeros(syn0.shape[1])
-                for node, label in units:
-                    f = float(syn0[c] @ out[node])
+                for matrix, row, label in _units(sent[j], rng, hs, negative, tuple(tables)):
+                    f = float(syn0[c] @ out[matrix][row])
                     g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
-                    neu1e += g * out[node]
-                    out[node] += g * syn0[c]
+                    neu1e += g * out[matrix][row]
+                    out[matrix][row] += g * syn0[c]
                     loss += softplus(-f) if label > 0.5 else softplus(f)
                 syn0[c] += neu1e
                 pairs += 1

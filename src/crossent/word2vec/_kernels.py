@@ -1,20 +1,21 @@
-r"""Numba kernels of skip-gram training: negative sampling and hierarchical softmax.
+r"""Numba kernels of word2vec training: skip-gram and CBOW, negative sampling and
+hierarchical softmax.
 
 One call trains on one job (a run of sentences) with the GIL released, so worker threads
 run them in parallel on shared weight matrices (Hogwild, as word2vec.c and gensim do).
 Semantics follow word2vec.c: subsampling before windowing, a reduced window
-``window − b`` with ``b`` uniform in ``{0, …, window−1}``, word2vec.c's linear congruential
-generator (so one thread and one seed give bit-identical vectors), and a learning rate
-interpolated linearly over the job. Pairs are oriented as the seed's formula: the centre
-word's input vector :math:`v_c` (``syn0``) predicts the context word ``o`` through output
-vectors (``syn1`` / ``syn1neg``).
+``window − b`` with ``b`` uniform in ``{0, …, window−1}`` (unless window shrinking is off),
+word2vec.c's linear congruential generator (so one thread and one seed give bit-identical
+vectors), and a learning rate interpolated linearly over the job. Skip-gram pairs are
+oriented as the seed's formula: the centre word's input vector :math:`v_c` (``syn0``)
+predicts the context word ``o`` through output vectors (``syn1`` / ``syn1neg``).
 
 Per pair the loss added to the float64 total is, with :math:`\sigma` the logistic function,
 negative sampling :math:`-\log\sigma(u_o^\top v_c) - \sum_{k} \log\sigma(-u_k^\top v_c)`
-over ``negative`` draws from the unigram^0.75 distribution (an alias table; draws equal to
-``o`` are skipped), or
-hierarchical softmax :math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)
-\,u_n^\top v_c)`.
+over ``negative`` draws from the unigram^ns_exponent distribution (an alias table; draws
+equal to ``o`` are skipped), hierarchical softmax
+:math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)\,u_n^\top v_c)`,
+or both summed (word2vec.c's ``-hs 1 -negative N``). CBOW: see :func:`cbow_job`.
 """
 
 from __future__ import annotations
@@ -113,7 +114,8 @@ def _subsample(
 @njit(nogil=True, cache=True, fastmath=True)
 def train_job(  # pragma: no cover - compiled
     syn0: np.ndarray,
-    out: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -128,8 +130,12 @@ def train_job(  # pragma: no cover - compiled
     codes: np.ndarray,
     points: np.ndarray,
     lengths: np.ndarray,
+    shrink: bool,
 ) -> tuple[float, int, int]:
-    """Train on sentences ``offsets[s]..offsets[s+1]`` of ``words``.
+    """Skip-gram on sentences ``offsets[s]..offsets[s+1]`` of ``words``: ``syn1`` the
+    inner-node vectors (used if ``hs``), ``syn1neg`` the output vectors (used if
+    ``negative > 0``; both: the losses are summed per pair, as word2vec.c's ``-hs 1
+    -negative N``); ``shrink``: window ``window − b``, ``b`` uniform in ``{0..window−1}``.
 
     Returns (loss summed over pairs in float64, number of pairs, words read).
     """
@@ -138,7 +144,6 @@ def train_job(  # pragma: no cover - compiled
     neu1e = np.zeros(syn0.shape[1], dtype=np.float32)
     sent = np.empty(10_000, dtype=np.int32)
     total_words = offsets[-1] - offsets[0]
-    n_neg = np.uint64(neg_prob.shape[0])
     loss, pairs, done = 0.0, 0, 0
     for s in range(offsets.shape[0] - 1):
         n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
@@ -146,29 +151,17 @@ def train_job(  # pragma: no cover - compiled
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         for i in range(n):
             c = sent[i]
-            b = int(_next(state) % np.uint64(window))
+            b = int(_next(state) % np.uint64(window)) if shrink else 0
             lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
             for j in range(lo, hi):
                 if j == i:
                     continue
-                o = sent[j]
                 l1 = syn0[c]
                 neu1e[:] = 0.0
-                if hs:
-                    for q in range(lengths[o]):
-                        label = 1.0 - codes[o, q]
-                        loss += _update(l1, out, points[o, q], label, alpha, neu1e)
-                else:
-                    loss += _update(l1, out, o, 1.0, alpha, neu1e)
-                    for _ in range(negative):
-                        x = _next(state)  # alias draw: high bits pick a column, low a coin
-                        col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
-                        neg = col
-                        if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
-                            neg = np.int64(neg_alias[col])
-                        if neg == o:
-                            continue
-                        loss += _update(l1, out, neg, 0.0, alpha, neu1e)
+                loss += _output_units(
+                    l1, syn1, syn1neg, sent[j], alpha, neu1e, state, hs, negative,
+                    neg_prob, neg_alias, codes, points, lengths,
+                )  # fmt: skip
                 for d in range(l1.shape[0]):
                     l1[d] += neu1e[d]
                 pairs += 1

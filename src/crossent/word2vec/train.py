@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from crossent.word2vec import _kernels
 from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.corpus import (
     CorpusError,
@@ -30,6 +29,7 @@ from crossent.word2vec.corpus import (
     count_words,
     encode_corpus,
 )
+from crossent.word2vec.jobs import output_tables, run_job
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
@@ -80,7 +80,7 @@ def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) ->
             f"corpus: none of its {len(counts)} distinct words occurs at least "
             f"min_count={config.min_count} times (most frequent: {top})"
         )
-    if config.loss == "hs" and len(vocab) < 2:
+    if config.hs and len(vocab) < 2:
         raise CorpusError("corpus: hierarchical softmax needs at least 2 vocabulary words")
     return SkipGram.initial(config, vocab)
 
@@ -144,16 +144,7 @@ class _Trainer:
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
         self.keep = vocab.keep_probabilities(cfg.sample)
         self.total = cfg.epochs * len(enc.words)
-        empty2 = np.zeros((1, 1), dtype=np.int8)
-        if cfg.loss == "ns":
-            self.neg_prob, self.neg_alias = vocab.alias_table()
-        else:
-            self.neg_prob, self.neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-        if cfg.loss == "hs":
-            self.codes, self.points, self.lengths = vocab.huffman()
-        else:
-            self.codes, self.points = empty2, empty2.astype(np.int32)
-            self.lengths = np.zeros(1, dtype=np.int32)
+        self.tables = output_tables(model)
         self.started = time.perf_counter()
         self.words_at_start = model.position.words_done
 
@@ -244,30 +235,7 @@ class _Trainer:
         a0 = self.alpha(words_before)
         a1 = self.alpha(words_before + self.job_words[j])
         seed = job_seed(self.m.config.seed, epoch, j)
-        cfg = self.m.config
-        if cfg.loss == "softmax":
-            from crossent.word2vec._softmax import softmax_job
-
-            return softmax_job(self.m, self.words, offsets, self.keep, seed, a0, a1)
-        loss, pairs, words = _kernels.train_job(
-            self.m.syn0,
-            self.m.syn1,
-            self.words,
-            offsets,
-            self.keep,
-            cfg.window,
-            a0,
-            a1,
-            seed,
-            cfg.loss == "hs",
-            cfg.negative,
-            self.neg_prob,
-            self.neg_alias,
-            self.codes,
-            self.points,
-            self.lengths,
-        )
-        return float(loss), int(pairs), int(words)
+        return run_job(self.m, self.tables, self.words, offsets, self.keep, seed, a0, a1)
 
     def _report(self, epoch: int) -> None:
         if self.progress is None:
