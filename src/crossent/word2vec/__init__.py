@@ -1,11 +1,12 @@
-"""Skip-gram word2vec: exact full softmax (the seed's loss), negative sampling and
-hierarchical softmax; word2vec.c/gensim vector formats; evaluation.
+"""word2vec, skip-gram and CBOW: exact full softmax (the seed's loss), negative sampling and
+hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation.
 
 >>> from crossent.word2vec import TrainConfig
 >>> TrainConfig().window, TrainConfig().negative, TrainConfig().alpha
 (5, 5, 0.025)
 """
 
+from crossent.word2vec.callbacks import CallbackAny2Vec
 from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.corpus import CorpusError
 from crossent.word2vec.intrinsic import (
@@ -17,13 +18,15 @@ from crossent.word2vec.intrinsic import (
 )
 from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.model import EpochStats, SkipGram
 from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
 
 __all__ = [
     "AnalogyReport",
+    "CallbackAny2Vec",
     "CorpusError",
     "Correlation",
+    "EpochStats",
     "KeyedVectors",
     "PairsReport",
     "Progress",

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
+from crossent.word2vec.model import EpochStats
+
 if TYPE_CHECKING:
     from crossent.word2vec.model import SkipGram
 
@@ -73,3 +75,18 @@ class Hooks:
         for cb in self.callbacks:
             getattr(cb, hook)(model)
         return model.stop_training
+
+
+def epoch_stats(model: SkipGram, seconds: float, words_before: int) -> EpochStats:
+    """The numbers of the epoch that just ended (``model.position`` not yet reset)."""
+    pos = model.position
+    words = pos.words_done - words_before
+    return EpochStats(
+        epoch=pos.epoch,
+        loss=pos.partial_loss / max(pos.partial_pairs, 1),
+        loss_sum=pos.partial_loss,
+        examples=pos.partial_pairs,
+        words=words,
+        seconds=seconds,
+        words_per_second=words / max(seconds, 1e-9),
+    )

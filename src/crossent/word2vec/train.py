@@ -14,13 +14,14 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from crossent.word2vec.callbacks import Hooks, TrainingCallback, epoch_stats
 from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.corpus import (
     CorpusError,
@@ -91,8 +92,12 @@ def train(
     *,
     model: SkipGram | None = None,
     progress: Callable[[Progress], None] | None = None,
+    callbacks: Iterable[TrainingCallback] = (),
 ) -> SkipGram:
-    """Train skip-gram on text files; ``model`` continues a checkpoint from its position."""
+    """Train skip-gram or CBOW (``config.model``) on text files; ``model`` continues a
+    checkpoint from its position; ``callbacks``: gensim-style epoch hooks
+    (:mod:`crossent.word2vec.callbacks`)."""
+    hooks = Hooks(callbacks)
     counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
         model = build_model(paths, config or TrainConfig())
@@ -108,7 +113,7 @@ def train(
         )
         if len(enc.words) == 0:
             raise CorpusError("corpus: no in-vocabulary words to train on")
-        _Trainer(model, enc, progress).run()
+        _Trainer(model, enc, progress).run(hooks)
     return model
 
 
@@ -153,16 +158,23 @@ class _Trainer:
         frac = min(words_done / max(self.total, 1), 1.0)
         return cfg.alpha * (1.0 - (1.0 - cfg.min_alpha_ratio) * frac)
 
-    def run(self) -> None:
-        pos, cfg = self.m.position, self.m.config
-        while pos.epoch < cfg.epochs:
+    def run(self, hooks: Hooks) -> None:
+        """Epochs until the last, or until a callback sets ``model.stop_training``."""
+        pos, cfg, m = self.m.position, self.m.config, self.m
+        m.stop_training = False
+        stop = hooks("on_train_begin", m)
+        while pos.epoch < cfg.epochs and not stop and not hooks("on_epoch_begin", m):
+            started, words_before = time.perf_counter(), pos.words_done
             self._epoch(pos.epoch, pos.job)
             if not _finite(self.m.syn0, self.m.syn1):
                 raise TrainingDiverged(
                     f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss
                 )
+            m.last_epoch = epoch_stats(m, time.perf_counter() - started, words_before)
             pos.epoch_losses.append(pos.partial_loss / max(pos.partial_pairs, 1))
             pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
+            stop = hooks("on_epoch_end", m)
+        hooks("on_train_end", m)
 
     def _epoch(self, epoch: int, first_job: int) -> None:
         todo = list(range(first_job, len(self.jobs)))
