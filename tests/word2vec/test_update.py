@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.model import Position, SkipGram
-from crossent.word2vec.update import update_vocabulary
+from crossent.word2vec.train import train
+from crossent.word2vec.update import update_from_text, update_vocabulary
 from crossent.word2vec.vocab import Vocabulary
 
 gensim_models = pytest.importorskip("gensim.models")
@@ -70,3 +72,21 @@ def test_max_vocab_caps_new_words_only() -> None:
     updated = update_vocabulary(model, Counter("xxxxyyz"))
     assert updated.vocab.words == ["x", "a", "b", "y", "c"]
     assert updated.vocab.counts.tolist() == [4, 2, 2, 2, 1]
+
+
+def test_update_then_train_on_new_text(tmp_path: Path) -> None:
+    old = tmp_path / "old.txt"
+    new = tmp_path / "new.txt"
+    rng = np.random.default_rng(2)
+    old.write_text("\n".join(" ".join(s) for s in _text(rng, [f"a{i}" for i in range(15)], 3000)))
+    new.write_text("\n".join(" ".join(s) for s in _text(rng, ["a1", "a2", "b1", "b2"], 800)))
+    config = TrainConfig(dim=8, min_count=3, epochs=2, threads=1)
+    model = train([old], config)
+    before = model.keyed_vectors()
+    grown = update_from_text(model, [new])
+    assert {"b1", "b2"} <= set(grown.vocab.words) and len(grown.vocab) == 17
+    trained = train([new], model=grown)
+    assert trained.position.epoch == 2 and len(trained.position.epoch_losses) == 2
+    kv = trained.keyed_vectors()
+    np.testing.assert_array_equal(kv["a9"], before["a9"])  # not in the new text: untouched
+    assert not np.array_equal(kv["a1"], before["a1"])  # trained on the new text

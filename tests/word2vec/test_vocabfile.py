@@ -63,3 +63,15 @@ def test_bad_vocabulary_files(tmp_path: Path, content: bytes, message: str) -> N
         read_vocab(tmp_path / "bad.vocab")
     with pytest.raises(VocabFileError, match="is not a regular file"):
         read_vocab(tmp_path)
+
+
+def test_training_from_a_read_vocabulary(tmp_path: Path) -> None:
+    from crossent.word2vec.config import TrainConfig
+    from crossent.word2vec.train import build_model
+
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c a b a\nd a b\n")
+    (tmp_path / "v.vocab").write_text("a 50\nb 20\nzzz 9\nc 1\n")
+    model = build_model([corpus], TrainConfig(min_count=2), counts=read_vocab(tmp_path / "v.vocab"))
+    assert model.vocab.words == ["a", "b", "zzz"]  # the file's words and counts, min_count on them
+    assert model.vocab.counts.tolist() == [50, 20, 9]

@@ -14,6 +14,7 @@ import math
 import os
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,11 +70,19 @@ class TrainingDiverged(ValueError):
         )
 
 
-def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) -> SkipGram:
-    """First pass: count words, build the vocabulary, initialise the weights."""
-    counts, stats = count_words(check_readable(paths), lowercase=config.lowercase)
-    if stats.words == 0:
-        raise CorpusError(f"corpus: no words in {', '.join(map(str, paths))}")
+def build_model(
+    paths: Sequence[str | os.PathLike[str]],
+    config: TrainConfig,
+    *,
+    counts: Counter[str] | None = None,
+) -> SkipGram:
+    """First pass: count words, build the vocabulary, initialise the weights. Given
+    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~crossent.word2vec.vocabfile.read_vocab`),
+    the corpus is not counted: the vocabulary comes from them."""
+    if counts is None:
+        counts, stats = count_words(check_readable(paths), lowercase=config.lowercase)
+        if stats.words == 0:
+            raise CorpusError(f"corpus: no words in {', '.join(map(str, paths))}")
     vocab = Vocabulary.build(counts, min_count=config.min_count, max_size=config.max_vocab)
     if len(vocab) == 0:
         top = ", ".join(f"{w!r}×{c}" for w, c in counts.most_common(3))
