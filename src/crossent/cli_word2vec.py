@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,6 +21,8 @@ from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.train import Progress as TrainProgress
 from crossent.word2vec.train import TrainingInterrupted, build_model, train
+from crossent.word2vec.update import update_from_text
+from crossent.word2vec.vocabfile import read_vocab, save_vocab
 
 console = Console(stderr=True)
 DEMO_WORDS = ("war", "city", "music", "river", "king", "game")
@@ -46,12 +48,16 @@ def run_training(
     resume: Path | None,
     plot: Path | None,
     quiet: bool,
+    vocab_files: VocabOptions | None = None,
 ) -> dict[str, Any]:
     """Train (or resume), then write vectors, checkpoint and plot; returns a summary."""
-    for path in (out, checkpoint, plot):
+    vocab_files = vocab_files or VocabOptions()
+    for path in (out, checkpoint, plot, vocab_files.save):
         if path is not None:
             check_writable(path)
-    model = SkipGram.load(resume) if resume is not None else build_model(corpus, config)
+    model = _model(corpus, config, resume, vocab_files)
+    if vocab_files.save is not None:
+        save_vocab(vocab_files.save, model.vocab)
     points: list[tuple[float, float]] = []
     with _progress_bar(quiet) as bar:
         task = bar.add_task("training", total=None, loss=math.nan, alpha=0.0, wps=0.0)
@@ -93,6 +99,33 @@ def run_training(
         "epoch_losses": model.position.epoch_losses,
         "loss": model.config.loss,
     }
+
+
+@dataclass
+class VocabOptions:
+    """``--read-vocab``, ``--save-vocab`` (word2vec.c's format) and ``--update-vocab``."""
+
+    read: Path | None = None
+    save: Path | None = None
+    update: bool = False
+
+
+def _model(
+    corpus: list[Path], config: TrainConfig, resume: Path | None, vocab: VocabOptions
+) -> SkipGram:
+    """A new model (vocabulary counted, or read), or a checkpoint (grown by the new text's
+    words with ``--update-vocab``)."""
+    if vocab.update and resume is None:
+        raise ValueError("--update-vocab: needs --resume CHECKPOINT (the model to grow)")
+    if resume is None:
+        counts = read_vocab(vocab.read) if vocab.read is not None else None
+        return build_model(corpus, config, counts=counts)
+    if vocab.read is not None:
+        raise ValueError(
+            "--read-vocab: a resumed model keeps its vocabulary (--update-vocab grows it)"
+        )
+    model = SkipGram.load(resume)
+    return update_from_text(model, corpus) if vocab.update else model
 
 
 def _progress_bar(quiet: bool) -> Progress:
@@ -182,7 +215,28 @@ def train_cmd(
     corpus: Annotated[list[Path], typer.Argument(help="Text files (plain or .gz).")],
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
-    loss: Annotated[str, typer.Option(help="ns, hs or softmax (the seed's exact loss).")] = "ns",
+    loss: Annotated[
+        str, typer.Option(help="ns, hs, hs+ns or softmax (the seed's exact loss).")
+    ] = "ns",
+    model: Annotated[str, typer.Option(help="skipgram or cbow (word2vec.c's -cbow 1).")] = (
+        "skipgram"
+    ),
+    cbow_mean: Annotated[
+        bool, typer.Option("--cbow-mean/--no-cbow-mean", help="CBOW: mean or sum of the context.")
+    ] = True,
+    hs: Annotated[
+        bool,
+        typer.Option(
+            "--hs", help="word2vec.c's -hs 1: hierarchical softmax, plus ns unless --negative 0."
+        ),
+    ] = False,
+    ns_exponent: Annotated[
+        float, typer.Option("--ns-exponent", help="Negatives drawn from count^e.")
+    ] = 0.75,
+    shrink_windows: Annotated[
+        bool,
+        typer.Option("--shrink-windows/--no-shrink-windows", help="Dynamic window (gensim)."),
+    ] = True,
     dim: Annotated[int, typer.Option(help="Vector dimension.")] = 100,
     window: Annotated[int, typer.Option(help="Max context distance (dynamic window).")] = 5,
     negative: Annotated[int, typer.Option(help="Negative samples per pair (ns).")] = 5,
@@ -200,12 +254,25 @@ def train_cmd(
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue from a checkpoint.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
+    save_vocab_file: Annotated[
+        Path | None, typer.Option("--save-vocab", help="Write 'word count' lines (word2vec.c).")
+    ] = None,
+    read_vocab_file: Annotated[
+        Path | None, typer.Option("--read-vocab", help="Vocabulary from 'word count' lines.")
+    ] = None,
+    update_vocab: Annotated[
+        bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
+    ] = False,
     lowercase: bool = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Train skip-gram word vectors on CORPUS."""
+    """Train skip-gram or CBOW word vectors on CORPUS."""
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
+    if hs and loss != "ns":
+        raise fail(f"--hs: give either --hs (word2vec.c's style) or --loss, got --loss {loss}")
+    if hs:
+        loss = "hs+ns" if negative > 0 else "hs"
     try:
         config = TrainConfig(
             dim=dim,
@@ -220,6 +287,10 @@ def train_cmd(
             seed=seed,
             loss=loss,
             lowercase=lowercase,
+            model=model,
+            cbow_mean=cbow_mean,
+            ns_exponent=ns_exponent,
+            shrink_windows=shrink_windows,
         )
         summary = run_training(
             corpus,
@@ -230,6 +301,7 @@ def train_cmd(
             resume=resume,
             plot=plot,
             quiet=as_json,
+            vocab_files=VocabOptions(read_vocab_file, save_vocab_file, update_vocab),
         )
     except (ValueError, PermissionError, OSError) as exc:  # config, corpus, files
         raise fail(str(exc)) from None
