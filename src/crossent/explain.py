@@ -189,7 +189,9 @@ def _distribution(values: Sequence[float], name: str, normalize: bool) -> np.nda
 
 def _target(target: int | Sequence[float], num_classes: int, normalize: bool) -> tuple[Any, int]:
     """The target distribution ``[C]`` and the class ``k`` form 1 uses."""
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+    if isinstance(target, bool):
+        raise TypeError("target: expected a class index or a distribution, got a bool")
+    if isinstance(target, (int, np.integer)):
         if not 0 <= target < num_classes:
             raise ValueError(f"target: class index {target} is out of range [0, {num_classes - 1}]")
         y = np.zeros(num_classes)
@@ -225,7 +227,8 @@ def _naive_form1(z: np.ndarray, labels: np.ndarray) -> np.ndarray:
     z32 = z.astype(np.float32)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         lse = np.log(np.sum(np.exp(z32), axis=-1))
-        return -np.take_along_axis(z32, labels[..., None], axis=-1)[..., 0] + lse
+        out: np.ndarray = -np.take_along_axis(z32, labels[..., None], axis=-1)[..., 0] + lse
+    return out
 
 
 def _overflow(z: np.ndarray, k: int) -> OverflowDemo:
