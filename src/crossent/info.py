@@ -139,7 +139,8 @@ def js_divergence(
     ``spatial.distance.jensenshannon`` distance. Symmetric, finite and never negative.
 
     Args:
-      p, q: distributions of the same shape ``[..., n]``.
+      p: distributions ``[..., n]``.
+      q: distributions of ``p``'s shape.
       axis: the outcome axis (default: the last, for 1-D and 2-D inputs only).
       base: logarithm base (``None``: nats; 2 gives values in [0, 1]).
       normalize: normalise ``p`` and ``q`` to sum to 1 first.
