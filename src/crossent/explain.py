@@ -215,7 +215,8 @@ def _forms_note(y: np.ndarray, k: int, form1: float, form2: float) -> str:
         )
     gap = form2 - form1
     return (
-        f"the target is soft: form 1 keeps only class {k} (the target's largest entry) and "
+        f"the target is soft: form 1 keeps only class {k} (the target's largest entry, the "
+        f"first on a tie) and "
         f"gives -log p_{k}; form 2 weighs -log p_c of every class by y_c. They differ by "
         f"Σ_c y_c (log p_{k} - log p_c) = {gap:.6f}, which is 0 only for a one-hot target "
         f"or when every class with y_c > 0 has the same p_c"
