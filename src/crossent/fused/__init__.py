@@ -15,12 +15,13 @@ Implementations (``impl=``): ``"torch"``, ``"triton"``, ``"naive"``; ``"auto"`` 
 Triton for CUDA tensors, else the chunked torch loop.
 """
 
-from crossent.fused.api import linear_cross_entropy
+from crossent.fused.api import LinearCrossEntropyKwargs, linear_cross_entropy
 from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.parallel import vocab_parallel_linear_cross_entropy
 from crossent.fused.reference import linear_cross_entropy_reference
 
 __all__ = [
+    "LinearCrossEntropyKwargs",
     "LinearCrossEntropyOutput",
     "linear_cross_entropy",
     "linear_cross_entropy_reference",

@@ -2,76 +2,72 @@
 
 from __future__ import annotations
 
-from typing import Literal, overload
+from typing import Literal, TypedDict, overload
 
 import torch
+from typing_extensions import Unpack
 
-from crossent.fused.autograd import FusedLinearCrossEntropy, wanted_grads
+from crossent.fused.autograd import run_autograd
 from crossent.fused.checks import check_impl, check_inputs, check_options, check_target_values
 from crossent.fused.op import linear_cross_entropy_op
 from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
 from crossent.fused.plan import IMPLS, plan
-from crossent.fused.records import CHUNK_DEFAULT, Options, Statistics
+from crossent.fused.records import CHUNK_DEFAULT, Options, Problem, Statistics
 from crossent.fused.reference import linear_cross_entropy_reference
 
 
+class LinearCrossEntropyKwargs(TypedDict, total=False):
+    """The options of :func:`linear_cross_entropy` besides its outputs (for ``**kwargs``)."""
+
+    ignore_index: int
+    label_smoothing: float
+    class_weight: torch.Tensor | None
+    reduction: str
+    z_loss: float
+    softcap: float | None
+    chunk_size: int | None
+    impl: str
+
+
+_Tensor = torch.Tensor
+
+
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: Literal[False] = ...,
     return_stats: Literal[False] = ...,
-    chunk_size: int | None = ...,
-    impl: str = ...,
-) -> torch.Tensor: ...
+    **options: Unpack[LinearCrossEntropyKwargs],
+) -> _Tensor: ...
 
 
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: Literal[True],
     return_stats: Literal[False] = ...,
-    chunk_size: int | None = ...,
-    impl: str = ...,
-) -> tuple[torch.Tensor, torch.Tensor]: ...
+    **options: Unpack[LinearCrossEntropyKwargs],
+) -> tuple[_Tensor, _Tensor]: ...
 
 
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: bool = ...,
     return_stats: Literal[True],
-    chunk_size: int | None = ...,
-    impl: str = ...,
+    **options: Unpack[LinearCrossEntropyKwargs],
 ) -> LinearCrossEntropyOutput: ...
 
 
@@ -182,7 +178,7 @@ def linear_cross_entropy(
             with_stats=return_stats,
             impl=impl,
         )
-        res = _fused(h2, weight, t2, bias, class_weight, options, batch_shape)
+        res = _fused(Problem(h2, weight, bias, t2, class_weight), options, batch_shape)
     if return_stats:
         return res
     if return_lse:
@@ -191,28 +187,17 @@ def linear_cross_entropy(
 
 
 def _fused(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None,
-    class_weight: torch.Tensor | None,
-    options: Options,
-    batch_shape: tuple[int, ...],
+    problem: Problem, options: Options, batch_shape: tuple[int, ...]
 ) -> LinearCrossEntropyOutput:
     """Eagerly through the autograd function; traced, as one custom operator (see
     :mod:`crossent.fused.op`), whose kernel checks the target values."""
+    p = problem
     if torch.compiler.is_compiling():
         scalars = tuple(getattr(options, f) for f in Options.__dataclass_fields__)
         loss, lse, entropy, logprob, correct = linear_cross_entropy_op(
-            hidden, weight, targets, bias, class_weight, *scalars
+            p.hidden, p.weight, p.targets, p.bias, p.class_weight, *scalars
         )
         stats = Statistics(entropy, logprob, correct) if options.with_stats else None
         return pack_output(loss, lse, stats, batch_shape)
-    check_target_values(targets, weight.shape[0], options.ignore_index)
-    p = plan(hidden, weight.shape[0], options)
-    needs = wanted_grads(hidden, weight, bias)
-    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        hidden, weight, bias, targets, class_weight, p, needs
-    )
-    stats = Statistics(*rest) if rest else None
-    return pack_output(loss, lse, stats, batch_shape)
+    check_target_values(p.targets, p.weight.shape[0], options.ignore_index)
+    return run_autograd(p, plan(p.hidden, p.weight.shape[0], options), batch_shape)

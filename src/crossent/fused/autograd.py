@@ -21,8 +21,17 @@ from typing import Any
 import torch
 
 from crossent.fused.loop import accumulation_dtype
+from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
 from crossent.fused.plan import Plan
-from crossent.fused.records import NO_GRADS, Grads, Needs, RowResults, Scales, Statistics
+from crossent.fused.records import (
+    NO_GRADS,
+    Grads,
+    Needs,
+    Problem,
+    RowResults,
+    Scales,
+    Statistics,
+)
 from crossent.fused.targets import Targets
 
 
@@ -42,67 +51,55 @@ def reduce_rows(rows: RowResults, targets: Targets, reduction: str) -> torch.Ten
     )
 
 
-def unit_scales(targets: Targets, n: int, reduction: str, dtype: torch.dtype) -> Scales:
+def unit_scales(
+    targets: Targets, n: int, reduction: str, dtype: torch.dtype, needs: Needs
+) -> Scales:
     """Per-row gradient scales of the cross-entropy and z-loss for an upstream gradient of 1."""
     one = torch.ones((), dtype=dtype, device=targets.valid.device)
     if reduction == "mean":
-        return Scales(
-            ce=(one / nonzero_or_one(targets.denominator)).expand(n),
-            z_loss=(one / nonzero_or_one(targets.n_valid)).expand(n),
-        )
-    return Scales(ce=one.expand(n), z_loss=one.expand(n))
+        ce = one / nonzero_or_one(targets.denominator)
+        z = one / nonzero_or_one(targets.n_valid)
+        return Scales(ce=ce.expand(n), z_loss=z.expand(n), needs=needs)
+    return Scales(ce=one.expand(n), z_loss=one.expand(n), needs=needs)
 
 
-def make_targets(
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
-    weight: torch.Tensor,
-    plan: Plan,
-    dtype: torch.dtype,
-) -> Targets:
-    return Targets(targets, class_weight, weight.shape[0], plan.options, plan.comm, dtype)
+def make_targets(problem: Problem, plan: Plan, dtype: torch.dtype) -> Targets:
+    """The problem's targets as weight vectors over this process's vocabulary slice."""
+    return Targets(
+        problem.targets,
+        problem.class_weight,
+        problem.weight.shape[0],
+        plan.options,
+        plan.layout.comm,
+        dtype,
+    )
 
 
 def forward_outputs(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
-    plan: Plan,
-    needs: Needs = NO_GRADS,
+    problem: Problem, plan: Plan, needs: Needs = NO_GRADS
 ) -> tuple[torch.Tensor, torch.Tensor, Statistics | None, Grads | None]:
     """Loss (in ``hidden``'s dtype), ``lse [N]`` and, if asked, the statistics; for a scalar
     reduction and ``needs``, also the gradients for an upstream gradient of 1, computed in
     the same pass (else ``None``)."""
-    dt = accumulation_dtype(hidden.dtype)
-    t = make_targets(targets, class_weight, weight, plan, dt)
+    dt = accumulation_dtype(problem.hidden.dtype)
+    t = make_targets(problem, plan, dt)
     reduction = plan.options.reduction
     early = reduction != "none" and needs.any()
-    scales = unit_scales(t, hidden.shape[0], reduction, dt) if early else None
-    rows, grads = plan.run(hidden, weight, bias, t, needs if early else NO_GRADS, scales)
-    loss = reduce_rows(rows, t, reduction).to(hidden.dtype)
+    scales = unit_scales(t, problem.hidden.shape[0], reduction, dt, needs) if early else None
+    rows, grads = plan.run(problem, t, scales)
+    loss = reduce_rows(rows, t, reduction).to(problem.hidden.dtype)
     stats = None if rows.stats is None else t.statistics(rows.lse, rows.stats)
     return loss, rows.lse, stats, grads if early else None
 
 
-def recompute_grads(
-    g_loss: torch.Tensor,
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
-    plan: Plan,
-    needs: Needs,
-) -> Grads:
+def recompute_grads(g_loss: torch.Tensor, problem: Problem, plan: Plan, needs: Needs) -> Grads:
     """The gradients for upstream gradient ``g_loss`` (scalar, or ``[N]`` for ``"none"``),
     recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
-    dt = accumulation_dtype(hidden.dtype)
-    t = make_targets(targets, class_weight, weight, plan, dt)
-    unit = unit_scales(t, hidden.shape[0], plan.options.reduction, dt)
+    dt = accumulation_dtype(problem.hidden.dtype)
+    t = make_targets(problem, plan, dt)
+    unit = unit_scales(t, problem.hidden.shape[0], plan.options.reduction, dt, needs)
     g = g_loss.to(dt)
-    _rows, grads = plan.run(hidden, weight, bias, t, needs, Scales(unit.ce * g, unit.z_loss * g))
+    _rows, grads = plan.run(problem, t, Scales(unit.ce * g, unit.z_loss * g, needs))
     return grads
 
 
@@ -131,9 +128,8 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
         plan: Plan,
         needs: Needs,
     ) -> tuple[torch.Tensor, ...]:
-        loss, lse, stats, ctx.grads = forward_outputs(
-            hidden, weight, bias, targets, class_weight, plan, needs
-        )
+        problem = Problem(hidden, weight, bias, targets, class_weight)
+        loss, lse, stats, ctx.grads = forward_outputs(problem, plan, needs)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
         ctx.plan, ctx.needs = plan, needs
         if needs.any():  # kept for a recomputing backward (reduction="none", retain_graph)
@@ -154,10 +150,7 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
             # gradient: scale them in place and hand the buffers over (no copy).
             grads, ctx.grads, scale = ctx.grads, None, g_loss
         else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
-            hidden, weight, bias, targets, class_weight = ctx.saved_tensors
-            grads = recompute_grads(
-                g_loss, hidden, weight, bias, targets, class_weight, ctx.plan, ctx.needs
-            )
+            grads = recompute_grads(g_loss, Problem(*ctx.saved_tensors), ctx.plan, ctx.needs)
             scale = None
         parts = (grads.hidden, grads.weight, grads.bias)
         result: list[torch.Tensor | None] = []
@@ -167,3 +160,15 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
             else:  # the buffers are ours: scale in place rather than copy
                 result.append((part if scale is None else part.mul_(scale)).to(dtype))
         return (*result, None, None, None, None)
+
+
+def run_autograd(
+    problem: Problem, plan: Plan, batch_shape: tuple[int, ...]
+) -> LinearCrossEntropyOutput:
+    """The plan through :class:`FusedLinearCrossEntropy`, outputs in the batch shape."""
+    p = problem
+    needs = wanted_grads(p.hidden, p.weight, p.bias)
+    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
+        p.hidden, p.weight, p.bias, p.targets, p.class_weight, plan, needs
+    )
+    return pack_output(loss, lse, Statistics(*rest) if rest else None, batch_shape)

@@ -31,7 +31,16 @@ import torch
 import torch.nn.functional as F
 
 from crossent.fused.comm import Comm
-from crossent.fused.records import Grads, Needs, Options, RowResults, RowStats, Scales
+from crossent.fused.records import (
+    Grads,
+    Layout,
+    Needs,
+    Options,
+    Problem,
+    RowResults,
+    RowStats,
+    Scales,
+)
 from crossent.fused.targets import Targets
 
 FLUSH = 2.0**-64
@@ -46,30 +55,21 @@ def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def run_chunks(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: Targets,
-    options: Options,
-    chunk: int,
-    comm: Comm,
-    needs: Needs,
-    scales: Scales | None,
+    problem: Problem, targets: Targets, options: Options, layout: Layout, scales: Scales | None
 ) -> tuple[RowResults, Grads]:
-    """One pass over the row chunks: the per-row results and, where ``needs`` says so and
-    ``scales`` are given, the gradients for those per-row upstream scales.
-
-    Shapes: ``hidden [N, D]``, ``weight [V_r, D]``, ``bias [V_r]``."""
-    dt = accumulation_dtype(hidden.dtype)
-    hidden, weight = hidden.to(dt), weight.to(dt)
-    bias = None if bias is None else bias.to(dt)
+    """One pass over the row chunks: the per-row results and, when ``scales`` are given,
+    the gradients they ask for, for those per-row upstream scales."""
+    dt = accumulation_dtype(problem.hidden.dtype)
+    hidden, weight = problem.hidden.to(dt), problem.weight.to(dt)
+    bias = None if problem.bias is None else problem.bias.to(dt)
+    comm = layout.comm
     n, local = hidden.shape[0], weight.shape[0]
-    chunk = max(1, min(chunk, n))
+    chunk = max(1, min(layout.chunk, n))
     buf = hidden.new_empty(chunk, local)
     tanh_buf = torch.empty_like(buf) if options.softcap is not None else None
     rows_out = _new_results(n, hidden, options.with_stats)
-    write = scales is not None and needs.any()
-    grads = new_grads(hidden, weight, needs if write else Needs())
+    write = scales is not None and scales.needs.any()
+    grads = new_grads(hidden, weight, scales.needs if scales is not None else Needs())
     for start in range(0, n, chunk):
         rows = slice(start, min(start + chunk, n))
         z = buf[: rows.stop - start]

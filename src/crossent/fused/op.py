@@ -28,10 +28,15 @@ from crossent.fused.autograd import forward_outputs, recompute_grads
 from crossent.fused.checks import check_target_values
 from crossent.fused.loop import accumulation_dtype
 from crossent.fused.plan import plan
-from crossent.fused.records import Needs, Options
+from crossent.fused.records import Needs, Options, Problem
 
-_SCHEMA_TYPES = {"int": "int", "float": "float", "float | None": "float?", "str": "str"}
-_SCHEMA_TYPES["bool"] = "bool"
+_SCHEMA_TYPES = {
+    "int": "int",
+    "float": "float",
+    "float | None": "float?",
+    "str": "str",
+    "bool": "bool",
+}
 _TENSORS = "Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, Tensor? class_weight"
 _OPTIONS = ", ".join(f"{_SCHEMA_TYPES[str(f.type)]} {f.name}" for f in dataclasses.fields(Options))
 _NEEDS = ", ".join(f"bool need_{f.name}" for f in dataclasses.fields(Needs))
@@ -46,23 +51,29 @@ torch.library.define(
 )
 
 _Out = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
+_N_OPTIONS = len(dataclasses.fields(Options))
+
+
+def _forward_args(args: tuple[Any, ...]) -> tuple[Problem, Options]:
+    """The forward operator's arguments: five tensors, then the options."""
+    hidden, weight, targets, bias, class_weight, *options = args
+    return Problem(hidden, weight, bias, targets, class_weight), Options(*options)
+
+
+def _backward_args(args: tuple[Any, ...]) -> tuple[Tensor, Problem, Options, Needs]:
+    """The backward operator's: the upstream gradient, the forward's, then the needs."""
+    problem, options = _forward_args(args[1 : 6 + _N_OPTIONS])
+    return args[0], problem, options, Needs(*args[6 + _N_OPTIONS :])
 
 
 @torch.library.register_kernel(FORWARD, None)  # type: ignore[untyped-decorator]
-def _forward(
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *options: Any,
-) -> _Out:
+def _forward(*args: Any) -> _Out:
     """``(loss, lse, entropy, target_logprob, correct)`` for ``hidden [N, D]``; the last
     three are empty unless ``with_stats``."""
-    opts = Options(*options)
-    check_target_values(targets, weight.shape[0], opts.ignore_index)
-    p = plan(hidden, weight.shape[0], opts)
-    loss, lse, stats, _ = forward_outputs(hidden, weight, bias, targets, class_weight, p)
+    problem, opts = _forward_args(args)
+    check_target_values(problem.targets, problem.weight.shape[0], opts.ignore_index)
+    p = plan(problem.hidden, problem.weight.shape[0], opts)
+    loss, lse, stats, _ = forward_outputs(problem, p)
     if stats is None:
         empty = lse.new_empty(0)
         correct = torch.zeros(0, dtype=torch.bool, device=lse.device)
@@ -84,15 +95,9 @@ def _unaliased(outs: _Out) -> _Out:
 
 
 @torch.library.register_fake(FORWARD)  # type: ignore[untyped-decorator]
-def _forward_fake(
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *options: Any,
-) -> _Out:
-    opts = Options(*options)
+def _forward_fake(*args: Any) -> _Out:
+    problem, opts = _forward_args(args)
+    hidden = problem.hidden
     n = hidden.shape[0]
     dt = accumulation_dtype(hidden.dtype)
     m = n if opts.with_stats else 0
@@ -105,50 +110,29 @@ def _forward_fake(
     )
 
 
-def _split(args: tuple[Any, ...]) -> tuple[Options, Needs]:
-    """The scalars of the backward operator: the options, then the needs."""
-    k = len(dataclasses.fields(Options))
-    return Options(*args[:k]), Needs(*args[k:])
-
-
 @torch.library.register_kernel(BACKWARD, None)  # type: ignore[untyped-decorator]
-def _backward_kernel(
-    g_loss: Tensor,
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *scalars: Any,
-) -> tuple[Tensor, Tensor, Tensor]:
+def _backward_kernel(*args: Any) -> tuple[Tensor, Tensor, Tensor]:
     """Gradients of the loss for upstream ``g_loss``; an unneeded one is an empty tensor."""
-    opts, needs = _split(scalars)
-    needs = dataclasses.replace(needs, bias=needs.bias and bias is not None)
-    p = plan(hidden, weight.shape[0], opts)
-    grads = recompute_grads(g_loss, hidden, weight, bias, targets, class_weight, p, needs)
-    empty = hidden.new_empty(0)
+    g_loss, problem, opts, needs = _backward_args(args)
+    h, w, b = problem.hidden, problem.weight, problem.bias
+    needs = dataclasses.replace(needs, bias=needs.bias and b is not None)
+    grads = recompute_grads(g_loss, problem, plan(h, w.shape[0], opts), needs)
+    empty = h.new_empty(0)
     return (
-        empty if grads.hidden is None else grads.hidden.to(hidden.dtype),
-        empty.clone() if grads.weight is None else grads.weight.to(weight.dtype),
-        empty.clone() if grads.bias is None or bias is None else grads.bias.to(bias.dtype),
+        empty if grads.hidden is None else grads.hidden.to(h.dtype),
+        empty.clone() if grads.weight is None else grads.weight.to(w.dtype),
+        empty.clone() if grads.bias is None or b is None else grads.bias.to(b.dtype),
     )
 
 
 @torch.library.register_fake(BACKWARD)  # type: ignore[untyped-decorator]
-def _backward_fake(
-    g_loss: Tensor,
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *scalars: Any,
-) -> tuple[Tensor, Tensor, Tensor]:
-    _, needs = _split(scalars)
+def _backward_fake(*args: Any) -> tuple[Tensor, Tensor, Tensor]:
+    _, problem, _, needs = _backward_args(args)
+    h, w, b = problem.hidden, problem.weight, problem.bias
     return (
-        torch.empty_like(hidden) if needs.hidden else hidden.new_empty(0),
-        torch.empty_like(weight) if needs.weight else hidden.new_empty(0),
-        torch.empty_like(bias) if needs.bias and bias is not None else hidden.new_empty(0),
+        torch.empty_like(h) if needs.hidden else h.new_empty(0),
+        torch.empty_like(w) if needs.weight else h.new_empty(0),
+        torch.empty_like(b) if needs.bias and b is not None else h.new_empty(0),
     )
 
 

@@ -34,12 +34,12 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from crossent.fused.autograd import FusedLinearCrossEntropy, wanted_grads
+from crossent.fused.autograd import run_autograd
 from crossent.fused.checks import check_inputs, check_options, check_target_values
 from crossent.fused.comm import Distributed
-from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
+from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.plan import plan
-from crossent.fused.records import CHUNK_DEFAULT, Options, Statistics
+from crossent.fused.records import CHUNK_DEFAULT, Options, Problem
 
 
 @torch.compiler.disable  # type: ignore[untyped-decorator]  # collectives: run eagerly (a graph break)
@@ -124,11 +124,7 @@ def vocab_parallel_linear_cross_entropy(
         impl="torch",
     )
     p = plan(h2, local, options, comm, name="vocab_parallel_linear_cross_entropy")
-    needs = wanted_grads(h2, weight, bias)
-    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        h2, weight, bias, t2, class_weight, p, needs
-    )
-    res = pack_output(loss, lse, Statistics(*rest) if rest else None, batch_shape)
+    res = run_autograd(Problem(h2, weight, bias, t2, class_weight), p, batch_shape)
     if return_stats:
         return res
     return (res.loss, res.lse) if return_lse else res.loss

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import torch
 
+from crossent.fused.comm import Comm
+
 CHUNK_DEFAULT = 0
 """``Options.chunk_size`` meaning "the chosen implementation's default"."""
 
@@ -33,6 +35,27 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """The tensors of one call, rows flattened: ``hidden [N, D]``, ``weight [V_r, D]``, ``bias
+    [V_r]``, ``targets [N]`` (class indices) or ``[N, V_r]`` (probabilities), ``class_weight
+    [V_r]`` (``V_r``: the classes of this process's vocabulary slice)."""
+
+    hidden: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    targets: torch.Tensor
+    class_weight: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a chunk loop walks a problem: rows per chunk, and the vocabulary slice."""
+
+    chunk: int
+    comm: Comm
+
+
+@dataclass(frozen=True)
 class Needs:
     """Which gradients the caller wants."""
 
@@ -49,11 +72,13 @@ NO_GRADS = Needs()
 
 @dataclass(frozen=True)
 class Scales:
-    """Per-row upstream gradients ``[N]`` of the loop's two differentiable row terms: the
-    cross-entropy ``s_i`` and the z-loss ``t_i`` (the reduction's scale included)."""
+    """What a chunk loop needs to compute gradients: the per-row upstream gradients ``[N]``
+    of its two differentiable row terms, the cross-entropy ``s_i`` and the z-loss ``t_i``
+    (the reduction's scale included), and which gradients are wanted."""
 
     ce: torch.Tensor
     z_loss: torch.Tensor
+    needs: Needs
 
 
 @dataclass
