@@ -11,7 +11,8 @@ with PyTorch's ``F.cross_entropy`` semantics for class weights, label smoothing,
 - class weights must be finite and >= 0 (PyTorch accepts NaN and negative weights); a row
   whose target class has weight 0 counts as an ignored row, so when every row's target
   weight is 0 the mean is 0 (PyTorch: NaN), and with label smoothing, whose terms do not
-  vanish there, the mean's denominator is 0 and it raises ValueError (PyTorch: NaN);
+  vanish there, the mean's denominator is 0 and it raises ValueError (PyTorch: NaN; traced
+  under ``torch.compile``/``jax.jit``, where no value can be checked, it is NaN too);
 - float16/bfloat16 logits are accumulated in float32 (the result has the logits' dtype);
 - ``axis`` is only implied (last) for 1-D and 2-D logits; for more dimensions it must be
   given (``axis=1`` is ``F.cross_entropy``'s ``[N, C, d1, ...]``), since a silent guess
@@ -285,14 +286,20 @@ def _broadcast_weight(
 
 
 def _reduce(xp: Any, row: Array, denom: Array, reduction: str) -> Array:
-    """Apply ``reduction``; the mean over nothing (denominator 0) is 0, not NaN."""
+    """Apply ``reduction``; the mean over nothing (denominator 0, sum 0) is 0, not NaN.
+
+    A zero denominator under a non-zero sum (class weights whose Σ w_{y_i} is 0 while
+    label-smoothing terms remain) is undefined: eager calls raise before this; traced ones
+    (no values to check) give PyTorch's NaN rather than a silent number.
+    """
     if reduction == "none":
         return row
     total = xp.sum(row)
     if reduction == "sum":
         return total
     safe = xp.where(denom == 0, xp.ones_like(denom), denom)
-    return total / safe
+    mean = total / safe
+    return xp.where((denom == 0) & (total != 0), xp.full_like(mean, float("nan")), mean)
 
 
 def _device(x: Array) -> Any:
