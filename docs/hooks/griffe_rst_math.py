@@ -19,11 +19,26 @@ _MATH_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
 _GROUPED_ARG = re.compile(r"^(?P<indent>[ \t]+)(?P<names>\w+(?:, \w+)+): (?P<text>.*)$")
 
 
+_NAMES_GO_ON = re.compile(r"^[ \t]+\w+(?:, \w+)*,[ \t]*$")
+_NAMES_END = re.compile(r"^[ \t]+\w+(?:, \w+)*: ")
+
+
+def _join_wrapped_names(lines: list[str]) -> list[str]:
+    """``a, b,`` / ``c: text`` (a list of names wrapped over lines) as one line."""
+    out: list[str] = []
+    for line in lines:
+        if out and _NAMES_GO_ON.match(out[-1]) and _NAMES_END.match(line):
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
 def split_grouped_args(text: str) -> str:
     """``a, b: text`` (one description for several parameters, as NumPy style allows)
     becomes ``a: text`` (continuation lines kept) and ``b: see `a`.``, which the Google
     parser reads as one entry per parameter."""
-    lines = text.splitlines()
+    lines = _join_wrapped_names(text.splitlines())
     out: list[str] = []
     i = 0
     while i < len(lines):
