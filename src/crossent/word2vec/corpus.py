@@ -14,7 +14,7 @@ import os
 import warnings
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +30,8 @@ class CorpusError(ValueError):
 class ReadStats:
     """What a pass over the corpus saw."""
 
-    lines: int = 0
     words: int = 0
     replaced_bytes: int = 0
-    files: list[str] = field(default_factory=list)
 
 
 def check_readable(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
@@ -60,10 +58,8 @@ def iter_sentences(
     """Token lists, one per line (lines over 10,000 words become several); empty lines skipped."""
     stats = stats if stats is not None else ReadStats()
     for path in check_readable(paths):
-        stats.files.append(str(path))
         for line in _lines(path, stats):
             tokens = (line.lower() if lowercase else line).split()
-            stats.lines += 1
             stats.words += len(tokens)
             for start in range(0, len(tokens), MAX_SENTENCE):
                 yield tokens[start : start + MAX_SENTENCE]
@@ -104,20 +100,13 @@ def count_words(
 
 @dataclass
 class EncodedCorpus:
-    """In-vocabulary word indices of every sentence, backed by files in ``directory``.
+    """In-vocabulary word indices of every sentence (a memory-mapped file).
 
-    ``words[offsets[s]:offsets[s + 1]]`` is sentence ``s``; ``raw_words`` counts all the
-    words read, out-of-vocabulary ones included (word2vec.c's progress measure).
+    ``words[offsets[s]:offsets[s + 1]]`` is sentence ``s``.
     """
 
     words: np.ndarray  # int32 [total]
     offsets: np.ndarray  # int64 [sentences + 1]
-    raw_words: int
-    directory: Path
-
-    @property
-    def sentences(self) -> int:
-        return len(self.offsets) - 1
 
 
 def encode_corpus(
@@ -134,11 +123,10 @@ def encode_corpus(
     ``warn=False`` when the first pass has already warned about undecodable bytes."""
     directory.mkdir(parents=True, exist_ok=True)
     words_path, offsets = directory / "words.int32", [0]
-    total, raw, buf = 0, 0, []
+    total, buf = 0, []
     get = index.get
     with open(words_path, "wb") as out:
         for tokens in iter_sentences(paths, lowercase=lowercase, warn=warn):
-            raw += len(tokens)
             ids = [i for i in map(get, tokens) if i is not None]
             if not ids:
                 continue
@@ -150,4 +138,12 @@ def encode_corpus(
                 buf.clear()
         np.asarray(buf, dtype=np.int32).tofile(out)
     words = np.memmap(words_path, dtype=np.int32, mode="r") if total else np.zeros(0, np.int32)
-    return EncodedCorpus(words, np.asarray(offsets, dtype=np.int64), raw, directory)
+    return EncodedCorpus(words, np.asarray(offsets, dtype=np.int64))
+
+
+def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
+    """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
+    targets = np.arange(job_words, offsets[-1] + job_words, job_words)
+    cuts = np.unique(np.clip(np.searchsorted(offsets, targets), 1, len(offsets) - 1))
+    starts = np.concatenate([[0], cuts[:-1]])
+    return [(int(a), int(b)) for a, b in zip(starts, cuts, strict=True) if b > a]

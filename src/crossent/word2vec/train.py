@@ -14,7 +14,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ from crossent.word2vec.corpus import (
     check_readable,
     count_words,
     encode_corpus,
+    job_bounds,
 )
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
@@ -47,6 +48,10 @@ class Progress:
     alpha: float
     words_per_second: float
     epoch_losses: list[float]
+
+
+JobResult = tuple[float, int, int]
+"""What one job returns: (loss summed over its pairs in float64, pairs, words read)."""
 
 
 class TrainingInterrupted(Exception):
@@ -112,14 +117,6 @@ def train(
     return model
 
 
-def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
-    """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
-    targets = np.arange(job_words, offsets[-1] + job_words, job_words)
-    cuts = np.unique(np.clip(np.searchsorted(offsets, targets), 1, len(offsets) - 1))
-    starts = np.concatenate([[0], cuts[:-1]])
-    return [(int(a), int(b)) for a, b in zip(starts, cuts, strict=True) if b > a]
-
-
 def _finite(*arrays: np.ndarray) -> bool:
     """Whether every entry is finite — via a float64 sum (a NaN or inf anywhere makes it
     non-finite), without the V×D boolean temporary of ``np.isfinite(a).all()``."""
@@ -174,71 +171,61 @@ class _Trainer:
             pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
 
     def _epoch(self, epoch: int, first_job: int) -> None:
-        todo = list(range(first_job, len(self.jobs)))
-        begin = {j: epoch * len(self.enc.words) + int(self.job_starts[j]) for j in todo}
-        finished: dict[int, tuple[float, int, int]] = {}
-        results = self._results(epoch, todo, begin, finished)
+        """Jobs ``first_job..`` of the epoch, accounted in job order. With several threads,
+        jobs overlap (Hogwild). Jobs run on worker threads even with ``threads=1``, so that
+        Ctrl-C (delivered to the main thread) never lands inside a job: on Ctrl-C, jobs that
+        had started run to the end (their updates are in the weights) and are accounted."""
+        pending: dict[int, Future[JobResult]] = {}
         try:
-            for j, result in results:
-                if not math.isfinite(result[0]):
-                    results.close()
-                    where = f"the loss in epoch {epoch + 1}, job {j + 1}"
-                    raise TrainingDiverged(where, self.m.config.alpha, self.m.config.loss)
-                self._account(j, result, begin[j])
-                self._report(epoch)
-        except KeyboardInterrupt:
-            results.close()  # waits for the running jobs, collects them into ``finished``
-            # Jobs start in order, so those that ran form a run of consecutive indices.
-            for j in sorted(finished):
-                self._account(j, finished[j], begin[j])
+            with ThreadPoolExecutor(self.m.config.threads) as pool:
+                try:
+                    for j in range(first_job, len(self.jobs)):
+                        self._submit_ahead(pool, pending, epoch, j)
+                        result = pending[j].result()
+                        del pending[j]
+                        self._account(epoch, j, result)
+                finally:
+                    for future in pending.values():
+                        future.cancel()
+        except KeyboardInterrupt:  # the pool has shut down: started jobs have finished
+            for j in sorted(pending):  # jobs start in order: the finished ones come first
+                if pending[j].cancelled() or pending[j].exception() is not None:
+                    break
+                self._account(epoch, j, pending[j].result())
             raise TrainingInterrupted(self.m) from None
 
-    def _account(self, j: int, result: tuple[float, int, int], words_before: int) -> None:
+    def _submit_ahead(
+        self,
+        pool: ThreadPoolExecutor,
+        pending: dict[int, Future[JobResult]],
+        epoch: int,
+        j: int,
+    ) -> None:
+        """Keep up to two jobs per thread queued, from job ``j`` on."""
+        nxt = max(pending, default=j - 1) + 1
+        while len(pending) < 2 * self.m.config.threads and nxt < len(self.jobs):
+            pending[nxt] = pool.submit(self._job, epoch, nxt, self._words_before(epoch, nxt))
+            nxt += 1
+
+    def _words_before(self, epoch: int, j: int) -> int:
+        """In-vocabulary words of all the jobs before job ``j`` of ``epoch``, over all epochs."""
+        return epoch * len(self.enc.words) + int(self.job_starts[j])
+
+    def _account(self, epoch: int, j: int, result: JobResult) -> None:
         """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
-        pos = self.m.position
+        pos, cfg = self.m.position, self.m.config
         loss, pairs, words = result
+        if not math.isfinite(loss):
+            where = f"the loss in epoch {epoch + 1}, job {j + 1}"
+            raise TrainingDiverged(where, cfg.alpha, cfg.loss)
         assert j == pos.job, (j, pos.job)
         pos.partial_loss += loss
         pos.partial_pairs += pairs
-        pos.words_done = words_before + words
+        pos.words_done = self._words_before(epoch, j) + words
         pos.job = j + 1
+        self._report(epoch)
 
-    def _results(
-        self,
-        epoch: int,
-        todo: list[int],
-        begin: dict[int, int],
-        finished: dict[int, tuple[float, int, int]],
-    ) -> Generator[tuple[int, tuple[float, int, int]], None, None]:
-        """Results in job order; with several threads, jobs overlap (Hogwild). Jobs run on
-        worker threads even with ``threads=1``, so that Ctrl-C (delivered to the main thread)
-        never lands inside a job: when the generator is closed early, jobs that had started
-        run to the end (their updates are in the weights) and their results go to
-        ``finished``."""
-        threads = self.m.config.threads
-        pending: dict[int, Future[tuple[float, int, int]]] = {}
-        try:
-            with ThreadPoolExecutor(threads) as ex:
-                try:
-                    ahead = iter(todo)
-                    for j in todo:
-                        while len(pending) < 2 * threads:
-                            nxt = next(ahead, None)
-                            if nxt is None:
-                                break
-                            pending[nxt] = ex.submit(self._job, epoch, nxt, begin[nxt])
-                        result = pending[j].result()
-                        del pending[j]
-                        yield j, result
-                finally:
-                    for f in pending.values():
-                        f.cancel()
-        finally:  # the executor has shut down: every job has finished or never started
-            for j, f in pending.items():
-                if not f.cancelled() and f.exception() is None:
-                    finished[j] = f.result()
-
-    def _job(self, epoch: int, j: int, words_before: int) -> tuple[float, int, int]:
+    def _job(self, epoch: int, j: int, words_before: int) -> JobResult:
         s0, s1 = self.jobs[j]
         offsets = self.enc.offsets[s0 : s1 + 1]
         a0 = self.alpha(words_before)
