@@ -16,15 +16,6 @@ from crossent.word2vec import KeyedVectors
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(1)
-    words = [f"w{i}" for i in range(60)]
-    path = tmp_path_factory.mktemp("cli") / "c.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(400)))
-    return path
-
-
 def test_train_eval_similar(corpus: Path, tmp_path: Path) -> None:
     out, ckpt, plot = tmp_path / "v.txt", tmp_path / "m.npz", tmp_path / "loss.png"
     res = runner.invoke(
@@ -137,8 +128,8 @@ def test_ctrl_c_writes_a_checkpoint_that_resumes(tmp_path: Path) -> None:
     import sys
     import time
 
-    from crossent.cli_word2vec import data_file
     from crossent.word2vec import TrainConfig, train
+    from crossent.word2vec.data import data_file
 
     warm = tmp_path / "warm.txt"
     warm.write_text("a b c a b c\n" * 20)

@@ -1,4 +1,4 @@
-"""The ``crossent`` command line (typer + rich)."""
+"""``crossent explain``: a thin layer over :func:`crossent.explain.explain`."""
 
 from __future__ import annotations
 
@@ -12,17 +12,7 @@ from rich.table import Table
 
 from crossent.explain import Explanation, explain
 
-app = typer.Typer(
-    help="crossent: cross-entropy, softmax and word2vec, correct and fast.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 console = Console()
-
-
-@app.callback()
-def _root() -> None:
-    """crossent: cross-entropy, softmax and word2vec, correct and fast."""
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:
@@ -36,7 +26,6 @@ def _floats(text: str | None, name: str) -> list[float] | None:
         ) from exc
 
 
-@app.command("explain")
 def explain_cmd(
     logits: Annotated[
         str | None, typer.Option(help="Comma-separated logits (default: 1,2,0.5).")
@@ -95,17 +84,3 @@ def _print_explanation(r: Explanation) -> None:
         f"logits × 100 in float32: naive exp overflows → {b['logits_x100_naive']}; "
         f"max-shifted logsumexp → {b['logits_x100_correct']:.4f}"
     )
-
-
-def main() -> None:
-    """Entry point of the ``crossent`` script."""
-    app()
-
-
-def _register_word2vec() -> None:
-    from crossent.cli_word2vec import register
-
-    register(app)
-
-
-_register_word2vec()

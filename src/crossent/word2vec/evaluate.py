@@ -16,15 +16,55 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossent.word2vec import _kernels
-from crossent.word2vec.corpus import CorpusError, encode_corpus
+from crossent.word2vec.corpus import CorpusError, encode_corpus, job_bounds
+from crossent.word2vec.keyedvectors import KeyedVectors
 from crossent.word2vec.model import SkipGram
-from crossent.word2vec.train import job_bounds
+
+
+@dataclass
+class EvaluationReport:
+    """Scores of one set of vectors: per word-pair file (by file name), analogies and the
+    held-out loss (each as returned by the function that computes it), where asked."""
+
+    words: int
+    similarity: dict[str, dict[str, Any]]
+    analogies: dict[str, Any] | None = None
+    heldout: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data; parts that were not asked for are left out."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def evaluate(
+    vectors: KeyedVectors,
+    model: SkipGram | None = None,
+    *,
+    similarity: Sequence[str | os.PathLike[str]] = (),
+    analogies: str | os.PathLike[str] | None = None,
+    heldout: Sequence[str | os.PathLike[str]] = (),
+) -> EvaluationReport:
+    """Word similarity (Spearman) on each ``similarity`` file, analogy accuracy on
+    ``analogies``, and the exact held-out J(θ) of ``model`` on the ``heldout`` text."""
+    if heldout and model is None:
+        raise ValueError(
+            "heldout: needs a model (a checkpoint holds the output vectors), not only vectors"
+        )
+    report = EvaluationReport(len(vectors), {})
+    for path in similarity:
+        report.similarity[Path(path).name] = vectors.evaluate_word_pairs(path)
+    if analogies is not None:
+        report.analogies = vectors.evaluate_word_analogies(analogies)
+    if heldout and model is not None:
+        report.heldout = heldout_loss(model, heldout)
+    return report
 
 
 def heldout_loss(

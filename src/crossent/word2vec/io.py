@@ -178,6 +178,13 @@ def _read_text(f: IO[bytes], count: int, dim: int, name: str) -> tuple[list[str]
     return words, vectors
 
 
+def is_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` holds a checkpoint (a zip archive, as ``.npz`` files are) rather
+    than a word2vec vector file: the first bytes are a zip header."""
+    with open(path, "rb") as f:
+        return f.read(2) == b"PK"
+
+
 def save_checkpoint(
     path: str | os.PathLike[str], arrays: dict[str, np.ndarray], meta: dict[str, Any]
 ) -> None:

@@ -14,7 +14,12 @@ from typing import Any
 import numpy as np
 
 from crossent.word2vec.config import TrainConfig
-from crossent.word2vec.io import VectorFileError, load_checkpoint, save_checkpoint
+from crossent.word2vec.io import (
+    VectorFileError,
+    is_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from crossent.word2vec.keyedvectors import KeyedVectors
 from crossent.word2vec.vocab import Vocabulary
 
@@ -84,3 +89,13 @@ class SkipGram:
                 f"{path}: syn0 has shape {model.syn0.shape}, expected {(len(vocab), config.dim)}"
             )
         return model
+
+
+def load_any(path: str | os.PathLike[str]) -> tuple[KeyedVectors, SkipGram | None]:
+    """Vectors from a word2vec file, or from a checkpoint (then also its model)."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"file not found: {os.fspath(path)}")
+    if is_checkpoint(path):
+        model = SkipGram.load(path)
+        return model.keyed_vectors(), model
+    return KeyedVectors.load(path), None
