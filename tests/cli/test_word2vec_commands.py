@@ -133,7 +133,9 @@ def test_ctrl_c_writes_a_checkpoint_that_resumes(tmp_path: Path) -> None:
 
     warm = tmp_path / "warm.txt"
     warm.write_text("a b c a b c\n" * 20)
-    train([warm], TrainConfig(min_count=1, epochs=1, dim=4))  # numba kernels compiled and cached
+    train(
+        [warm], TrainConfig(min_count=1, epochs=1, dim=4, sample=0)
+    )  # numba kernels compiled and cached
     out = tmp_path / "v.bin"
     cmd = [
         sys.executable,

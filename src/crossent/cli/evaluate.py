@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from crossent.cli.common import JsonFlag, fail, stdout
+from crossent.cli.common import JsonFlag, fail, stdout, user_errors
 
 if TYPE_CHECKING:
     from crossent.word2vec.evaluate import EvaluationReport
@@ -30,15 +30,13 @@ def eval_cmd(
     defaults = not similarity and analogies is None and not heldout
     sim = similarity or ([data_file(WORD_PAIRS)] if defaults else [])
     ana = analogies or (data_file(ANALOGIES) if defaults else None)
-    try:
-        kv, model = load_any(vectors)
+    with user_errors():
+        kv, model = load_any(vectors, "VECTORS")
         if heldout and model is None:
             raise fail(
                 "--heldout needs a checkpoint (it holds the output vectors), not a vector file"
             )
         report = evaluate(kv, model, similarity=sim, analogies=ana, heldout=heldout or [])
-    except (ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:

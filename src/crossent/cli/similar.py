@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crossent.cli.common import JsonFlag, fail, stdout
+from crossent.cli.common import JsonFlag, fail, stdout, user_errors
 
 
 def similar_cmd(
@@ -22,13 +22,14 @@ def similar_cmd(
     from crossent.word2vec import UnknownWordError
     from crossent.word2vec.model import load_any
 
-    try:
-        kv, _ = load_any(vectors)
-        result = kv.most_similar(word, topn=n)
-    except UnknownWordError as exc:
-        raise fail(str(exc), 1) from None
-    except (ValueError, OSError) as exc:
-        raise fail(str(exc)) from None
+    if n < 1:
+        raise fail(f"-n: expected a positive number of neighbours, got {n}")
+    with user_errors():
+        kv, _ = load_any(vectors, "VECTORS")
+        try:
+            result = kv.most_similar(word, topn=n)
+        except UnknownWordError as exc:
+            raise fail(str(exc), 1) from None
     if as_json:
         typer.echo(json.dumps([{"word": w, "similarity": s} for w, s in result]))
         return
