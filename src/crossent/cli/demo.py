@@ -45,12 +45,14 @@ def demo_cmd(
     loss: Annotated[str, typer.Option(help="ns, hs or softmax.")] = "ns",
 ) -> None:
     """Train on the bundled WikiText-2 text, evaluate, show neighbours, write vectors and plot."""
+    from crossent.word2vec import TrainConfig
     from crossent.word2vec.data import ANALOGIES, CORPUS, WORD_PAIRS, data_file
     from crossent.word2vec.evaluate import evaluate
     from crossent.word2vec.model import load_any
 
     outputs = Outputs(folder / "vectors.bin", True, folder / "model.ckpt.npz", folder / "loss.png")
     with user_errors():
+        TrainConfig(epochs=epochs, loss=loss)  # settings checked before anything is written
         _prepare(folder)
         console.print(
             f"training skip-gram ({loss}) on the bundled WikiText-2 text "

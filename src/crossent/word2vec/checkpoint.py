@@ -187,7 +187,9 @@ def _check_vocabulary(words: list[str], counts: np.ndarray, name: str) -> None:
     if v == 0:
         raise CheckpointError(f"{name}: words: the vocabulary is empty")
     if counts.shape != (v,):
-        raise CheckpointError(f"{name}: counts: expected shape ({v},), got {counts.shape}")
+        raise CheckpointError(
+            f"{name}: words and counts disagree: {v} words, counts of shape {counts.shape}"
+        )
     if counts.min() < 1 or (v > 1 and (np.diff(counts) > 0).any()):
         raise CheckpointError(f"{name}: counts: expected positive, non-increasing counts")
     if int(counts.sum(dtype=np.float64)) > MAX_TOTAL_COUNT:

@@ -16,6 +16,7 @@ epochs read through a memory map, and that no interruption can leave behind.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import hashlib
@@ -224,7 +225,8 @@ def _check_text(head: bytes, path: Path) -> None:
     nul = head.find(b"\x00")
     if nul >= 0:
         raise CorpusError(f"corpus: {path} is not text (a NUL byte at byte {nul}){hint}")
-    replaced = head.decode("utf-8", errors="replace").count("\ufffd")
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    replaced = decoder.decode(head, final=False).count("\ufffd")  # a cut last char is fine
     if head and replaced > _MAX_REPLACED * len(head):
         raise CorpusError(
             f"corpus: {path} is not UTF-8 text ({replaced} undecodable bytes in its first "

@@ -7,7 +7,7 @@ then ``word f1 … fD`` per line. Writes are atomic (:func:`.files.atomic_write`
 Reading proves the file before trusting it: only regular files; the header against the
 records (count, dimension, nothing missing, nothing after the last record); tokens of any
 length; finite values (a NaN or inf is reported with its word). The format is decided by
-the first record, not by a fixed-size sniff: text when it is one line of a word and ``D``
+the first record, not by a fixed-size sniff: text when it is one line of a word and
 numbers, binary otherwise (``binary=`` forces it). Memory is the vectors themselves: a
 plain file is memory-mapped, and rows are allocated no faster than the file can fill them.
 """
@@ -91,10 +91,10 @@ def _parse(data: bytes | mmap.mmap, name: str, binary: bool | None) -> tuple[lis
     count, dim, start = _header(data, name)
     first_end = data.find(b"\n", start)
     first = data[start : first_end if first_end >= 0 else len(data)]
-    if binary is None:
-        binary = count > 0 and not _is_text_record(first, dim)
+    if binary is None:  # text if the first record is a word and numbers (any count: the
+        binary = count > 0 and not _is_text_record(first, None)  # text reader says if wrong)
     record = 4 * dim + 2 if binary else 2 * dim + 1  # the fewest bytes a record can take
-    rows = min(count, (len(data) - start) // record + 1)  # never more than the file can fill
+    rows = min(count, (len(data) - start) // record)  # never more than the file can fill
     vectors = np.empty((rows, dim), dtype=np.float32)
     reader = _read_binary if binary else _read_text
     words = reader(data, start, count, vectors, name)
@@ -116,10 +116,11 @@ def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
     return count, dim, end + 1
 
 
-def _is_text_record(line: bytes, dim: int) -> bool:
-    """Whether ``line`` is a word followed by ``dim`` numbers, as in the text format."""
+def _is_text_record(line: bytes, dim: int | None) -> bool:
+    """Whether ``line`` is a word followed by ``dim`` (None: one or more) numbers, as in
+    the text format. A binary record never is: its float bytes are not all digits."""
     fields = line.rstrip().split(b" ")
-    if len(fields) != dim + 1:
+    if len(fields) < 2 or (dim is not None and len(fields) != dim + 1):
         return False
     try:
         fields[0].decode("utf-8")
