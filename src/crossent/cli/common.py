@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, TextIO
 
 import typer
 from rich.console import Console
@@ -55,9 +56,13 @@ def option_name(field: str) -> str:
 def user_errors() -> Iterator[None]:
     """Turn the library's errors about the user's input into one line and exit status 2.
 
-    A setting error (:class:`crossent.word2vec.ConfigError`) names the option."""
+    A setting error (:class:`crossent.word2vec.ConfigError`) names the option. Warnings
+    (e.g. undecodable bytes in a corpus) are one ``warning:`` line each."""
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("default")
+            warnings.showwarning = _show_warning
+            yield
     except MemoryError:
         raise fail("not enough memory for these settings and this input") from None
     except (ValueError, OSError) as exc:
@@ -66,6 +71,17 @@ def user_errors() -> Iterator[None]:
         if isinstance(field, str) and isinstance(problem, str):
             raise fail(f"{option_name(field)}: {problem}") from None
         raise fail(str(exc) or type(exc).__name__) from None
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    console.print(f"warning: {message}", soft_wrap=True, highlight=False, markup=False)
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]

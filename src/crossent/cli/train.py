@@ -26,7 +26,7 @@ from crossent.cli.progress import progress_display
 
 if TYPE_CHECKING:
     from crossent.word2vec import Progress as TrainProgress
-    from crossent.word2vec import SkipGram
+    from crossent.word2vec import SkipGram, TrainConfig
 
 INTERRUPTED = 130  # the shell's status for a run stopped by SIGINT
 
@@ -71,11 +71,11 @@ def run_training(
     check_paths(corpus, outputs, resume)
     with sigterm_as_interrupt():
         try:
-            model = _model(corpus, settings, resume)
+            config, resumed = _start(settings, resume)
         except KeyboardInterrupt:
             raise fail("interrupted before training started; nothing was written", 130) from None
         points: list[tuple[float, float]] = []
-        model = _train(corpus, model, outputs, quiet, points)
+        model = _train(corpus, config, resumed, outputs, quiet, points)
         _write_outputs(model, outputs, points)
     return TrainingSummary(
         vectors=str(outputs.vectors),
@@ -102,25 +102,29 @@ def check_paths(corpus: list[Path], outputs: Outputs, resume: Path | None) -> No
     check_distinct(inputs, outputs.named())
 
 
-def _model(corpus: list[Path], settings: dict[str, Any], resume: Path | None) -> SkipGram:
+def _start(
+    settings: dict[str, Any], resume: Path | None
+) -> tuple[TrainConfig | None, SkipGram | None]:
+    """A new run's configuration, or the checkpoint to continue (with its settings)."""
     from crossent.word2vec import CheckpointError, SkipGram, TrainConfig
     from crossent.word2vec.config import default_threads
-    from crossent.word2vec.train import build_model, resume_config
+    from crossent.word2vec.train import resume_config
 
     settings = {"threads": default_threads(), **settings}
     if resume is None:
-        return build_model(corpus, TrainConfig(**settings))
+        return TrainConfig(**settings), None
     try:
         model = SkipGram.load(resume, "--resume")
     except CheckpointError as exc:
         raise CheckpointError(f"--resume: {exc}") from None
     model.config = resume_config(model, **settings)
-    return model
+    return None, model
 
 
 def _train(
     corpus: list[Path],
-    model: SkipGram,
+    config: TrainConfig | None,
+    model: SkipGram | None,
     outputs: Outputs,
     quiet: bool,
     points: list[tuple[float, float]],
@@ -135,7 +139,7 @@ def _train(
 
     try:
         with display:
-            return train(corpus, model=model, progress=on_progress)
+            return train(corpus, config, model=model, progress=on_progress)
     except TrainingInterrupted as stop:
         target = save_interrupted(stop.model, outputs)
         console.print(
@@ -271,8 +275,11 @@ def train_cmd(
     }  # fmt: skip
     settings = {k: v for k, v in given.items() if v is not None}
     outputs = Outputs(out, fmt == "bin", checkpoint, plot)
-    with user_errors():
-        summary = run_training(corpus, settings, outputs, resume=resume, quiet=quiet or as_json)
+    try:
+        with user_errors():
+            summary = run_training(corpus, settings, outputs, resume=resume, quiet=quiet or as_json)
+    except KeyboardInterrupt:  # while checking paths or loading: nothing was written
+        raise fail("interrupted before training started; nothing was written", 130) from None
     if as_json:
         typer.echo(json.dumps(vars(summary), indent=2))
     elif not quiet:
