@@ -242,20 +242,32 @@ def train_cmd(
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
     loss: Annotated[
-        str | None, typer.Option(help="ns, hs or softmax (the seed's exact loss). [ns]")
+        str | None, typer.Option(help="ns, hs or softmax (the seed's exact loss) (default: ns).")
     ] = None,
-    dim: Annotated[int | None, typer.Option(help="Vector dimension. [100]")] = None,
-    window: Annotated[int | None, typer.Option(help="Max context distance. [5]")] = None,
-    negative: Annotated[int | None, typer.Option(help="Negative samples per pair. [5]")] = None,
-    min_count: Annotated[int | None, typer.Option("--min-count", help="[5]")] = None,
+    dim: Annotated[int | None, typer.Option(help="Vector dimension (default: 100).")] = None,
+    window: Annotated[int | None, typer.Option(help="Max context distance (default: 5).")] = None,
+    negative: Annotated[
+        int | None, typer.Option(help="Negative samples per pair (default: 5).")
+    ] = None,
+    min_count: Annotated[
+        int | None, typer.Option("--min-count", help="Drop words seen fewer times (default: 5).")
+    ] = None,
     max_vocab: Annotated[
         int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
     ] = None,
-    sample: Annotated[float | None, typer.Option(help="Subsampling (0: off). [1e-3]")] = None,
-    epochs: Annotated[int | None, typer.Option(help="Passes over the corpus. [5]")] = None,
-    alpha: Annotated[float | None, typer.Option(help="Initial learning rate. [0.025]")] = None,
-    threads: Annotated[int | None, typer.Option(help="Worker threads. [all cores]")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (1 thread: identical). [1]")] = None,
+    sample: Annotated[
+        float | None, typer.Option(help="Subsampling (0: off) (default: 1e-3).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the corpus (default: 5).")] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Initial learning rate (default: 0.025).")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (default: all cores).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (1 thread: identical) (default: 1).")
+    ] = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
     resume: Annotated[
         Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
