@@ -101,11 +101,8 @@ def _mutate_checkpoint(model: SkipGram, path: Path, rng: np.random.Generator) ->
     for _ in range(int(rng.integers(1, 3))):
         if rng.random() < 0.5:
             name = list(arrays)[int(rng.integers(4))]
-            arrays[name] = (
-                _random_array(rng)
-                if rng.random() < 0.5
-                else arrays[name][: int(rng.integers(0, 40))]
-            )
+            cut = arrays[name].ndim > 0 and rng.random() < 0.5
+            arrays[name] = arrays[name][: int(rng.integers(0, 40))] if cut else _random_array(rng)
         else:
             section = ["config", "position", "corpus"][int(rng.integers(3))]
             node = meta[section] if isinstance(meta[section], dict) else {}

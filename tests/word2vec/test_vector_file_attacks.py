@@ -79,6 +79,9 @@ def test_non_finite_values_name_the_word(tmp_path: Path, value: str) -> None:
     (tmp_path / "v.bin").write_bytes(b"1 3\nbroken " + vec + b"\n")
     with pytest.raises(VectorFileError, match="word 'broken': non-finite value"):
         load_word2vec(tmp_path / "v.bin")
+    (tmp_path / "big.txt").write_text("1 2\nhuge 1 1e39\n")
+    with pytest.raises(VectorFileError, match="line 2: word 'huge': value beyond float32's range"):
+        load_word2vec(tmp_path / "big.txt")
     with pytest.raises(ValueError, match="word 'x' has a non-finite value"):
         save_word2vec(tmp_path / "w.bin", ["x"], np.array([[float(value)]]))
 

@@ -182,14 +182,15 @@ def _read_text(
         try:
             if len(fields) != dim + 1:
                 raise ValueError
-            vectors[len(words)] = [float(x) for x in fields[1:]]
+            row = np.array([float(x) for x in fields[1:]])  # float64: range checked below
             word = fields[0].decode("utf-8", errors="replace")
         except ValueError:
             raise VectorFileError(
                 f"{name}: line {line_no}: expected a word and {dim} numbers, "
                 f"got {bytes(line[:80]).decode('utf-8', errors='replace')!r}"
             ) from None
-        _check_finite(vectors[len(words)], word, f"{name}: line {line_no}")
+        _check_finite(row, word, f"{name}: line {line_no}")
+        vectors[len(words)] = row
         words.append(word)
     if len(words) < count:
         raise VectorFileError(
@@ -209,7 +210,13 @@ def _lines(data: bytes | mmap.mmap, pos: int, first: int) -> Iterator[tuple[int,
         pos, line_no = end + 1, line_no + 1
 
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 def _check_finite(row: np.ndarray, word: str, where: str) -> None:
-    if not np.isfinite(row).all():
-        bad = row[~np.isfinite(row)][0]
-        raise VectorFileError(f"{where}: word {word[:40]!r}: non-finite value {bad} in its vector")
+    """Every value finite and within float32's range (the vectors' dtype)."""
+    ok = np.isfinite(row) & (np.abs(row) <= _FLOAT32_MAX)
+    if not ok.all():
+        bad = row[~ok][0]
+        what = "non-finite value" if not np.isfinite(bad) else "value beyond float32's range"
+        raise VectorFileError(f"{where}: word {word[:40]!r}: {what} {bad} in its vector")
