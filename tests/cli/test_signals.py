@@ -1,6 +1,6 @@
 """Interruptions of a real ``crossent train`` process (its stderr piped, as in a log):
-SIGTERM is handled like Ctrl-C, SIGKILL loses only the run, never a file; progress lines
-reach the pipe while training runs."""
+Ctrl-C (SIGINT) and SIGTERM write a checkpoint that loads, SIGKILL loses only the run,
+never a file; progress lines reach the pipe while training runs."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ def _synthetic_corpus(path: Path, vocab: int = 5000) -> Path:
     return path
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL])
 def test_signal_during_training(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "v.bin"
     out.write_bytes(b"previous version")

@@ -14,8 +14,6 @@ import math
 import sys
 import threading
 import time
-from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, TextIO
 
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,7 +23,26 @@ from crossent.cli.common import console
 if TYPE_CHECKING:
     from crossent.word2vec import Progress as TrainProgress
 
-Display = Callable[["TrainProgress"], None]
+
+class Display:
+    """A progress display: a context (started and stopped around training) called with
+    each snapshot. This base class shows nothing (``--quiet``)."""
+
+    def start(self) -> None:
+        """Begin showing progress."""
+
+    def stop(self) -> None:
+        """Stop showing progress."""
+
+    def __call__(self, p: TrainProgress) -> None:
+        """Show snapshot ``p``."""
+
+    def __enter__(self) -> Display:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def line(p: TrainProgress) -> str:
@@ -44,7 +61,7 @@ def epoch_ended(p: TrainProgress) -> bool:
     return p.words_done * p.epochs >= (p.epoch + 1) * p.words_total
 
 
-class PlainProgress:
+class PlainProgress(Display):
     """Plain lines on ``stream``: at each epoch end and every ``interval`` seconds."""
 
     def __init__(self, stream: TextIO | None = None, interval: float = 10.0) -> None:
@@ -56,16 +73,10 @@ class PlainProgress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._tick, daemon=True)
 
-    def __enter__(self) -> PlainProgress:
+    def start(self) -> None:
         self._thread.start()
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._stop.set()
         self._thread.join()
 
@@ -88,7 +99,7 @@ class PlainProgress:
             print(text, file=self.stream, flush=True)
 
 
-class BarProgress:
+class BarProgress(Display):
     """A live rich progress bar (stderr is a terminal)."""
 
     def __init__(self) -> None:
@@ -105,16 +116,10 @@ class BarProgress:
         )
         self.task = self.bar.add_task("training", total=None, loss=math.nan, alpha=0.0, wps=0.0)
 
-    def __enter__(self) -> BarProgress:
+    def start(self) -> None:
         self.bar.start()
-        return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self.bar.stop()
 
     def __call__(self, p: TrainProgress) -> None:
@@ -129,21 +134,8 @@ class BarProgress:
         )
 
 
-class NoProgress:
-    """``--quiet``: nothing."""
-
-    def __enter__(self) -> NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def __call__(self, p: TrainProgress) -> None:
-        return None
-
-
-def progress_display(quiet: bool) -> PlainProgress | BarProgress | NoProgress:
+def progress_display(quiet: bool) -> Display:
     """The display for this run: none, a bar on a terminal, else plain lines."""
     if quiet:
-        return NoProgress()
+        return Display()
     return BarProgress() if console.is_terminal else PlainProgress()
