@@ -11,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -31,12 +30,14 @@ LINE = re.compile(
 class Run:
     """A ``crossent train`` subprocess whose stderr lines are collected as they come."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, tmpdir: Path | None = None) -> None:
+        env = dict(os.environ, TMPDIR=str(tmpdir)) if tmpdir is not None else None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "crossent", "train", *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            env=env,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -72,10 +73,6 @@ class Run:
         return code
 
 
-def _crossent_temps() -> set[str]:
-    return {n for n in os.listdir(tempfile.gettempdir()) if n.startswith("crossent-")}
-
-
 def _synthetic_corpus(path: Path, vocab: int = 5000) -> Path:
     rng = np.random.default_rng(0)
     words = np.array([f"t{i}" for i in range(vocab)])
@@ -91,25 +88,19 @@ def test_signal_during_training(tmp_path: Path, sig: signal.Signals) -> None:
     out.write_bytes(b"previous version")
     unrelated = tmp_path / "v.bin.ckpt"
     unrelated.write_bytes(b"someone else's file")
-    temps = _crossent_temps()
+    private_tmp = tmp_path.parent / f"{tmp_path.name}-tmp"  # the run's TMPDIR, watched
+    private_tmp.mkdir()
     run = Run(
-        str(data_file("wikitext2-valid.txt")),
-        "--out",
-        str(out),
-        "--epochs",
-        "200",
-        "--threads",
-        "1",
-        "--dim",
-        "20",
-    )
+        str(data_file("wikitext2-valid.txt")), "--out", str(out), "--epochs", "200",
+        "--threads", "1", "--dim", "20", tmpdir=private_tmp,
+    )  # fmt: skip
     done = run.wait_for(r"\(epoch done\)")
     assert LINE.search(done), done  # piped progress: a plain line at the epoch's end
     run.proc.send_signal(sig)
     code = run.finish()
     assert out.read_bytes() == b"previous version"
     assert unrelated.read_bytes() == b"someone else's file"
-    assert _crossent_temps() <= temps
+    assert list(private_tmp.iterdir()) == []  # the encoded corpus was an unnamed file
     if sig == signal.SIGKILL:
         assert code == -signal.SIGKILL
         assert sorted(p.name for p in tmp_path.iterdir()) == ["v.bin", "v.bin.ckpt"]
