@@ -13,7 +13,7 @@ from crossent.word2vec.config import TrainConfig
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
-from .reference import cbow_softmax_reference
+from .oracle import cbow_softmax_reference
 
 
 def _job(rng: np.random.Generator, vocab: int) -> tuple[np.ndarray, np.ndarray]:

@@ -94,3 +94,20 @@ def test_cbow_quality_matches_gensim(tmp_path: Path, loss: str) -> None:
           f"analogies ours {ana[0]:.2%} gensim {ana[1]:.2%}")  # fmt: skip
     assert sim[0] >= sim[1] - 0.03  # at least as good, within the tolerance
     assert ana[0] >= ana[1] - 0.01
+
+
+def test_checkpoint_syn1neg_is_proved(corpus: Path, tmp_path: Path) -> None:
+    from crossent.word2vec import CheckpointError, SkipGram
+
+    model = train([corpus], _config(model="cbow", loss="hs+ns", epochs=1))
+    good = tmp_path / "good.npz"
+    model.save(good)
+    with np.load(good) as z:
+        arrays = {k: z[k] for k in z.files}
+    for name, change in (("missing", None), ("short", arrays["syn1neg"][:-1])):
+        crafted = {k: v for k, v in arrays.items() if k != "syn1neg"}
+        if change is not None:
+            crafted["syn1neg"] = change
+        np.savez(tmp_path / f"{name}.npz", **crafted)
+        with pytest.raises(CheckpointError, match="syn1neg"):
+            SkipGram.load(tmp_path / f"{name}.npz")

@@ -12,7 +12,7 @@ import pytest
 from crossent.word2vec import _kernels
 from crossent.word2vec.vocab import Vocabulary
 
-from .reference import cbow_job_reference, train_job_reference
+from .oracle import cbow_job_reference, train_job_reference
 
 
 def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.ndarray, np.ndarray]:

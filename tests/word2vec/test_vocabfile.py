@@ -61,7 +61,7 @@ def test_bad_vocabulary_files(tmp_path: Path, content: bytes, message: str) -> N
     (tmp_path / "bad.vocab").write_bytes(content)
     with pytest.raises(VocabFileError, match=message):
         read_vocab(tmp_path / "bad.vocab")
-    with pytest.raises(VocabFileError, match="is not a regular file"):
+    with pytest.raises(VocabFileError, match="expected a vocabulary file, got a directory"):
         read_vocab(tmp_path)
 
 

@@ -7,8 +7,11 @@ hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation.
 """
 
 from crossent.word2vec.callbacks import CallbackAny2Vec
-from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.checkpoint import CheckpointError
+from crossent.word2vec.config import ConfigError, TrainConfig
 from crossent.word2vec.corpus import CorpusError
+from crossent.word2vec.evalsets import EvaluationFileError
+from crossent.word2vec.files import InputFileError
 from crossent.word2vec.intrinsic import (
     AnalogyReport,
     Correlation,
@@ -24,9 +27,13 @@ from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrup
 __all__ = [
     "AnalogyReport",
     "CallbackAny2Vec",
+    "CheckpointError",
+    "ConfigError",
     "CorpusError",
     "Correlation",
     "EpochStats",
+    "EvaluationFileError",
+    "InputFileError",
     "KeyedVectors",
     "PairsReport",
     "Progress",

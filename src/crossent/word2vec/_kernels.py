@@ -75,12 +75,12 @@ def _lookup(
 
 @njit(inline="always")
 def _update(
-    l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: float, neu1e: np.ndarray
+    l1: np.ndarray, syn1: np.ndarray, node: int, label: float, alpha: float, neu1e: np.ndarray
 ) -> float:  # pragma: no cover - compiled
     """One logistic unit on input vector ``l1``: accumulate its gradient into ``neu1e``,
-    update output row ``node``; returns the unit's loss -log sigma(±f) (float64)."""
+    update output row ``node`` of ``syn1``; returns the unit's loss -log sigma(±f) (float64)."""
     dim = l1.shape[0]
-    row = out[node]
+    row = syn1[node]
     f = np.float32(0.0)
     for d in range(dim):
         f += l1[d] * row[d]

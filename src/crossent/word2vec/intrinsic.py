@@ -25,11 +25,12 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import NamedTuple, TypedDict
 
 import numpy as np
 
+from crossent.word2vec.evalsets import EvaluationFileError, read_analogies, read_word_pairs
+from crossent.word2vec.files import open_input
 from crossent.word2vec.vectortable import VectorTable
 
 
@@ -97,15 +98,29 @@ def word_pairs_report(
     restrict_vocab: int = 300_000,
     case_insensitive: bool = True,
 ) -> PairsReport:
-    """Our report on a word-pair file (no p-values; 0 correlations when under 2 pairs)."""
-    gold, model, oov = _score_pairs(kv, path, "\t", "utf8", restrict_vocab, case_insensitive, False)
+    """Our report on a word-pair file, read strictly (a line that does not parse is an
+    error naming ``file:line``, :mod:`.evalsets`); fewer than 2 known pairs is an error."""
+    pairs = read_word_pairs(path)
+    lookup = _case_lookup(kv, restrict_vocab, case_insensitive)
+    norm = str.upper if case_insensitive else str
+    unit = kv.get_normed_vectors()
+    gold, model = [], []
+    for pair in pairs:
+        a, b = norm(pair.first), norm(pair.second)
+        if a in lookup and b in lookup:
+            gold.append(pair.score)
+            model.append(float(unit[lookup[a]] @ unit[lookup[b]]))
+    if len(gold) < 2:
+        raise ValueError(
+            f"similarity: {os.fspath(path)}: only {len(gold)} of its {len(pairs)} pairs have "
+            f"both words among the {restrict_vocab} most frequent; need 2 or more"
+        )
     x, y = np.asarray(gold), np.asarray(model)
-    enough = len(gold) > 1
     return PairsReport(
-        spearman=spearman(x, y).statistic if enough else 0.0,
-        pearson=pearson(x, y).statistic if enough else 0.0,
+        spearman=spearman(x, y).statistic,
+        pearson=pearson(x, y).statistic,
         pairs=len(gold),
-        oov_fraction=oov / (len(gold) + oov) if gold or oov else 0.0,
+        oov_fraction=1 - len(gold) / len(pairs),
     )
 
 
@@ -124,7 +139,7 @@ def _score_pairs(
     gold: list[float] = []
     model: list[float] = []
     oov = 0
-    for line in Path(path).read_text(encoding=encoding).splitlines(keepends=True):
+    for line in _text(path, "pairs", encoding).splitlines(keepends=True):
         if not line or line.startswith("#"):
             continue
         fields = (line.upper() if case_insensitive else line).split(delimiter)
@@ -161,7 +176,19 @@ def evaluate_word_analogies(
 ) -> tuple[float, list[AnalogySection]]:
     """gensim's ``(accuracy, sections)``; the last section is ``"Total accuracy"``. With
     ``dummy4unknown`` a question with an unknown word counts as wrong instead of skipped."""
-    sections, _ = _answer_analogies(kv, analogies, restrict_vocab, case_insensitive, dummy4unknown)
+    norm = str.upper if case_insensitive else str
+    sections: list[AnalogySection] = []
+    read: list[tuple[int, Question]] = []  # (section, question), in file order
+    for number, line in enumerate(_text(analogies, "analogies", "utf-8").splitlines()):
+        if line.startswith(": "):
+            sections.append(AnalogySection(section=line[2:].strip(), correct=[], incorrect=[]))
+        elif not sections:
+            raise ValueError(
+                f"analogies: line {number + 1} of {analogies}: missing ': section' header"
+            )
+        elif len(words := [norm(w) for w in line.split()]) == 4:  # others skipped, as gensim
+            read.append((len(sections) - 1, (words[0], words[1], words[2], words[3])))
+    _grade(kv, sections, read, restrict_vocab, case_insensitive, dummy4unknown)
     total = AnalogySection(
         section="Total accuracy",
         correct=[q for s in sections for q in s["correct"]],
@@ -177,15 +204,30 @@ def analogy_report(
     restrict_vocab: int = 30_000,
     case_insensitive: bool = True,
 ) -> AnalogyReport:
-    """Our report: gensim's answers, with the counts and the coverage."""
-    sections, asked = _answer_analogies(kv, path, restrict_vocab, case_insensitive, False)
+    """Our report: gensim's answers, with the counts and the coverage; the file is read
+    strictly (:mod:`.evalsets`); no question with four known words is an error."""
+    questions = read_analogies(path)
+    norm = str.upper if case_insensitive else str
+    sections: list[AnalogySection] = []
+    read: list[tuple[int, Question]] = []
+    for q in questions:
+        if not sections or sections[-1]["section"] != q.section:
+            sections.append(AnalogySection(section=q.section, correct=[], incorrect=[]))
+        a, b, c, d = (norm(w) for w in q.words)
+        read.append((len(sections) - 1, (a, b, c, d)))
+    _grade(kv, sections, read, restrict_vocab, case_insensitive, False)
     correct = sum(len(s["correct"]) for s in sections)
     answered = correct + sum(len(s["incorrect"]) for s in sections)
+    if not answered:
+        raise ValueError(
+            f"analogies: {os.fspath(path)}: none of its {len(questions)} questions has all "
+            f"four words among the {restrict_vocab} most frequent"
+        )
     return AnalogyReport(
-        accuracy=correct / answered if answered else 0.0,
+        accuracy=correct / answered,
         correct=correct,
         questions=answered,
-        coverage=answered / asked if asked else 0.0,
+        coverage=answered / len(questions),
         sections={s["section"]: _accuracy(s) for s in sections if s["correct"] or s["incorrect"]},
     )
 
@@ -198,27 +240,18 @@ def _accuracy(section: AnalogySection) -> float:
 Question = tuple[str, str, str, str]
 
 
-def _answer_analogies(
+def _grade(
     kv: VectorTable,
-    path: str | os.PathLike[str],
+    sections: list[AnalogySection],
+    read: list[tuple[int, Question]],
     restrict_vocab: int,
     case_insensitive: bool,
     dummy4unknown: bool,
-) -> tuple[list[AnalogySection], int]:
-    """Sections with their right and wrong questions, and the number of questions read."""
+) -> None:
+    """File each question of ``read`` (section index, normalised words) as right or wrong
+    in its section; unknown ones as wrong with ``dummy4unknown``, else nowhere."""
     norm: Callable[[str], str] = str.upper if case_insensitive else str
     lookup = _case_lookup(kv, restrict_vocab, case_insensitive)
-    sections: list[AnalogySection] = []
-    read: list[tuple[int, Question]] = []  # (section, question), in file order
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines()):
-        if line.startswith(": "):
-            sections.append(AnalogySection(section=line[2:].strip(), correct=[], incorrect=[]))
-            continue
-        if not sections:
-            raise ValueError(f"analogies: line {number + 1} of {path}: missing ': section' header")
-        words = [norm(w) for w in line.split()]
-        if len(words) == 4:
-            read.append((len(sections) - 1, (words[0], words[1], words[2], words[3])))
     known = [all(w in lookup for w in q) for _, q in read]
     abc = [[lookup[w] for w in q[:3]] for (_, q), k in zip(read, known, strict=True) if k]
     guesses = iter(_predict(kv, abc, restrict_vocab, norm))
@@ -227,8 +260,18 @@ def _answer_analogies(
             sections[s]["correct" if next(guesses) == question[3] else "incorrect"].append(question)
         elif dummy4unknown:
             sections[s]["incorrect"].append(question)
-    asked = len(read)
-    return sections, asked
+
+
+def _text(path: str | os.PathLike[str], what: str, encoding: str) -> str:
+    """The whole of a regular file, decoded (a clear ``ValueError`` if it does not)."""
+    with open_input(path, what) as f:
+        data = f.read()
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise EvaluationFileError(
+            f"{what}: {os.fspath(path)}: not {encoding} text ({exc})"
+        ) from None
 
 
 def _predict(

@@ -20,13 +20,11 @@ words beyond it are not added (old words are never dropped).
 
 from __future__ import annotations
 
-import os
 from collections import Counter
-from collections.abc import Sequence
 
 import numpy as np
 
-from crossent.word2vec.corpus import check_readable, count_words
+from crossent.word2vec.corpus import Corpus, CorpusLike, as_corpus, count_words
 from crossent.word2vec.model import Position, SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
@@ -57,11 +55,14 @@ def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
     syn1neg = None
     if model.syn1neg is not None:
         syn1neg = np.concatenate([model.syn1neg, zeros])[order]
-    return SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg)
+    return SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg=syn1neg)
 
 
-def update_from_text(model: SkipGram, paths: Sequence[str | os.PathLike[str]]) -> SkipGram:
-    """:func:`update_vocabulary` with the word counts of the text files ``paths``; train the
-    result on them with ``train(paths, model=...)``."""
-    counts, _ = count_words(check_readable(paths), lowercase=model.config.lowercase)
+def update_from_text(model: SkipGram, corpus: CorpusLike | Corpus) -> SkipGram:
+    """:func:`update_vocabulary` with the word counts of ``corpus`` (paths or token lists,
+    as :func:`~crossent.word2vec.train`); train the result on it with
+    ``train(corpus, model=...)``."""
+    source = as_corpus(corpus)
+    source.check()
+    counts, _ = count_words(source, lowercase=model.config.lowercase)
     return update_vocabulary(model, counts)

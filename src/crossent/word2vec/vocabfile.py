@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from pathlib import Path
 
-from crossent.word2vec.io import atomic_write
+from crossent.word2vec.files import atomic_write, open_input
 from crossent.word2vec.vocab import Vocabulary
 
 SENTENCE_END = "</s>"
@@ -43,11 +42,9 @@ def save_vocab(path: str | os.PathLike[str], vocab: Vocabulary) -> None:
 
 def read_vocab(path: str | os.PathLike[str]) -> Counter[str]:
     """Word counts from a word2vec.c vocabulary file, in file order (``</s>`` skipped)."""
-    source = Path(path)
-    if not source.is_file():
-        raise VocabFileError(f"read_vocab: {source} is not a regular file")
+    source = os.fspath(path)
     counts: Counter[str] = Counter()
-    with open(source, "rb") as f:
+    with open_input(path, "read_vocab", "vocabulary file", VocabFileError) as f:
         for number, raw in enumerate(f, start=1):
             fields = raw.decode("utf-8", errors="replace").split()
             if not fields:

@@ -19,15 +19,6 @@ runner = CliRunner()
 SMALL = ["--dim", "8", "--epochs", "1", "--threads", "1"]
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(1)
-    words = [f"w{i}" for i in range(40)]
-    path = tmp_path_factory.mktemp("cli") / "c.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(300)) + "\n")
-    return path
-
-
 def _train(corpus: Path, tmp_path: Path, *extra: str) -> SkipGram:
     ckpt = tmp_path / "m.npz"
     args = ["train", str(corpus), "--out", str(tmp_path / "v.bin"), "--checkpoint", str(ckpt)]
@@ -86,7 +77,7 @@ def test_update_vocab_grows_a_checkpoint(corpus: Path, tmp_path: Path) -> None:
         (["--update-vocab"], "--update-vocab: needs --resume"),
         (["--hs", "--loss", "softmax"], "--hs: give either --hs"),
         (["--model", "bag"], "model: expected one of"),
-        (["--read-vocab", "missing.vocab"], "read_vocab: missing.vocab is not a regular file"),
+        (["--read-vocab", "missing.vocab"], "--read-vocab: file not found: missing.vocab"),
     ],
 )
 def test_mistakes_are_one_line_and_status_2(
