@@ -27,7 +27,9 @@ def softmax_job(
 ) -> tuple[float, int, int]:
     """Train one job; returns (loss summed over its pairs, pairs, words read)."""
     cfg = model.config
-    centres, contexts = _kernels.job_pairs(words, offsets, keep, cfg.window, seed, True)
+    centres, contexts = _kernels.job_pairs(
+        words, offsets, keep, cfg.window, seed, cfg.shrink_windows
+    )
     syn0 = torch.from_numpy(model.syn0)  # shares memory with the model
     syn1 = torch.from_numpy(model.syn1)
     total, n, batch = 0.0, len(centres), cfg.batch_pairs
