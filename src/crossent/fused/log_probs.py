@@ -121,22 +121,34 @@ def vocab_parallel_linear_log_probs(
     targets: torch.Tensor,
     bias: torch.Tensor | None = None,
     *,
+    group: Any = None,
+    vocab_start: int | None = None,
+    vocab_size: int | None = None,
     return_entropy: bool = False,
-    shift: int | bool = 0,
-    ignore_index: int = -100,
-    **options: Any,
+    **options: Unpack[LinearLogProbsKwargs],
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """:func:`linear_log_probs` with ``weight`` split by rows over a ``torch.distributed``
-    group, as :func:`~crossent.fused.vocab_parallel_linear_cross_entropy` (``group``,
-    ``vocab_start``, ``vocab_size``, ``temperature``, ``softcap``, ``chunk_size`` pass through);
-    the same values and ``hidden`` gradient on every rank."""
+    group (``group``, ``vocab_start``, ``vocab_size`` as in
+    :func:`~crossent.fused.vocab_parallel_linear_cross_entropy`; ``impl`` must be
+    ``"auto"`` or ``"torch"``); the same values and ``hidden`` gradient on every rank."""
+    unknown = sorted(set(options) - set(LinearLogProbsKwargs.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"vocab_parallel_linear_log_probs: unexpected option {unknown[0]!r}; expected "
+            f"some of {sorted(LinearLogProbsKwargs.__annotations__)}"
+        )
+    impl = options.pop("impl", "auto")
+    if impl not in ("auto", "torch"):
+        raise ValueError(f"impl: the vocabulary-parallel loop is 'torch', got {impl!r}")
+    shift, ignore_index = options.get("shift", 0), options.get("ignore_index", -100)
     out = vocab_parallel_linear_cross_entropy(
         hidden,
         weight,
         _class_targets(targets),
         bias,
-        ignore_index=ignore_index,
-        shift=shift,
+        group=group,
+        vocab_start=vocab_start,
+        vocab_size=vocab_size,
         reduction="none",
         return_stats=True,
         **options,
