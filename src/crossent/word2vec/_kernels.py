@@ -95,6 +95,16 @@ def _update(
 
 
 @njit(inline="always")
+def _window(
+    state: np.ndarray, i: int, n: int, window: int, shrink: bool
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Positions ``[lo, hi)`` around ``i`` in a sentence of ``n``: ``window − b`` each side,
+    ``b`` uniform in ``{0..window−1}`` if ``shrink`` (one draw), else ``b = 0``."""
+    b = int(_next(state) % np.uint64(window)) if shrink else 0
+    return max(0, i - window + b), min(n, i + window - b + 1)
+
+
+@njit(inline="always")
 def _subsample(
     words: np.ndarray, start: int, end: int, keep: np.ndarray, state: np.ndarray, sent: np.ndarray
 ) -> int:  # pragma: no cover - compiled
@@ -151,8 +161,7 @@ def train_job(  # pragma: no cover - compiled
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         for i in range(n):
             c = sent[i]
-            b = int(_next(state) % np.uint64(window)) if shrink else 0
-            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            lo, hi = _window(state, i, n, window, shrink)
             for j in range(lo, hi):
                 if j == i:
                     continue
@@ -189,8 +198,8 @@ def job_pairs(  # pragma: no cover - compiled
     for s in range(offsets.shape[0] - 1):
         n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         for i in range(n):
-            b = int(_next(state) % np.uint64(window)) if dynamic else 0
-            for j in range(max(0, i - window + b), min(n, i + window - b + 1)):
+            lo, hi = _window(state, i, n, window, dynamic)
+            for j in range(lo, hi):
                 if j != i:
                     centres[m] = sent[i]
                     contexts[m] = sent[j]
@@ -307,8 +316,7 @@ def cbow_job(  # pragma: no cover - compiled
         done += offsets[s + 1] - offsets[s]
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         for i in range(n):
-            b = int(_next(state) % np.uint64(window)) if shrink else 0
-            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            lo, hi = _window(state, i, n, window, shrink)
             neu1[:] = 0.0
             for j in range(lo, hi):
                 if j != i:
@@ -359,8 +367,7 @@ def cbow_examples(  # pragma: no cover - compiled
     for s in range(offsets.shape[0] - 1):
         n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         for i in range(n):
-            b = int(_next(state) % np.uint64(window)) if shrink else 0
-            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            lo, hi = _window(state, i, n, window, shrink)
             if hi - lo <= 1:
                 continue
             for j in range(lo, hi):
