@@ -59,9 +59,12 @@ def _ours(x: dict[str, Any], use_bias: bool, use_cw: bool, **kw: Any) -> torch.T
     )
 
 
-def _loss_and_grads(fn: Any, x: dict[str, Any], use_bias: bool, **kw: Any) -> list[torch.Tensor]:
+def _loss_and_grads(
+    fn: Any, x: dict[str, Any], use_bias: bool, use_cw: bool, **kw: Any
+) -> list[torch.Tensor]:
+    """Loss and the gradients of hidden, weight (and bias) for a non-uniform upstream."""
     leaves = {k: x[k].clone().requires_grad_() for k in ("hidden", "weight", "bias")}
-    loss = fn({**x, **leaves}, use_bias, **kw)
+    loss = fn({**x, **leaves}, use_bias, use_cw, **kw)
     upstream = torch.linspace(-1, 2, loss.numel(), dtype=loss.dtype).reshape(loss.shape)
     wrt = [leaves["hidden"], leaves["weight"], *([leaves["bias"]] if use_bias else [])]
     return [loss.detach(), *torch.autograd.grad(loss, wrt, upstream)]
@@ -84,8 +87,8 @@ def test_matches_torch_native_float64(
 ) -> None:
     x = _case(torch.float64)
     kw = {"reduction": reduction, "label_smoothing": smoothing}
-    ours = _loss_and_grads(lambda *a, **k: _ours(*a, use_cw=use_cw, **k), x, use_bias, **kw)
-    theirs = _loss_and_grads(lambda *a, **k: _native(*a, use_cw=use_cw, **k), x, use_bias, **kw)
+    ours = _loss_and_grads(_ours, x, use_bias, use_cw, **kw)
+    theirs = _loss_and_grads(_native, x, use_bias, use_cw, **kw)
     _assert_close(ours, theirs, rtol=1e-10)
 
 
@@ -93,10 +96,8 @@ def test_matches_torch_native_float64(
 def test_matches_torch_native_float32_large_logits(reduction: str) -> None:
     """Logits of standard deviation ~1e3: both stable, both agree to float32 precision."""
     x = _case(torch.float32, seed=1, scale=1e3)
-    ours = _loss_and_grads(lambda *a, **k: _ours(*a, use_cw=True, **k), x, True, reduction=reduction)
-    theirs = _loss_and_grads(
-        lambda *a, **k: _native(*a, use_cw=True, **k), x, True, reduction=reduction
-    )
+    ours = _loss_and_grads(_ours, x, True, True, reduction=reduction)
+    theirs = _loss_and_grads(_native, x, True, True, reduction=reduction)
     assert all(torch.isfinite(t).all() for t in ours)
     _assert_close(ours, theirs, rtol=2e-5)
 
@@ -108,15 +109,15 @@ def test_ignore_index_and_edge_rows(ignore_index: int) -> None:
     for targets in (torch.tensor([3]), torch.tensor([7])):
         y = {**x, "targets": targets}
         kw = {"ignore_index": ignore_index, "reduction": "sum"}
-        ours = _loss_and_grads(lambda *a, **k: _ours(*a, use_cw=False, **k), y, True, **kw)
-        theirs = _loss_and_grads(lambda *a, **k: _native(*a, use_cw=False, **k), y, True, **kw)
+        ours = _loss_and_grads(_ours, y, True, False, **kw)
+        theirs = _loss_and_grads(_native, y, True, False, **kw)
         _assert_close(ours, theirs, rtol=1e-12)
     x = _case(torch.float64, seed=3)
     x["targets"][:] = ignore_index
     for reduction in ("sum", "none"):  # ("mean" over zero rows: ours 0, PyTorch NaN)
         kw = {"ignore_index": ignore_index, "reduction": reduction}
-        ours = _loss_and_grads(lambda *a, **k: _ours(*a, use_cw=True, **k), x, True, **kw)
-        theirs = _loss_and_grads(lambda *a, **k: _native(*a, use_cw=True, **k), x, True, **kw)
+        ours = _loss_and_grads(_ours, x, True, True, **kw)
+        theirs = _loss_and_grads(_native, x, True, True, **kw)
         _assert_close(ours, theirs, rtol=0.0)
         assert all(torch.count_nonzero(t) == 0 for t in ours)
     mean = _ours(x, True, False, ignore_index=ignore_index)
