@@ -295,7 +295,8 @@ class _Rows(torch.utils.data.Dataset[dict[str, torch.Tensor]]):
         return {"input_ids": self.ids[i], "labels": self.labels[i]}
 
 
-def _train(model: Any, out_dir: Any) -> list[float]:
+def _train(model: Any, out_dir: Any) -> tuple[list[float], float]:
+    """Two optimiser steps of 2 micro-batches of 2 rows, then an evaluation: the losses."""
     args = transformers.TrainingArguments(
         output_dir=str(out_dir),
         use_cpu=True,
@@ -311,9 +312,12 @@ def _train(model: Any, out_dir: Any) -> list[float]:
         disable_tqdm=True,
         seed=0,
     )
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=_Rows(8))
+    trainer = transformers.Trainer(
+        model=model, args=args, train_dataset=_Rows(8), eval_dataset=_Rows(3)
+    )
     trainer.train()
-    return [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    evaluated = trainer.evaluate()["eval_loss"]
+    return [h["loss"] for h in trainer.state.log_history if "loss" in h], evaluated
 
 
 def test_trainer_steps_equal_the_unpatched_model(tmp_path: Any, monkeypatch: Any) -> None:
@@ -327,9 +331,14 @@ def test_trainer_steps_equal_the_unpatched_model(tmp_path: Any, monkeypatch: Any
     monkeypatch.setattr(integration, "linear_cross_entropy", counting)
     reference = tiny("gemma2")
     model = patch(copy.deepcopy(reference))
-    ours, theirs = _train(model, tmp_path / "ours"), _train(reference, tmp_path / "theirs")
-    assert calls == ["sum"] * 4  # 2 steps × 2 micro-batches, divided by num_items_in_batch
+    (ours, ours_eval), (theirs, theirs_eval) = (
+        _train(model, tmp_path / "ours"),
+        _train(reference, tmp_path / "theirs"),
+    )
+    # 2 steps × 2 micro-batches divided by num_items_in_batch, then 1 evaluation batch
+    assert calls == ["sum"] * 5
     assert len(ours) == 2 and ours == pytest.approx(theirs, rel=1e-5)
+    assert ours_eval == pytest.approx(theirs_eval, rel=1e-5)
     for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):
         assert torch.allclose(p, q, rtol=1e-4, atol=1e-6), name
     assert not torch.equal(model.lm_head.weight, tiny("gemma2").lm_head.weight)  # it trained

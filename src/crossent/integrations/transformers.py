@@ -20,7 +20,9 @@ how ``transformers.Trainer`` calls the model); ``softcap(z) = cap·tanh(z/cap)``
 ``cap = config.final_logit_softcapping`` for the Gemma 2/3 families. The hidden states
 are never copied (only the labels are shifted), ``logits_to_keep`` selects the positions
 as the model would, and without ``labels`` the model's own ``forward`` runs unchanged.
-``transformers.Trainer`` works as it is (it reads the loss from the output).
+``transformers.Trainer`` works as it is (it reads the loss from the output); evaluation
+that needs the logits (``Trainer.predict``, ``compute_metrics``) gets none while labels
+are passed: :func:`unpatch` the model for it.
 
 Differences from the unpatched model: 16-bit models get their logits in float32
 (transformers rounds them to 16 bits before its float32 loss), so the loss is closer to
