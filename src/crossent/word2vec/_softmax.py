@@ -38,7 +38,6 @@ def softmax_job(
         hidden = syn0[c].requires_grad_()  # [B, D]
         weight = syn1.detach().requires_grad_()  # [V, D], a leaf on the same storage
         loss = linear_cross_entropy(hidden, weight, o, reduction="sum")
-        assert isinstance(loss, torch.Tensor)
         g_hidden, g_weight = torch.autograd.grad(loss, (hidden, weight))
         syn0.index_add_(0, c, g_hidden, alpha=-alpha)
         syn1.add_(g_weight, alpha=-alpha)

@@ -96,7 +96,6 @@ def _softmax_scorer(model: SkipGram, batch: int) -> Scorer:
                 c = torch.from_numpy(centres[s : s + batch])
                 o = torch.from_numpy(contexts[s : s + batch])
                 loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
-                assert isinstance(loss, torch.Tensor)
                 total += float(loss)
         return total
 
