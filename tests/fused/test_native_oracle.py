@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.fused.conftest import make_inputs
 
 from crossent.fused import linear_cross_entropy
 
@@ -21,16 +22,7 @@ N, D, V = 253, 37, 509  # odd: no multiple of anyone's chunk
 
 
 def _case(dtype: torch.dtype, seed: int = 0, n: int = N, scale: float = 3.0) -> dict[str, Any]:
-    g = torch.Generator().manual_seed(seed)
-    targets = torch.randint(0, V, (n,), generator=g)
-    targets[torch.rand(n, generator=g) < 0.2] = -100
-    return {
-        "hidden": torch.randn(n, D, generator=g, dtype=dtype),
-        "weight": torch.randn(V, D, generator=g, dtype=dtype) * scale / D**0.5,
-        "bias": torch.randn(V, generator=g, dtype=dtype),
-        "class_weight": torch.rand(V, generator=g, dtype=dtype) + 0.1,
-        "targets": targets,
-    }
+    return make_inputs(n, D, V, dtype=dtype, seed=seed, weight_scale=scale / D**0.5)
 
 
 def _native(x: dict[str, Any], use_bias: bool, use_cw: bool, **kw: Any) -> torch.Tensor:
