@@ -129,8 +129,14 @@ def main() -> None:
         if args.quick
         else [(n, v) for v in (32000, 128256) for n in (1024, 4096, 16384)]
     )
+    _table(shapes, d, args.repeat)
+    _special_cases(d, args.repeat)
+
+
+def _table(shapes: list[tuple[int, int]], d: int, repeat: int) -> None:
+    """Ours against every peer, one row per shape."""
     print(
-        f"D={d}, float32, forward+backward; time in s (best of {args.repeat}), peak memory "
+        f"D={d}, float32, forward+backward; time in s (best of {repeat}), peak memory "
         "above the inputs and the gradients in GiB; ratios are ours / peer"
     )
     names = [f"{x:>8s}" for x in ("ours", *PEERS)]
@@ -138,32 +144,34 @@ def main() -> None:
     mems = [f"{x + ' GiB':>10s}" for x in ("ours", *PEERS)]
     print(" ".join([f"{'N x V':16s}", *names, *ratios, *mems, *ratios]))
     for n, v in shapes:
-        rep = args.repeat if n * v <= 4096 * 32000 else 1
+        rep = repeat if n * v <= 4096 * 32000 else 1
         ours = measure("ours", n, d, v, repeat=rep)
         assert ours is not None
         peers = {name: measure(name, n, d, v, repeat=rep) for name in PEERS}
         print(_row(f"{n} x {v}", ours, peers), flush=True)
+
+
+def _special_cases(d: int, repeat: int) -> None:
+    """At 4096 x 32000: native with our kind of chunk size, large logits, torch.compile."""
     n, v = 4096, 32000
-    normal = measure("ours", n, d, v, repeat=args.repeat)
-    tuned = measure("native-512", n, d, v, repeat=args.repeat)
-    assert normal and tuned
+    normal = measure("ours", n, d, v, repeat=repeat)
+    tuned = measure("native-512", n, d, v, repeat=repeat)
+    large = measure("ours", n, d, v, scale=30.0, repeat=repeat)
+    naive_large = measure("naive", n, d, v, scale=30.0, repeat=1)
+    compiled = measure("ours-compiled", n, d, v, repeat=repeat)
+    naive_compiled = measure("naive-compiled", n, d, v, repeat=repeat)
+    assert normal and tuned and large and naive_large and compiled and naive_compiled
     print(
         f"native with 512-row chunks instead of its default, {n} x {v}: "
         f"{tuned['time']:.3f}s, ours {normal['time']:.3f}s, ratio "
         f"{normal['time'] / tuned['time']:.2f}; memory above the gradients "
         f"{(tuned['extra'] - tuned['grads']) / 2**30:.3f} GiB"
     )
-    large = measure("ours", n, d, v, scale=30.0, repeat=args.repeat)
-    naive_large = measure("naive", n, d, v, scale=30.0, repeat=1)
-    assert normal and large and naive_large
     print(
         f"logits std ~30, {n} x {v}: ours {large['time']:.3f}s = "
         f"{large['time'] / normal['time']:.2f}x our normal case; naive with flush_denormal "
         f"{naive_large['time']:.3f}s"
     )
-    compiled = measure("ours-compiled", n, d, v, repeat=args.repeat)
-    naive_compiled = measure("naive-compiled", n, d, v, repeat=args.repeat)
-    assert compiled and naive_compiled
     print(
         f"torch.compile(fullgraph=True), {n} x {v}: ours {compiled['time']:.3f}s "
         f"(= {compiled['time'] / normal['time']:.2f}x ours eager; recomputing backward), "
