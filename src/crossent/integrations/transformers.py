@@ -1,8 +1,8 @@
 r"""Hugging Face ``transformers``: train a causal language model through the fused loss.
 
 A causal LM's ``forward(input_ids, labels=labels)`` computes ``logits = lm_head(h)``
-(``[B, T, V]``: at a vocabulary of 128k and 8k tokens, 4 GiB in float32, then a float32
-copy and the gradient of as much again) only to reduce them to one number.
+(``[B, T, V]``: at a vocabulary of 128k and 8k tokens, 4 GiB in float32, and as much
+again for their log-softmax and for their gradient) only to reduce them to one number.
 :func:`patch` replaces ``forward`` on *one model instance*: whenever ``labels`` are given,
 the loss is computed by :func:`crossent.fused.linear_cross_entropy` from the last hidden
 states and ``lm_head.weight`` in chunks of rows, and ``logits`` is returned as ``None``.
@@ -34,7 +34,7 @@ the exact one; a batch whose labels are all ``-100`` has loss 0 with zero gradie
 >>> from crossent.integrations.transformers import patch
 >>> config = transformers.LlamaConfig(vocab_size=97, hidden_size=16, intermediate_size=32,
 ...     num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1)
->>> torch.manual_seed(0) and None
+>>> _ = torch.manual_seed(0)
 >>> model = transformers.LlamaForCausalLM(config)
 >>> ids = torch.randint(0, 97, (2, 7))
 >>> reference = model(input_ids=ids, labels=ids).loss
