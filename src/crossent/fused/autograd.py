@@ -21,13 +21,13 @@ from typing import Any
 import torch
 
 from crossent.fused.loop import accumulation_dtype
-from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
 from crossent.fused.plan import Plan
 from crossent.fused.records import (
     NO_GRADS,
     Grads,
     Needs,
     Problem,
+    Result,
     RowResults,
     Scales,
     Statistics,
@@ -87,35 +87,46 @@ def forward_outputs(
     early = reduction != "none" and needs.any()
     scales = unit_scales(t, problem.hidden.shape[0], reduction, dt, needs) if early else None
     rows, grads = plan.run(problem, t, scales)
-    loss = reduce_rows(rows, t, reduction).to(problem.hidden.dtype)
+    loss_dtype = dt if plan.options.float32_loss else problem.hidden.dtype
+    loss = reduce_rows(rows, t, reduction).to(loss_dtype)
     stats = None if rows.stats is None else t.statistics(rows.lse, rows.stats)
     return loss, rows.lse, stats, grads if early else None
 
 
-def recompute_grads(g_loss: torch.Tensor, problem: Problem, plan: Plan, needs: Needs) -> Grads:
-    """The gradients for upstream gradient ``g_loss`` (scalar, or ``[N]`` for ``"none"``),
+def recompute_grads(
+    g_loss: torch.Tensor | None,
+    problem: Problem,
+    plan: Plan,
+    needs: Needs,
+    g_entropy: torch.Tensor | None = None,
+) -> Grads:
+    """The gradients for upstream gradients ``g_loss`` (scalar, or ``[N]`` for ``"none"``;
+    ``None``: 0) and ``g_entropy`` (``[N]``, of the per-row entropy; ``None``: 0),
     recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
     dt = accumulation_dtype(problem.hidden.dtype)
     t = make_targets(problem, plan, dt)
     unit = unit_scales(t, problem.hidden.shape[0], plan.options.reduction, dt, needs)
-    g = g_loss.to(dt)
-    _rows, grads = plan.run(problem, t, Scales(unit.ce * g, unit.z_loss * g, needs))
+    g = torch.zeros((), dtype=dt, device=unit.ce.device) if g_loss is None else g_loss.to(dt)
+    u = None if g_entropy is None else g_entropy.to(dt)
+    _rows, grads = plan.run(problem, t, Scales(unit.ce * g, unit.z_loss * g, needs, u))
     return grads
 
 
-def wanted_grads(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> Needs:
-    """The gradients autograd will ask for."""
+def wanted_grads(problem: Problem) -> Needs:
+    """The gradients autograd will ask for (probability targets can have one too)."""
     on = torch.is_grad_enabled()
+    p = problem
     return Needs(
-        hidden=on and hidden.requires_grad,
-        weight=on and weight.requires_grad,
-        bias=on and bias is not None and bias.requires_grad,
+        hidden=on and p.hidden.requires_grad,
+        weight=on and p.weight.requires_grad,
+        bias=on and p.bias is not None and p.bias.requires_grad,
+        targets=on and p.targets.is_floating_point() and p.targets.requires_grad,
     )
 
 
 class FusedLinearCrossEntropy(torch.autograd.Function):
-    """``(loss, lse[, entropy, target_logprob, correct])`` of a plan; only the loss is
-    differentiable."""
+    """``(loss, lse[, entropy, target_logprob, correct])`` of a plan; the loss and the
+    entropy are differentiable."""
 
     @staticmethod
     def forward(
@@ -131,44 +142,49 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
         problem = Problem(hidden, weight, bias, targets, class_weight)
         loss, lse, stats, ctx.grads = forward_outputs(problem, plan, needs)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
+        ctx.dtypes += (targets.dtype if needs.targets else None,)
         ctx.plan, ctx.needs = plan, needs
+        ctx.set_materialize_grads(False)
         if needs.any():  # kept for a recomputing backward (reduction="none", retain_graph)
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
-        extra = () if stats is None else (stats.entropy, stats.target_logprob, stats.correct)
-        ctx.mark_non_differentiable(lse, *extra)
-        return (loss, lse, *extra)
+        if stats is None:
+            ctx.mark_non_differentiable(lse)
+            return loss, lse
+        ctx.mark_non_differentiable(lse, stats.target_logprob, stats.correct)
+        return loss, lse, stats.entropy, stats.target_logprob, stats.correct
 
     @staticmethod
-    def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+    def backward(
+        ctx: Any, g_loss: torch.Tensor | None, _g_lse: Any, g_entropy: Any = None, *_: Any
+    ) -> tuple[Any, ...]:
         if torch.is_grad_enabled():  # backward(create_graph=True): a graph of this is wanted
             raise RuntimeError(
                 f"{ctx.plan.name}: double backward (create_graph=True) is not supported; "
                 "cannot differentiate twice through the fused loss"
             )
-        if ctx.grads is not None:
+        if ctx.grads is not None and g_entropy is None and g_loss is not None:
             # First backward after a forward that computed the gradients for a unit upstream
             # gradient: scale them in place and hand the buffers over (no copy).
             grads, ctx.grads, scale = ctx.grads, None, g_loss
-        else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
-            grads = recompute_grads(g_loss, Problem(*ctx.saved_tensors), ctx.plan, ctx.needs)
+        else:  # per-row upstream gradients, the entropy's, or a repeated backward
+            problem = Problem(*ctx.saved_tensors)
+            grads = recompute_grads(g_loss, problem, ctx.plan, ctx.needs, g_entropy)
             scale = None
-        parts = (grads.hidden, grads.weight, grads.bias)
+        parts = (grads.hidden, grads.weight, grads.bias, grads.targets)
         result: list[torch.Tensor | None] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):
             if part is None or dtype is None:
                 result.append(None)
             else:  # the buffers are ours: scale in place rather than copy
                 result.append((part if scale is None else part.mul_(scale)).to(dtype))
-        return (*result, None, None, None, None)
+        return (*result[:3], result[3], None, None, None)
 
 
-def run_autograd(
-    problem: Problem, plan: Plan, batch_shape: tuple[int, ...]
-) -> LinearCrossEntropyOutput:
-    """The plan through :class:`FusedLinearCrossEntropy`, outputs in the batch shape."""
+def run_autograd(problem: Problem, plan: Plan) -> Result:
+    """The plan through :class:`FusedLinearCrossEntropy`."""
     p = problem
-    needs = wanted_grads(p.hidden, p.weight, p.bias)
+    needs = wanted_grads(p)
     loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
         p.hidden, p.weight, p.bias, p.targets, p.class_weight, plan, needs
     )
-    return pack_output(loss, lse, Statistics(*rest) if rest else None, batch_shape)
+    return Result(loss, lse, Statistics(*rest) if rest else None)

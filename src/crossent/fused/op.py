@@ -30,16 +30,12 @@ from crossent.fused.loop import accumulation_dtype
 from crossent.fused.plan import plan
 from crossent.fused.records import Needs, Options, Problem
 
-_SCHEMA_TYPES = {
-    "int": "int",
-    "float": "float",
-    "float | None": "float?",
-    "str": "str",
-    "bool": "bool",
-}
+_SCHEMA_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool"}
+_SCHEMA_TYPES |= {"int | None": "int?", "float | None": "float?"}
 _TENSORS = "Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, Tensor? class_weight"
 _OPTIONS = ", ".join(f"{_SCHEMA_TYPES[str(f.type)]} {f.name}" for f in dataclasses.fields(Options))
 _NEEDS = ", ".join(f"bool need_{f.name}" for f in dataclasses.fields(Needs))
+_GRADS = "Tensor? g_loss, Tensor? g_entropy"
 
 FORWARD = "crossent::linear_cross_entropy"
 BACKWARD = "crossent::linear_cross_entropy_backward"
@@ -47,7 +43,7 @@ torch.library.define(
     FORWARD, f"({_TENSORS}, {_OPTIONS}) -> (Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 torch.library.define(
-    BACKWARD, f"(Tensor g_loss, {_TENSORS}, {_OPTIONS}, {_NEEDS}) -> (Tensor, Tensor, Tensor)"
+    BACKWARD, f"({_GRADS}, {_TENSORS}, {_OPTIONS}, {_NEEDS}) -> (Tensor, Tensor, Tensor, Tensor)"
 )
 
 _Out = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
@@ -60,10 +56,12 @@ def _forward_args(args: tuple[Any, ...]) -> tuple[Problem, Options]:
     return Problem(hidden, weight, bias, targets, class_weight), Options(*options)
 
 
-def _backward_args(args: tuple[Any, ...]) -> tuple[Tensor, Problem, Options, Needs]:
-    """The backward operator's: the upstream gradient, the forward's, then the needs."""
-    problem, options = _forward_args(args[1 : 6 + _N_OPTIONS])
-    return args[0], problem, options, Needs(*args[6 + _N_OPTIONS :])
+def _backward_args(
+    args: tuple[Any, ...],
+) -> tuple[Tensor | None, Tensor | None, Problem, Options, Needs]:
+    """The backward operator's: the upstream gradients, the forward's, then the needs."""
+    problem, options = _forward_args(args[2 : 7 + _N_OPTIONS])
+    return args[0], args[1], problem, options, Needs(*args[7 + _N_OPTIONS :])
 
 
 @torch.library.register_kernel(FORWARD, None)  # type: ignore[untyped-decorator]
@@ -101,8 +99,9 @@ def _forward_fake(*args: Any) -> _Out:
     n = hidden.shape[0]
     dt = accumulation_dtype(hidden.dtype)
     m = n if opts.with_stats else 0
+    loss_dtype = dt if opts.float32_loss else hidden.dtype
     return (
-        hidden.new_empty((n,) if opts.reduction == "none" else ()),
+        hidden.new_empty((n,) if opts.reduction == "none" else (), dtype=loss_dtype),
         hidden.new_empty((n,), dtype=dt),
         hidden.new_empty((m,), dtype=dt),
         hidden.new_empty((m,), dtype=dt),
@@ -110,29 +109,34 @@ def _forward_fake(*args: Any) -> _Out:
     )
 
 
+_Grads4 = tuple[Tensor, Tensor, Tensor, Tensor]
+
+
 @torch.library.register_kernel(BACKWARD, None)  # type: ignore[untyped-decorator]
-def _backward_kernel(*args: Any) -> tuple[Tensor, Tensor, Tensor]:
-    """Gradients of the loss for upstream ``g_loss``; an unneeded one is an empty tensor."""
-    g_loss, problem, opts, needs = _backward_args(args)
+def _backward_kernel(*args: Any) -> _Grads4:
+    """Gradients for the upstream gradients of the loss and the entropy (``hidden``,
+    ``weight``, ``bias``, probability ``targets``); an unneeded one is an empty tensor."""
+    g_loss, g_entropy, problem, opts, needs = _backward_args(args)
     h, w, b = problem.hidden, problem.weight, problem.bias
     needs = dataclasses.replace(needs, bias=needs.bias and b is not None)
-    grads = recompute_grads(g_loss, problem, plan(h, w.shape[0], opts), needs)
-    empty = h.new_empty(0)
-    return (
-        empty if grads.hidden is None else grads.hidden.to(h.dtype),
-        empty.clone() if grads.weight is None else grads.weight.to(w.dtype),
-        empty.clone() if grads.bias is None or b is None else grads.bias.to(b.dtype),
+    p = plan(h, w.shape[0], opts, targets_grad=needs.targets)
+    grads = recompute_grads(g_loss, problem, p, needs, g_entropy)
+    parts = (grads.hidden, grads.weight, grads.bias, grads.targets)
+    like = (h, w, b, problem.targets)
+    return tuple(  # type: ignore[return-value]
+        h.new_empty(0) if g is None or x is None else g.to(x.dtype)
+        for g, x in zip(parts, like, strict=True)
     )
 
 
 @torch.library.register_fake(BACKWARD)  # type: ignore[untyped-decorator]
-def _backward_fake(*args: Any) -> tuple[Tensor, Tensor, Tensor]:
-    _, problem, _, needs = _backward_args(args)
-    h, w, b = problem.hidden, problem.weight, problem.bias
-    return (
-        torch.empty_like(h) if needs.hidden else h.new_empty(0),
-        torch.empty_like(w) if needs.weight else h.new_empty(0),
-        torch.empty_like(b) if needs.bias and b is not None else h.new_empty(0),
+def _backward_fake(*args: Any) -> _Grads4:
+    _, _, problem, _, needs = _backward_args(args)
+    wanted = (needs.hidden, needs.weight, needs.bias, needs.targets)
+    like = (problem.hidden, problem.weight, problem.bias, problem.targets)
+    return tuple(  # type: ignore[return-value]
+        torch.empty_like(x) if want and x is not None else problem.hidden.new_empty(0)
+        for want, x in zip(wanted, like, strict=True)
     )
 
 
@@ -142,14 +146,28 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: _Out) -> None:
     ctx.options = options
 
 
-def _backward(ctx: Any, g_loss: Tensor, *_: Tensor) -> tuple[Tensor | None, ...]:
+def _backward(ctx: Any, g_loss: Tensor, _g_lse: Any, g_entropy: Any, *_: Any) -> tuple[Any, ...]:
     hidden, weight, targets, bias, class_weight = ctx.saved_tensors
     need = ctx.needs_input_grad  # (hidden, weight, targets, bias, class_weight, options…)
-    gh, gw, gb = linear_cross_entropy_backward_op(
-        g_loss, hidden, weight, targets, bias, class_weight, *ctx.options, need[0], need[1], need[3]
+    if not Options(*ctx.options).with_stats:
+        g_entropy = None  # the entropy output is empty
+    gh, gw, gb, gt = linear_cross_entropy_backward_op(
+        g_loss,
+        g_entropy,
+        hidden,
+        weight,
+        targets,
+        bias,
+        class_weight,
+        *ctx.options,
+        need[0],
+        need[1],
+        need[3],
+        need[2],
     )
+    grads = [gh if need[0] else None, gw if need[1] else None, gt if need[2] else None]
     rest = [None] * (len(ctx.options) + 1)  # class_weight and the options
-    return (gh if need[0] else None, gw if need[1] else None, None, gb if need[3] else None, *rest)
+    return (*grads, gb if need[3] else None, *rest)
 
 
 linear_cross_entropy_op = torch.ops.crossent.linear_cross_entropy.default

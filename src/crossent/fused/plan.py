@@ -59,14 +59,17 @@ def plan(
     options: rec.Options,
     comm: Comm | None = None,
     name: str = "linear_cross_entropy",
+    targets_grad: bool = False,
 ) -> Plan:
     """The plan of a call on ``hidden [N, D]`` with ``vocab`` classes in this process
-    (``comm``: the slice; default the whole vocabulary, one process)."""
+    (``comm``: the slice; default the whole vocabulary, one process). The Triton loop runs
+    one process and has no gradient for probability targets (``targets_grad``)."""
     comm = Local(vocab) if comm is None else comm
-    use_triton = isinstance(comm, Local) and use_triton_for(options.impl, hidden)
+    triton_can = isinstance(comm, Local) and not targets_grad
+    use_triton = triton_can and use_triton_for(options.impl, hidden)
     kind = "triton" if use_triton else "torch"
     chunk = options.chunk_size
-    if chunk == rec.CHUNK_DEFAULT:
+    if chunk is None:
         chunk = default_chunk(kind, vocab, hidden.dtype, options.softcap)
     loop = run_chunks_triton if use_triton else run_chunks
     return Plan(name, options, loop, rec.Layout(chunk, comm))

@@ -157,11 +157,15 @@ class _KernelArgs:
         self.cw_sum = out if cw is None else cw.sum().reshape(1)
         self.sce = out if scales is None else scales.ce.contiguous()
         self.sz = out if scales is None else scales.z_loss.contiguous()
+        entropy = None if scales is None else scales.entropy
+        self.sent = out if entropy is None else entropy.contiguous()
         self.cap = 1.0 if options.softcap is None else options.softcap
+        self.inv_t = 1.0 / options.temperature
         self.flags = {
             "CLASS": not t.probabilities,
             "HAS_CW": cw is not None,
             "HAS_CAP": options.softcap is not None,
+            "HAS_ENT": entropy is not None,
             "BLOCK_V": min(4096, triton.next_power_of_2(vocab)),
         }
         self.flags["num_warps"] = 8 if self.flags["BLOCK_V"] >= 2048 else 4
@@ -179,6 +183,7 @@ class _KernelArgs:
             self.cw_sum,
             self.sce[rows] if self.write else self.out,
             self.sz[rows] if self.write else self.out,
+            self.sent[rows] if self.write else self.out,
             self.out[rows],
             self.out.stride(0),
             self.vocab,
@@ -186,6 +191,7 @@ class _KernelArgs:
             self.options.label_smoothing,
             self.options.z_loss,
             self.cap,
+            self.inv_t,
             WRITE_GRAD=self.write,
             **self.flags,
         )
@@ -210,6 +216,7 @@ class _KernelArgs:
             self.stride_y,
             self.cw,
             self.sce,
+            self.sent,
             self.out,
             self.out.stride(0),
             cols.start,
@@ -218,6 +225,7 @@ class _KernelArgs:
             self.options.ignore_index,
             self.options.label_smoothing,
             self.cap,
+            self.inv_t,
             **self._column_flags(width),
         )
 
