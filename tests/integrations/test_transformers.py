@@ -129,15 +129,20 @@ def test_loss_and_every_gradient_match_float64_oracle(family: str, dtype: torch.
         assert_grads_close(grads(model), grads(reference), rel=2**-7)  # ≤ a bf16 rounding
 
 
-def test_under_cpu_autocast_the_head_is_computed_in_float32() -> None:
+def test_under_cpu_autocast_the_head_is_a_bf16_product_as_f_linear() -> None:
+    """Hidden state and weight rounded to bf16 as F.linear's inputs would be, the product
+    and the loss in float32 (transformers also rounds the logits to bf16)."""
     reference = tiny("qwen2")
     model = patch(copy.deepcopy(reference))
     ids, labels = batch()
     with torch.autocast("cpu", dtype=torch.bfloat16):
         ours = model(input_ids=ids, labels=labels).loss
-        hf = reference(input_ids=ids, labels=labels).loss  # bf16 logits
-        truth = oracle_loss(reference, ids, labels)  # the same bf16 body, a float64 head
+        hf = reference(input_ids=ids, labels=labels).loss
+        hidden = reference.model(input_ids=ids).last_hidden_state  # the same bf16 body
         ours.backward()
+    rounded = [x.bfloat16().double() for x in (hidden, reference.lm_head.weight)]
+    z = rounded[0] @ rounded[1].T  # [B, T, V]
+    truth = F.cross_entropy(z.reshape(-1, VOCAB), shifted(labels).reshape(-1))
     assert ours.dtype == torch.float32 and abs(ours.double() - truth).item() <= 2e-6 * truth.item()
     assert abs(ours.double() - truth).item() <= abs(hf.double() - truth).item()
     assert all(torch.isfinite(g).all() for g in grads(model).values())

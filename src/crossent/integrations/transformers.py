@@ -27,8 +27,8 @@ are passed: :func:`unpatch` the model for it.
 Differences from the unpatched model: 16-bit models get their logits in float32
 (transformers rounds them to 16 bits before its float32 loss), so the loss is closer to
 the exact one; a batch whose labels are all ``-100`` has loss 0 with zero gradients
-(transformers: NaN); hidden states and ``lm_head`` of different dtypes (under
-``torch.autocast``) are computed in the wider one, at least float32.
+(transformers: NaN). Under ``torch.autocast`` the head's product runs in the autocast
+dtype, as ``F.linear``'s would, but its float32 result is not rounded to that dtype.
 
 >>> import torch, transformers
 >>> from crossent.integrations.transformers import patch
@@ -206,15 +206,18 @@ def causal_lm_loss(
 def _at_least_float32(
     hidden: torch.Tensor, lm_head: torch.nn.Linear
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Hidden states, weight and bias in one dtype, at least float32.
+    """Hidden states, weight and bias for the fused op: outside ``torch.autocast``, in one
+    dtype, at least float32; under it, as they are (the op casts them as ``F.linear``
+    would and returns a float32 loss).
 
-    The fused op computes 16-bit inputs in float32 anyway (upcast copies of the same size)
-    but returns their loss in 16 bits and takes a 16-bit upstream gradient (a rounded
-    ``1/num_items_in_batch``); given float32 it returns the float32 loss transformers
-    returns, and the scale reaches the gradients unrounded. Mixed dtypes (under
-    ``torch.autocast``) meet in the wider one.
+    Outside autocast the op computes 16-bit inputs in float32 anyway (upcast copies of the
+    same size) but returns their loss in 16 bits and takes a 16-bit upstream gradient (a
+    rounded ``1/num_items_in_batch``); given float32 it returns the float32 loss
+    transformers returns, and the scale reaches the gradients unrounded.
     """
     w, b = lm_head.weight, lm_head.bias
+    if torch.is_autocast_enabled(hidden.device.type):
+        return hidden, w, b
     dt = torch.promote_types(torch.promote_types(hidden.dtype, w.dtype), torch.float32)
     return hidden.to(dt), w.to(dt), None if b is None else b.to(dt)
 
