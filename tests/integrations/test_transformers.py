@@ -46,6 +46,8 @@ FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
     "gemma3_text": ("Gemma3TextConfig", "Gemma3ForCausalLM", _SOFTCAP),
     "phi3": ("Phi3Config", "Phi3ForCausalLM", {}),
     "olmo2": ("Olmo2Config", "Olmo2ForCausalLM", {}),
+    "granite": ("GraniteConfig", "GraniteForCausalLM", {"logits_scaling": 4.0}),
+    "cohere": ("CohereConfig", "CohereForCausalLM", {"logit_scale": 0.25}),
 }
 
 
@@ -70,20 +72,25 @@ def shifted(labels: torch.Tensor) -> torch.Tensor:
     return torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], -100)], dim=1)
 
 
+def oracle_head(model: Any, z: torch.Tensor) -> torch.Tensor:
+    """What each family's forward does to lm_head's output (read in its source)."""
+    family, config = model.config.model_type, model.config
+    if family == "granite":
+        z = z / config.logits_scaling
+    if family == "cohere":
+        z = z * config.logit_scale
+    if family in ("gemma2", "gemma3_text"):
+        z = config.final_logit_softcapping * torch.tanh(z / config.final_logit_softcapping)
+    return z
+
+
 def oracle_loss(
     model: Any, ids: torch.Tensor, labels: torch.Tensor, num_items: Any = None
 ) -> torch.Tensor:
     """ForCausalLMLoss in float64 from the unpatched model's hidden state and lm_head."""
     assert not is_patched(model)
     hidden = model.model(input_ids=ids).last_hidden_state  # [B, T, D]
-    z = hidden.double() @ model.lm_head.weight.double().T  # [B, T, V], float64 logits
-    cap = (
-        model.config.final_logit_softcapping
-        if SUPPORTED_MODEL_TYPES[model.config.model_type]
-        else None
-    )
-    if cap is not None:
-        z = cap * torch.tanh(z / cap)
+    z = oracle_head(model, hidden.double() @ model.lm_head.weight.double().T)  # [B, T, V]
     reduction = "mean" if num_items is None else "sum"
     loss = F.cross_entropy(z.reshape(-1, VOCAB), shifted(labels).reshape(-1), reduction=reduction)
     return loss if num_items is None else loss / num_items
@@ -275,11 +282,9 @@ def test_unsupported_models_get_clear_errors() -> None:
     llama = tiny("llama")
     with pytest.raises(ValueError, match="expected a causal LM with a Linear lm_head"):
         patch(llama.model)  # the base model has no head
-    granite = transformers.GraniteForCausalLM(transformers.GraniteConfig(**_COMMON))
-    with pytest.raises(
-        ValueError, match=r"GraniteForCausalLM \(model_type 'granite'\) is not supported"
-    ):
-        patch(granite)
+    config = transformers.GPT2Config(vocab_size=VOCAB, n_embd=16, n_layer=1, n_head=2)
+    with pytest.raises(ValueError, match=r"GPT2LMHeadModel \(model_type 'gpt2'\) is not supported"):
+        patch(transformers.GPT2LMHeadModel(config))
     custom = tiny("llama")
     custom.loss_function = lambda *a, **k: torch.zeros(())
     with pytest.raises(ValueError, match="expected transformers' ForCausalLMLoss"):

@@ -10,16 +10,18 @@ The loss is transformers' own ``ForCausalLMLoss``:
 
 .. math::
     \mathcal{L} = \frac{1}{n} \sum_{b,t:\ y'_{b,t} \ne -100}
-        -\log \operatorname{softmax}\big(\operatorname{softcap}(W h_{b,t} + c)\big)_{y'_{b,t}},
+        -\log \operatorname{softmax}\big(\operatorname{softcap}((W h_{b,t} + c)/T)\big)_{y'_{b,t}},
     \qquad y'_{b,t} = y_{b,t+1}\ (y'_{b,T-1} = -100)
 
 — labels shifted by one (or the ``shift_labels`` given), ``n`` the number of non-ignored
 labels, or ``num_items_in_batch`` when given (the sum over tokens divided by it: the
 micro-batches of a gradient-accumulation step add up to the full batch's mean, which is
 how ``transformers.Trainer`` calls the model); ``softcap(z) = cap·tanh(z/cap)`` with
-``cap = config.final_logit_softcapping`` for the Gemma 2/3 families. The hidden states
-are never copied (only the labels are shifted), ``logits_to_keep`` selects the positions
-as the model would, and without ``labels`` the model's own ``forward`` runs unchanged.
+``cap = config.final_logit_softcapping`` for the Gemma 2/3 families, and ``W h + c``
+first scaled as Granite (``/ config.logits_scaling``) and Cohere (``· logit_scale``) scale
+it (the fused op's ``temperature``). The hidden states are never copied (only the labels
+are shifted), ``logits_to_keep`` selects the positions as the model would, and without
+``labels`` the model's own ``forward`` runs unchanged.
 ``transformers.Trainer`` works as it is (it reads the loss from the output); evaluation
 that needs the logits (``Trainer.predict``, ``compute_metrics``) gets none while labels
 are passed: :func:`unpatch` the model for it.
@@ -48,6 +50,7 @@ from __future__ import annotations
 import functools
 import inspect
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -67,23 +70,34 @@ except ImportError as exc:  # pragma: no cover - the extra is installed with the
         "pip install 'crossent[transformers]'"
     ) from exc
 
-__all__ = ["SUPPORTED_MODEL_TYPES", "causal_lm_loss", "is_patched", "patch", "unpatch"]
+__all__ = ["SUPPORTED_MODEL_TYPES", "HeadForm", "causal_lm_loss", "is_patched", "patch", "unpatch"]
 
 Model = TypeVar("Model", bound=torch.nn.Module)
 
-SUPPORTED_MODEL_TYPES: dict[str, bool] = {
-    # model_type -> whether the logits are softcapped by config.final_logit_softcapping;
-    # each of these ForCausalLM.forward computes lm_head(slice_logits_to_keep(model(...)))
-    # [then the softcap] then ForCausalLMLoss (read in transformers 5.x, tested here)
-    "llama": False,
-    "mistral": False,
-    "qwen2": False,
-    "qwen3": False,
-    "gemma": False,
-    "gemma2": True,
-    "gemma3_text": True,
-    "phi3": False,
-    "olmo2": False,
+
+@dataclass(frozen=True)
+class HeadForm:
+    """How a family's ``forward`` turns ``lm_head``'s output ``z`` into the logits it scores:
+    ``softcap(z / temperature)`` (the fused op's ``temperature=`` and ``softcap=``)."""
+
+    softcapped: bool = False  # cap·tanh(·/cap), cap = config.final_logit_softcapping
+    temperature: Callable[[Any], float] | None = None  # of the model; None: 1
+
+
+SUPPORTED_MODEL_TYPES: dict[str, HeadForm] = {
+    # each of these ForCausalLM.forward computes lm_head(slice_logits_to_keep(model(...))),
+    # then the HeadForm, then ForCausalLMLoss (read in transformers 5.x, tested here)
+    "llama": HeadForm(),
+    "mistral": HeadForm(),
+    "qwen2": HeadForm(),
+    "qwen3": HeadForm(),
+    "gemma": HeadForm(),
+    "gemma2": HeadForm(softcapped=True),
+    "gemma3_text": HeadForm(softcapped=True),
+    "phi3": HeadForm(),
+    "olmo2": HeadForm(),
+    "granite": HeadForm(temperature=lambda m: float(m.config.logits_scaling)),  # z / scaling
+    "cohere": HeadForm(temperature=lambda m: 1.0 / float(m.logit_scale)),  # z · logit_scale
 }
 
 _MARK = "_crossent_fused_forward"
@@ -153,6 +167,7 @@ def causal_lm_loss(
     num_items_in_batch: int | torch.Tensor | None = None,
     ignore_index: int = -100,
     softcap: float | None = None,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
     r"""transformers' ``ForCausalLMLoss(lm_head(hidden), labels)`` without the logits.
 
@@ -170,6 +185,7 @@ def causal_lm_loss(
       num_items_in_batch: optional divisor (int or tensor) instead of the valid count.
       ignore_index: the label value that is skipped.
       softcap: optional ``cap > 0``: the logits are ``cap·tanh(z/cap)``.
+      temperature: ``T > 0``: ``z`` is divided by it first.
 
     Returns:
       The float32 scalar loss.
@@ -195,6 +211,7 @@ def causal_lm_loss(
         ignore_index=ignore_index,
         reduction=reduction,
         softcap=softcap,
+        temperature=temperature,
     )
     if num_items_in_batch is None:
         return loss
@@ -230,7 +247,7 @@ def _fused_forward(
     ``can_return_tuple`` decorator does)."""
     outputs = model.model(**call.base)
     hidden = slice_logits_to_keep(outputs.last_hidden_state, call.logits_to_keep)
-    softcapped = SUPPORTED_MODEL_TYPES[model.config.model_type]
+    head = SUPPORTED_MODEL_TYPES[model.config.model_type]
     loss = causal_lm_loss(
         hidden,
         model.lm_head,
@@ -238,7 +255,8 @@ def _fused_forward(
         shift_labels=call.base.get("shift_labels"),
         num_items_in_batch=call.base.get("num_items_in_batch"),
         ignore_index=call.base.get("ignore_index", -100),
-        softcap=model.config.final_logit_softcapping if softcapped else None,
+        softcap=model.config.final_logit_softcapping if head.softcapped else None,
+        temperature=1.0 if head.temperature is None else head.temperature(model),
     )
     carried = {
         f.name: getattr(outputs, f.name)
