@@ -306,3 +306,22 @@ def test_shift_needs_class_targets_and_log_probs_need_class_targets() -> None:
         linear_cross_entropy(x["hidden"], x["weight"], x["targets"], shift=1)
     with pytest.raises(TypeError, match="targets: expected integer class indices"):
         linear_log_probs(x["hidden"], x["weight"], x["targets"])
+
+
+def test_log_probs_and_training_options_under_torch_compile() -> None:
+    x = _problem(seed=8, dtype=torch.float32)
+    g = torch.Generator().manual_seed(1)
+    up = torch.randn(2, B, S, generator=g)
+
+    def step(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        lp, ent = linear_log_probs(h, w, y, temperature=0.8, shift=1, return_entropy=True)
+        loss = linear_cross_entropy(h, w, y, shift=1, num_items_in_batch=torch.tensor(7))
+        return (lp * up[0]).sum() + (ent * up[1]).sum() + loss
+
+    results = []
+    for fn in (step, torch.compile(step, fullgraph=True, backend="aot_eager")):
+        h, w = x["hidden"].clone().requires_grad_(), x["weight"].clone().requires_grad_()
+        total = fn(h, w, x["targets"])
+        results.append([total.detach(), *torch.autograd.grad(total, (h, w))])
+    for a, b in zip(*results, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)

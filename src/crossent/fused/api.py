@@ -217,17 +217,28 @@ def _fused(p: Problem, options: Options) -> Result:
     return run_autograd(p, plan(p.hidden, p.weight.shape[0], options, targets_grad=targets_grad))
 
 
-def check_keyword_options(options: LinearCrossEntropyKwargs) -> None:
-    """Validate a set of options before any call (e.g. a module's, at construction)."""
+def options_from(
+    kwargs: LinearCrossEntropyKwargs, *, with_stats: bool, impls: tuple[str, ...]
+) -> Options:
+    """The validated :class:`Options` of keyword options (defaults as the public function's);
+    ``shift`` and ``num_items_in_batch`` are checked too (they act outside the op)."""
     raw = Options(
-        options.get("ignore_index", -100),
-        options.get("label_smoothing", 0.0),
-        options.get("z_loss", 0.0),
-        options.get("softcap"),
-        options.get("temperature", 1.0),
-        options.get("reduction", "mean"),
+        kwargs.get("ignore_index", -100),
+        kwargs.get("label_smoothing", 0.0),
+        kwargs.get("z_loss", 0.0),
+        kwargs.get("softcap"),
+        kwargs.get("temperature", 1.0),
+        kwargs.get("reduction", "mean"),
+        kwargs.get("chunk_size"),
+        with_stats,
+        kwargs.get("impl", "auto"),
     )
-    raw = dataclasses.replace(raw, chunk_size=options.get("chunk_size"))
-    check_options(dataclasses.replace(raw, impl=options.get("impl", "auto")), (*IMPLS, "naive"))
-    check_shift(options.get("shift", 0))
-    check_num_items(options.get("num_items_in_batch"), raw.reduction)
+    options = check_options(raw, impls)
+    check_shift(kwargs.get("shift", 0))
+    check_num_items(kwargs.get("num_items_in_batch"), options.reduction)
+    return options
+
+
+def check_keyword_options(kwargs: LinearCrossEntropyKwargs) -> None:
+    """Validate a set of options before any call (e.g. a module's, at construction)."""
+    options_from(kwargs, with_stats=False, impls=(*IMPLS, "naive"))

@@ -115,40 +115,39 @@ def linear_log_probs(
     return _log_probs(out, targets, shift, ignore_index, return_entropy)
 
 
+class ParallelLogProbsKwargs(LinearLogProbsKwargs, total=False):
+    """:class:`LinearLogProbsKwargs` and the vocabulary layout over the ranks."""
+
+    group: Any
+    vocab_start: int | None
+    vocab_size: int | None
+
+
 def vocab_parallel_linear_log_probs(
     hidden: torch.Tensor,
     weight: torch.Tensor,
     targets: torch.Tensor,
     bias: torch.Tensor | None = None,
     *,
-    group: Any = None,
-    vocab_start: int | None = None,
-    vocab_size: int | None = None,
     return_entropy: bool = False,
-    **options: Unpack[LinearLogProbsKwargs],
+    **options: Unpack[ParallelLogProbsKwargs],
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """:func:`linear_log_probs` with ``weight`` split by rows over a ``torch.distributed``
     group (``group``, ``vocab_start``, ``vocab_size`` as in
     :func:`~crossent.fused.vocab_parallel_linear_cross_entropy`; ``impl`` must be
     ``"auto"`` or ``"torch"``); the same values and ``hidden`` gradient on every rank."""
-    unknown = sorted(set(options) - set(LinearLogProbsKwargs.__annotations__))
+    unknown = sorted(set(options) - set(ParallelLogProbsKwargs.__annotations__))
     if unknown:
         raise TypeError(
             f"vocab_parallel_linear_log_probs: unexpected option {unknown[0]!r}; expected "
-            f"some of {sorted(LinearLogProbsKwargs.__annotations__)}"
+            f"some of {sorted(ParallelLogProbsKwargs.__annotations__)}"
         )
-    impl = options.pop("impl", "auto")
-    if impl not in ("auto", "torch"):
-        raise ValueError(f"impl: the vocabulary-parallel loop is 'torch', got {impl!r}")
     shift, ignore_index = options.get("shift", 0), options.get("ignore_index", -100)
     out = vocab_parallel_linear_cross_entropy(
         hidden,
         weight,
         _class_targets(targets),
         bias,
-        group=group,
-        vocab_start=vocab_start,
-        vocab_size=vocab_size,
         reduction="none",
         return_stats=True,
         **options,
