@@ -47,6 +47,7 @@ dtype, as ``F.linear``'s would, but its float32 result is not rounded to that dt
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import types
@@ -201,42 +202,45 @@ def causal_lm_loss(
             f"labels: expected one label per hidden position ({h.shape[0]} positions kept of "
             f"hidden shape {list(hidden.shape)}), got {targets.shape[0]} labels"
         )
-    h, weight, bias = _at_least_float32(h, lm_head)
-    reduction = "mean" if num_items_in_batch is None else "sum"
-    loss = linear_cross_entropy(
-        h,
-        weight,
-        targets,
-        bias,
-        ignore_index=ignore_index,
-        reduction=reduction,
-        softcap=softcap,
-        temperature=temperature,
-    )
-    if num_items_in_batch is None:
-        return loss
+    h, weight, bias, precision = _float32_loss(h, lm_head)
     if isinstance(num_items_in_batch, torch.Tensor):
-        num_items_in_batch = num_items_in_batch.to(loss.device)
-    return loss / num_items_in_batch
+        num_items_in_batch = num_items_in_batch.to(h.device)
+    with precision:
+        return linear_cross_entropy(
+            h,
+            weight,
+            targets,
+            bias,
+            ignore_index=ignore_index,
+            softcap=softcap,
+            temperature=temperature,
+            num_items_in_batch=num_items_in_batch,
+        )
 
 
-def _at_least_float32(
+def _float32_loss(
     hidden: torch.Tensor, lm_head: torch.nn.Linear
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Hidden states, weight and bias for the fused op: outside ``torch.autocast``, in one
-    dtype, at least float32; under it, as they are (the op casts them as ``F.linear``
-    would and returns a float32 loss).
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, contextlib.AbstractContextManager[Any]]:
+    """Hidden states, weight and bias for the fused op, and the context to call it in, so
+    that the loss comes in float32 (as transformers returns it) without float32 copies.
 
-    Outside autocast the op computes 16-bit inputs in float32 anyway (upcast copies of the
-    same size) but returns their loss in 16 bits and takes a 16-bit upstream gradient (a
-    rounded ``1/num_items_in_batch``); given float32 it returns the float32 loss
-    transformers returns, and the scale reaches the gradients unrounded.
+    Under ``torch.autocast`` the op casts as ``F.linear`` would and returns a float32 loss.
+    Outside it, mixed dtypes meet in the wider one, and 16-bit inputs run under an autocast
+    to their own dtype: no cast, but a float32 loss, so that ``1/num_items_in_batch`` reaches
+    the gradients unrounded.
     """
-    w, b = lm_head.weight, lm_head.bias
-    if torch.is_autocast_enabled(hidden.device.type):
-        return hidden, w, b
-    dt = torch.promote_types(torch.promote_types(hidden.dtype, w.dtype), torch.float32)
-    return hidden.to(dt), w.to(dt), None if b is None else b.to(dt)
+    w: torch.Tensor = lm_head.weight
+    b: torch.Tensor | None = lm_head.bias
+    kind = hidden.device.type
+    if torch.is_autocast_enabled(kind):
+        return hidden, w, b, contextlib.nullcontext()
+    if hidden.dtype != w.dtype:
+        dt = torch.promote_types(hidden.dtype, w.dtype)
+        hidden, w, b = hidden.to(dt), w.to(dt), None if b is None else b.to(dt)
+    sixteen = hidden.dtype in (torch.float16, torch.bfloat16)
+    if sixteen and torch.amp.is_autocast_available(kind):
+        return hidden, w, b, torch.autocast(kind, dtype=hidden.dtype)
+    return hidden, w, b, contextlib.nullcontext()
 
 
 def _fused_forward(
