@@ -17,6 +17,7 @@ Conventions (the seed note's section 3):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from crossent._array import (
@@ -96,10 +97,7 @@ def cross_entropy(
     >>> round(float(cross_entropy([0.0, 1.0, 0.0], [0.2, 0.7, 0.1])), 4)  # = -log 0.7
     0.3567
     """
-    xp, p, q, axis = _pair(p, q, axis, normalize)
-    base = check_base(base)
-    with quiet(xp):
-        return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, q), axis=axis), base)
+    return _pairwise(p, q, axis, base, normalize, _cross_entropy_nats)
 
 
 def kl_divergence(
@@ -124,10 +122,7 @@ def kl_divergence(
     >>> round(float(kl_divergence([1.0, 0.0, 0.0, 0.0], [0.7, 0.1, 0.1, 0.1])), 4)
     0.3567
     """
-    xp, p, q, axis = _pair(p, q, axis, normalize)
-    base = check_base(base)
-    with quiet(xp):
-        return _in_base(xp, _nonnegative(xp, xp.sum(_rel_entr(xp, p, q), axis=axis)), base)
+    return _pairwise(p, q, axis, base, normalize, _kl_nats)
 
 
 def js_divergence(
@@ -151,15 +146,43 @@ def js_divergence(
     >>> float(js_divergence([1.0, 0.0], [0.0, 1.0], base=2))
     1.0
     """
-    xp, p, q, axis = _pair(p, q, axis, normalize)
-    base = check_base(base)
-    with quiet(xp):
-        m = (p + q) / 2
-        total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
-        return _in_base(xp, _nonnegative(xp, total / 2), base)
+    return _pairwise(p, q, axis, base, normalize, _js_nats)
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _pairwise(
+    p: Any,
+    q: Any,
+    axis: int | None,
+    base: float | None,
+    normalize: bool,
+    nats: Callable[[Any, Array, Array, int], Array],
+) -> Array:
+    """Validate ``p``, ``q`` (:func:`_pair`) and ``base``, then ``nats(xp, p, q, axis)``
+    (a quantity in nats, reduced along ``axis``) converted to ``base``."""
+    xp, p, q, axis = _pair(p, q, axis, normalize)
+    base = check_base(base)
+    with quiet(xp):
+        return _in_base(xp, nats(xp, p, q, axis), base)
+
+
+def _cross_entropy_nats(xp: Any, p: Array, q: Array, axis: int) -> Array:
+    r""":math:`-\sum_i p_i \log q_i` along ``axis``."""
+    return 0.0 - xp.sum(_xlogy(xp, p, q), axis=axis)
+
+
+def _kl_nats(xp: Any, p: Array, q: Array, axis: int) -> Array:
+    r""":math:`\sum_i p_i \log(p_i / q_i)` along ``axis``, rounding below 0 clamped."""
+    return _nonnegative(xp, xp.sum(_rel_entr(xp, p, q), axis=axis))
+
+
+def _js_nats(xp: Any, p: Array, q: Array, axis: int) -> Array:
+    r""":math:`\tfrac12 KL(p\|m) + \tfrac12 KL(q\|m)`, ``m = (p + q) / 2``, along ``axis``."""
+    m = (p + q) / 2
+    total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
+    return _nonnegative(xp, total / 2)
 
 
 def _xlogy(xp: Any, x: Array, y: Array) -> Array:

@@ -23,6 +23,7 @@ Class targets may have any integer dtype (PyTorch accepts only int64 and uint8).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from crossent._array import (
@@ -116,14 +117,11 @@ def softmax_cross_entropy(
     w = _class_weights(xp, weight, num_classes, z.dtype)
     with quiet(xp):
         logp = log_softmax_(xp, z, z.ndim - 1)  # [..., C]
+        rows = _Rows(xp, logp, targets, w, ignore_index, label_smoothing, logits.shape, axis)
         if is_integer(xp, targets):
-            row, denom = _class_target_rows(
-                xp, logp, targets, w, ignore_index, label_smoothing, logits.shape, axis
-            )
+            row, denom = _class_target_rows(rows)
         elif is_floating(xp, targets):
-            row, denom = _prob_target_rows(
-                xp, logp, targets, w, ignore_index, label_smoothing, logits.shape, axis
-            )
+            row, denom = _prob_target_rows(rows)
         else:
             raise TypeError(
                 f"targets: expected integer class indices or floating probabilities, "
@@ -153,21 +151,27 @@ def _class_weights(xp: Any, weight: Array | None, num_classes: int, dtype: Any) 
     return xp.astype(weight, dtype)
 
 
-def _class_target_rows(
-    xp: Any,
-    logp: Array,
-    targets: Array,
-    w: Array | None,
-    ignore_index: int,
-    smoothing: float,
-    logits_shape: tuple[int, ...],
-    axis: int,
-) -> tuple[Array, Array]:
+@dataclass(frozen=True)
+class _Rows:
+    """What the per-row loss of either kind of target needs."""
+
+    xp: Any
+    logp: Array  # log-probabilities [..., C], classes last
+    targets: Array  # class indices [...] or probabilities, as given (classes along axis)
+    w: Array | None  # class weights [C]
+    ignore_index: int
+    smoothing: float
+    logits_shape: tuple[int, ...]
+    axis: int  # the class axis of the logits and of probability targets
+
+
+def _class_target_rows(rows: _Rows) -> tuple[Array, Array]:
     """Per-row losses ``[...]`` and the mean's denominator Σ w_{y_i} for class targets."""
-    expected = tuple(d for i, d in enumerate(logits_shape) if i != axis)
+    xp, logp, targets, w, smoothing = rows.xp, rows.logp, rows.targets, rows.w, rows.smoothing
+    expected = tuple(d for i, d in enumerate(rows.logits_shape) if i != rows.axis)
     check_shape(targets, expected, "targets", "class indices: the logits' shape without axis")
     num_classes = logp.shape[-1]
-    valid = check_class_targets(xp, targets, num_classes, ignore_index)  # [...]
+    valid = check_class_targets(xp, targets, num_classes, rows.ignore_index)  # [...]
     safe = xp.where(valid, targets, xp.zeros_like(targets))
     if is_torch(xp) and safe.dtype != xp.int64:
         safe = xp.astype(safe, xp.int64)  # torch indexes with int64 only (int8..uint8 in)
@@ -184,25 +188,17 @@ def _class_target_rows(
     return xp.where(valid, row, zero), xp.sum(w_y)
 
 
-def _prob_target_rows(
-    xp: Any,
-    logp: Array,
-    targets: Array,
-    w: Array | None,
-    ignore_index: int,
-    smoothing: float,
-    logits_shape: tuple[int, ...],
-    axis: int,
-) -> tuple[Array, Array]:
+def _prob_target_rows(rows: _Rows) -> tuple[Array, Array]:
     """Per-row losses ``[...]`` and the mean's denominator N for probability targets."""
-    if ignore_index != -100:
+    xp, logp, targets, w, smoothing = rows.xp, rows.logp, rows.targets, rows.w, rows.smoothing
+    if rows.ignore_index != -100:
         raise ValueError(
             f"ignore_index: only class-index targets can ignore rows, got ignore_index="
-            f"{ignore_index} with probability targets"
+            f"{rows.ignore_index} with probability targets"
         )
-    check_shape(targets, tuple(logits_shape), "targets", "probabilities: the logits' shape")
+    check_shape(targets, tuple(rows.logits_shape), "targets", "probabilities: the logits' shape")
     check_probability_entries(xp, targets, "targets", at_most_one=True)
-    y = xp.astype(xp.moveaxis(targets, axis, -1), logp.dtype)  # [..., C]
+    y = xp.astype(xp.moveaxis(targets, rows.axis, -1), logp.dtype)  # [..., C]
     if smoothing > 0:
         y = (1 - smoothing) * y + smoothing / logp.shape[-1]
     a = y if w is None else y * w
