@@ -80,8 +80,10 @@ def evaluate_word_pairs(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
 ) -> tuple[Correlation, Correlation, float]:
-    """gensim's ``(pearson, spearman, oov_ratio)``; with ``dummy4unknown`` a pair with an
-    unknown word scores 0 instead of being skipped. Raises ``ValueError`` if no pair is left."""
+    """gensim's ``(pearson, spearman, oov_ratio)``: each correlation a ``(statistic,
+    pvalue)`` pair, the ratio of pairs with an unknown word in percent; with
+    ``dummy4unknown`` a pair with an unknown word scores 0 instead of being skipped.
+    Raises ``ValueError`` if no pair is left. Also :meth:`KeyedVectors.evaluate_word_pairs`."""
     gold, model, oov = _score_pairs(kv, pairs, delimiter, encoding, restrict_vocab,
                                     case_insensitive, dummy4unknown)  # fmt: skip
     if not gold:
@@ -174,8 +176,10 @@ def evaluate_word_analogies(
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
 ) -> tuple[float, list[AnalogySection]]:
-    """gensim's ``(accuracy, sections)``; the last section is ``"Total accuracy"``. With
-    ``dummy4unknown`` a question with an unknown word counts as wrong instead of skipped."""
+    """gensim's ``(accuracy, sections)``, each section a dict with ``section``, ``correct``
+    and ``incorrect`` question lists, the last one ``"Total accuracy"``. With
+    ``dummy4unknown`` a question with an unknown word counts as wrong instead of skipped.
+    Also :meth:`KeyedVectors.evaluate_word_analogies`."""
     norm = str.upper if case_insensitive else str
     sections: list[AnalogySection] = []
     read: list[tuple[int, Question]] = []  # (section, question), in file order

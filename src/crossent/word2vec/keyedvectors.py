@@ -26,22 +26,83 @@ query vectors (gensim uses them raw, so its scores leave [0, 1]); empty inputs r
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias, overload
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeAlias, cast, overload
 
 import numpy as np
 
+from crossent.word2vec import intrinsic
 from crossent.word2vec.io import load_word2vec, save_word2vec
 from crossent.word2vec.vectortable import Key, Term, UnknownWordError, VectorTable, unit_vector
-
-if TYPE_CHECKING:
-    from crossent.word2vec.intrinsic import AnalogySection, Correlation
 
 __all__ = ["KeyedVectors", "UnknownWordError"]
 
 Query: TypeAlias = Term | Sequence[Term | tuple[Term, float]] | None
 """One term, a matrix ``[k, D]`` of vectors, or a list of terms or ``(term, weight)`` pairs."""
 Neighbours: TypeAlias = list[tuple[str, float]]
+
+
+class _Ranking(Protocol):
+    """The call of ``most_similar`` and ``most_similar_cosmul``: ``(key, score)`` pairs for
+    an int ``topn``, the scores ``[restrict_vocab or V]`` of every row for ``topn=None``."""
+
+    @overload
+    def __call__(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        topn: int = ...,
+        restrict_vocab: int | None = ...,
+    ) -> Neighbours: ...
+    @overload
+    def __call__(
+        self, positive: Query, negative: Query, topn: None, restrict_vocab: int | None = ...
+    ) -> np.ndarray: ...
+    @overload
+    def __call__(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        *,
+        topn: None,
+        restrict_vocab: int | None = ...,
+    ) -> np.ndarray: ...
+
+
+class _RankingMethod(Protocol):
+    """What :func:`_ranking` returns, for type checkers: a function whose bound form is
+    a :class:`_Ranking`."""
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Callable[..., Neighbours | np.ndarray]: ...
+    @overload
+    def __get__(self, obj: KeyedVectors, owner: type[Any]) -> _Ranking: ...
+
+
+_Scorer: TypeAlias = Callable[
+    ["KeyedVectors", Query, Query, "int | None"], tuple[np.ndarray, list[Any]]
+]
+
+
+def _ranking(score: _Scorer) -> _RankingMethod:
+    """The public method ``(positive=None, negative=None, topn=10, restrict_vocab=None)``
+    made of ``score(self, positive, negative, restrict_vocab)`` → ``(scores [limit], query
+    terms)``: the ``topn`` best rows as :meth:`KeyedVectors._ranked` picks them. It keeps
+    ``score``'s name and docstring."""
+
+    def method(
+        self: KeyedVectors,
+        positive: Query = None,
+        negative: Query = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> Neighbours | np.ndarray:
+        scores, terms = score(self, positive, negative, restrict_vocab)
+        return self._ranked(scores, terms, topn)
+
+    for attr in ("__module__", "__name__", "__qualname__", "__doc__"):
+        setattr(method, attr, getattr(score, attr))
+    return cast(_RankingMethod, method)
 
 
 class KeyedVectors(VectorTable):
@@ -75,34 +136,10 @@ class KeyedVectors(VectorTable):
         return self.rank_by_centrality(words)[-1][1]
 
     # --- neighbours -----------------------------------------------------------------------
-    @overload
+    @_ranking
     def most_similar(
-        self,
-        positive: Query = ...,
-        negative: Query = ...,
-        topn: int = ...,
-        restrict_vocab: int | None = ...,
-    ) -> Neighbours: ...
-    @overload
-    def most_similar(
-        self, positive: Query, negative: Query, topn: None, restrict_vocab: int | None = ...
-    ) -> np.ndarray: ...
-    @overload
-    def most_similar(
-        self,
-        positive: Query = ...,
-        negative: Query = ...,
-        *,
-        topn: None,
-        restrict_vocab: int | None = ...,
-    ) -> np.ndarray: ...
-    def most_similar(
-        self,
-        positive: Query = None,
-        negative: Query = None,
-        topn: int | None = 10,
-        restrict_vocab: int | None = None,
-    ) -> Neighbours | np.ndarray:
+        self, positive: Query, negative: Query, restrict_vocab: int | None
+    ) -> tuple[np.ndarray, list[Any]]:
         """The ``topn`` keys nearest (cosine) to the weighted mean of the unit vectors of
         ``positive`` (weight +1) and ``negative`` (weight −1) keys or raw vectors; items may
         be ``(term, weight)``. Among the first ``restrict_vocab`` rows if given; ``topn=None``
@@ -111,32 +148,12 @@ class KeyedVectors(VectorTable):
         limit = self._limit(restrict_vocab)
         mean = self.get_mean_vector(terms, weights, post_normalize=True, ignore_missing=False)
         scores: np.ndarray = (self.vectors[:limit] @ mean) / self._divisors()[:limit]
-        return self._ranked(scores, terms, topn)
+        return scores, terms
 
-    @overload
+    @_ranking
     def most_similar_cosmul(
-        self,
-        positive: Query = ...,
-        negative: Query = ...,
-        topn: int = ...,
-        restrict_vocab: int | None = ...,
-    ) -> Neighbours: ...
-    @overload
-    def most_similar_cosmul(
-        self,
-        positive: Query = ...,
-        negative: Query = ...,
-        *,
-        topn: None,
-        restrict_vocab: int | None = ...,
-    ) -> np.ndarray: ...
-    def most_similar_cosmul(
-        self,
-        positive: Query = None,
-        negative: Query = None,
-        topn: int | None = 10,
-        restrict_vocab: int | None = None,
-    ) -> Neighbours | np.ndarray:
+        self, positive: Query, negative: Query, restrict_vocab: int | None
+    ) -> tuple[np.ndarray, list[Any]]:
         """3CosMul (Levy & Goldberg 2014): rank rows ``w`` by
         :math:`\\prod_{p} s_{wp} / (\\prod_{n} s_{wn} + 10^{-6})`, :math:`s = (1 + \\cos)/2`."""
         pos, neg = _as_list(positive), _as_list(negative)
@@ -156,7 +173,7 @@ class KeyedVectors(VectorTable):
         scores = np.prod([shifted(t) for t in pos], axis=0)
         if neg:
             scores = scores / (np.prod([shifted(t) for t in neg], axis=0) + 1e-6)
-        return self._ranked(scores.astype(np.float32), pos + neg, topn)
+        return scores.astype(np.float32), pos + neg
 
     @overload
     def similar_by_key(
@@ -237,39 +254,10 @@ class KeyedVectors(VectorTable):
         """gensim's writer (text by default, as gensim), atomically."""
         save_word2vec(fname, self.words, self.vectors, binary=binary)
 
-    def evaluate_word_pairs(
-        self,
-        pairs: str | os.PathLike[str],
-        delimiter: str = "\t",
-        encoding: str = "utf8",
-        restrict_vocab: int = 300_000,
-        case_insensitive: bool = True,
-        dummy4unknown: bool = False,
-    ) -> tuple[Correlation, Correlation, float]:
-        """gensim's result: ``(pearson, spearman, oov_ratio)``, each correlation a
-        ``(statistic, pvalue)`` pair, the ratio of pairs with an unknown word in percent.
-        See :func:`crossent.word2vec.intrinsic.evaluate_word_pairs`."""
-        from crossent.word2vec.intrinsic import evaluate_word_pairs
-
-        return evaluate_word_pairs(
-            self, pairs, delimiter, encoding, restrict_vocab, case_insensitive, dummy4unknown
-        )
-
-    def evaluate_word_analogies(
-        self,
-        analogies: str | os.PathLike[str],
-        restrict_vocab: int = 300_000,
-        case_insensitive: bool = True,
-        dummy4unknown: bool = False,
-    ) -> tuple[float, list[AnalogySection]]:
-        """gensim's result: ``(accuracy, sections)``, each section a dict with ``section``,
-        ``correct`` and ``incorrect`` question lists, the last one ``"Total accuracy"``.
-        See :func:`crossent.word2vec.intrinsic.evaluate_word_analogies`."""
-        from crossent.word2vec.intrinsic import evaluate_word_analogies
-
-        return evaluate_word_analogies(
-            self, analogies, restrict_vocab, case_insensitive, dummy4unknown
-        )
+    # gensim's evaluation methods: the functions of :mod:`crossent.word2vec.intrinsic`,
+    # bound (``self`` is their ``kv``), so that their signatures and results are the same.
+    evaluate_word_pairs = intrinsic.evaluate_word_pairs
+    evaluate_word_analogies = intrinsic.evaluate_word_analogies
 
 
 def _as_list(value: Query) -> list[Any]:
