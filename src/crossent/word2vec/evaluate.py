@@ -49,10 +49,10 @@ def heldout_loss(
         words = np.asarray(enc.words)
         for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
             offsets = enc.offsets[s0 : s1 + 1]
-            centres, contexts = _kernels.job_pairs(words, offsets, keep, window, 0, False)
-            if len(centres):
-                total += score(centres, contexts)
-                pairs += len(centres)
+            centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 0, False)
+            if len(contexts):
+                total += score(centres, starts, contexts)
+                pairs += len(contexts)
     if pairs == 0:
         raise CorpusError("heldout: no pair of in-vocabulary words within the window")
     mean = total / pairs
@@ -64,38 +64,45 @@ def heldout_loss(
     }
 
 
-Scorer = Callable[[np.ndarray, np.ndarray], float]
-"""``Σ -log p(context | centre)`` over a block of pairs, in float64."""
+Scorer = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+"""``Σ -log p(context | centre)`` over a block of windows ``(centres [M], starts [M+1],
+contexts [P])`` (see :func:`._kernels.job_windows`), in float64."""
 
 
 def _hs_scorer(model: SkipGram) -> Scorer:
     codes, points, lengths = model.vocab.huffman()
 
-    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+    def score(centres: np.ndarray, starts: np.ndarray, contexts: np.ndarray) -> float:
+        pair_centres = np.repeat(centres, np.diff(starts))  # [P]
         return float(
             _kernels.hs_log_likelihood(
-                model.syn0, model.syn1, centres, contexts, codes, points, lengths
+                model.syn0, model.syn1, pair_centres, contexts, codes, points, lengths
             )
         )
 
     return score
 
 
-def _softmax_scorer(model: SkipGram, batch: int) -> Scorer:
+def _softmax_scorer(model: SkipGram, batch_pairs: int) -> Scorer:
+    """One float64 logits row per window: Σ_j J_{c,o_j} = k·lse(z_c) − Σ_j z_{c,o_j} (count
+    targets, see :mod:`._softmax`), batches of windows holding about ``batch_pairs`` pairs."""
     import torch
 
     from crossent.fused import linear_cross_entropy
+    from crossent.word2vec._softmax import batches, count_targets
 
     syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
     syn1 = torch.from_numpy(model.syn1).double()
 
-    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+    def score(centres: np.ndarray, starts: np.ndarray, contexts: np.ndarray) -> float:
         total = 0.0
+        c_t, s_t, o_t = (torch.from_numpy(x) for x in (centres, starts, contexts))
         with torch.no_grad():
-            for s in range(0, len(centres), batch):
-                c = torch.from_numpy(centres[s : s + batch])
-                o = torch.from_numpy(contexts[s : s + batch])
-                loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
+            for a, b in batches(starts, batch_pairs):
+                counts = count_targets(
+                    s_t[a : b + 1], o_t[starts[a] : starts[b]], syn1.shape[0], torch.float64
+                )  # [b - a, V]
+                loss = linear_cross_entropy(syn0[c_t[a:b]], syn1, counts, reduction="sum")
                 assert isinstance(loss, torch.Tensor)
                 total += float(loss)
         return total
