@@ -40,7 +40,7 @@ def _oracle_pairs(
     return list(zip(pair_centres, contexts.tolist(), strict=True))
 
 
-@pytest.mark.parametrize("step", [_softmax.window_step, _softmax.pair_step])
+@pytest.mark.parametrize("step", [_softmax.centre_step, _softmax.pair_step])
 @pytest.mark.parametrize(("vocab", "dim", "count", "scale"), [(13, 5, 6, 0.3), (37, 8, 20, 2.0)])
 def test_step_equals_per_pair_update_float64(
     step: _softmax.Step, vocab: int, dim: int, count: int, scale: float
@@ -53,14 +53,15 @@ def test_step_equals_per_pair_update_float64(
     pairs = _oracle_pairs(centres, starts, contexts)
     expected = softmax_step_reference(ref0, ref1, pairs, 0.07)
     t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)  # updated in place
-    got = step(t0, t1, *(torch.from_numpy(x) for x in (centres, starts, contexts)), 0.07)
+    idx = (torch.from_numpy(x) for x in (centres, starts, contexts))
+    got = float(step(_softmax.Weights(t0, t1), *idx, 0.07))
     assert got == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(syn0, ref0, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(syn1, ref1, rtol=1e-11, atol=1e-13)
     assert np.abs(syn1 - before).max() > 1e-3  # the step did move the weights
 
 
-def test_window_step_float32_matches_pair_step() -> None:
+def test_centre_step_float32_matches_pair_step() -> None:
     rng = np.random.default_rng(3)
     centres, starts, contexts = _windows(rng, 500, 60)
     syn0 = (rng.normal(size=(500, 32)) * 0.5).astype(np.float32)
@@ -68,8 +69,8 @@ def test_window_step_float32_matches_pair_step() -> None:
     idx = [torch.from_numpy(x) for x in (centres, starts, contexts)]
     a0, a1 = torch.from_numpy(syn0.copy()), torch.from_numpy(syn1.copy())
     b0, b1 = torch.from_numpy(syn0.copy()), torch.from_numpy(syn1.copy())
-    la = _softmax.window_step(a0, a1, *idx, 0.05)
-    lb = _softmax.pair_step(b0, b1, *idx, 0.05)
+    la = float(_softmax.centre_step(_softmax.Weights(a0, a1), *idx, 0.05))
+    lb = float(_softmax.pair_step(_softmax.Weights(b0, b1), *idx, 0.05))
     assert la == pytest.approx(lb, rel=1e-5)
     torch.testing.assert_close(a0, b0, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(a1, b1, rtol=1e-5, atol=1e-6)
@@ -79,17 +80,22 @@ def test_window_step_float32_matches_pair_step() -> None:
 def test_count_targets_against_bincount() -> None:
     rng = np.random.default_rng(5)
     centres, starts, contexts = _windows(rng, 29, 12)
-    for lo, hi in ((0, 12), (4, 9)):  # a run of windows: offsets relative to its first
-        got = _softmax.count_targets(
-            torch.from_numpy(starts[lo : hi + 1]),
-            torch.from_numpy(contexts[starts[lo] : starts[hi]]),
-            29,
-            torch.float64,
+    for lo, hi in ((0, 12), (1, 9)):  # a run of windows: offsets relative to its first
+        o = contexts[starts[lo] : starts[hi]]
+        rows, pair_rows = _softmax.centre_rows(
+            torch.from_numpy(centres[lo:hi]), torch.from_numpy(starts[lo : hi + 1]), len(o)
         )
-        expected = [
-            np.bincount(contexts[starts[m] : starts[m + 1]], minlength=29) for m in range(lo, hi)
-        ]
-        np.testing.assert_array_equal(got.numpy(), np.array(expected, dtype=np.float64))
+        got = _softmax.count_targets(
+            pair_rows, torch.from_numpy(o), len(rows), (0, 29), torch.float64
+        )
+        assert rows.tolist() == sorted(set(centres[lo:hi].tolist()))
+        assert len(rows) < hi - lo  # centres[1] == centres[2]: one row for both windows
+        for r, word in enumerate(rows.tolist()):
+            mine = [
+                contexts[starts[m] : starts[m + 1]] for m in range(lo, hi) if centres[m] == word
+            ]
+            expected = np.bincount(np.concatenate(mine), minlength=29)
+            np.testing.assert_array_equal(got[r].numpy(), expected.astype(np.float64))
 
 
 @pytest.mark.parametrize("batch_pairs", [1, 5, 17, 1000])

@@ -84,12 +84,13 @@ def _hs_scorer(model: SkipGram) -> Scorer:
 
 
 def _softmax_scorer(model: SkipGram, batch_pairs: int) -> Scorer:
-    """One float64 logits row per window: Σ_j J_{c,o_j} = k·lse(z_c) − Σ_j z_{c,o_j} (count
-    targets, see :mod:`._softmax`), batches of windows holding about ``batch_pairs`` pairs."""
+    """One float64 logits row per centre word of a batch of windows holding about
+    ``batch_pairs`` pairs: Σ_j J_{c,o_j} = k·lse(z_c) − Σ_j z_{c,o_j} (count targets, see
+    :mod:`._softmax`)."""
     import torch
 
     from crossent.fused import linear_cross_entropy
-    from crossent.word2vec._softmax import batches, count_targets
+    from crossent.word2vec._softmax import batches, centre_rows, count_targets
 
     syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
     syn1 = torch.from_numpy(model.syn1).double()
@@ -99,10 +100,11 @@ def _softmax_scorer(model: SkipGram, batch_pairs: int) -> Scorer:
         c_t, s_t, o_t = (torch.from_numpy(x) for x in (centres, starts, contexts))
         with torch.no_grad():
             for a, b in batches(starts, batch_pairs):
-                counts = count_targets(
-                    s_t[a : b + 1], o_t[starts[a] : starts[b]], syn1.shape[0], torch.float64
-                )  # [b - a, V]
-                loss = linear_cross_entropy(syn0[c_t[a:b]], syn1, counts, reduction="sum")
+                o = o_t[starts[a] : starts[b]]  # [P]
+                rows, pair_rows = centre_rows(c_t[a:b], s_t[a : b + 1], len(o))
+                columns = (0, syn1.shape[0])
+                counts = count_targets(pair_rows, o, len(rows), columns, syn1.dtype)
+                loss = linear_cross_entropy(syn0[rows], syn1, counts, reduction="sum")
                 assert isinstance(loss, torch.Tensor)
                 total += float(loss)
         return total

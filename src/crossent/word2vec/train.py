@@ -18,6 +18,7 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,8 +31,12 @@ from crossent.word2vec.corpus import (
     count_words,
     encode_corpus,
 )
+from crossent.word2vec.device import resolve_device, weights_on, write_back
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from crossent.word2vec._softmax import Weights
 
 
 @dataclass
@@ -91,8 +96,13 @@ def train(
     *,
     model: SkipGram | None = None,
     progress: Callable[[Progress], None] | None = None,
+    device: Any = None,
 ) -> SkipGram:
-    """Train skip-gram on text files; ``model`` continues a checkpoint from its position."""
+    """Train skip-gram on text files; ``model`` continues a checkpoint from its position.
+
+    ``device`` (``loss="softmax"`` only): ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``
+    — where the weights live during training (see :mod:`.device`)."""
+    dev = resolve_device(device, (model.config if model else config or TrainConfig()).loss)
     counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
         model = build_model(paths, config or TrainConfig())
@@ -108,7 +118,8 @@ def train(
         )
         if len(enc.words) == 0:
             raise CorpusError("corpus: no in-vocabulary words to train on")
-        _Trainer(model, enc, progress).run()
+        weights = weights_on(model, dev) if model.config.loss == "softmax" else None
+        _Trainer(model, enc, progress, weights).run()
     return model
 
 
@@ -134,9 +145,13 @@ def job_seed(seed: int, epoch: int, job: int) -> int:
 
 class _Trainer:
     def __init__(
-        self, model: SkipGram, enc: EncodedCorpus, progress: Callable[[Progress], None] | None
+        self,
+        model: SkipGram,
+        enc: EncodedCorpus,
+        progress: Callable[[Progress], None] | None,
+        weights: Weights | None = None,  # loss="softmax": the tensors it trains
     ) -> None:
-        self.m, self.enc, self.progress = model, enc, progress
+        self.m, self.enc, self.progress, self.weights = model, enc, progress, weights
         cfg, vocab = model.config, model.vocab
         self.words = np.asarray(enc.words)
         self.jobs = job_bounds(enc.offsets, cfg.job_words)
@@ -165,7 +180,11 @@ class _Trainer:
     def run(self) -> None:
         pos, cfg = self.m.position, self.m.config
         while pos.epoch < cfg.epochs:
-            self._epoch(pos.epoch, pos.job)
+            try:
+                self._epoch(pos.epoch, pos.job)
+            finally:  # a GPU's weights back into the model, also when interrupted
+                if self.weights is not None:
+                    write_back(self.weights, self.m)
             if not _finite(self.m.syn0, self.m.syn1):
                 raise TrainingDiverged(
                     f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss
@@ -245,10 +264,10 @@ class _Trainer:
         a1 = self.alpha(words_before + self.job_words[j])
         seed = job_seed(self.m.config.seed, epoch, j)
         cfg = self.m.config
-        if cfg.loss == "softmax":
+        if self.weights is not None:
             from crossent.word2vec._softmax import softmax_job
 
-            return softmax_job(self.m, self.words, offsets, self.keep, seed, a0, a1)
+            return softmax_job(self.weights, cfg, self.words, offsets, self.keep, seed, (a0, a1))
         loss, pairs, words = _kernels.train_job(
             self.m.syn0,
             self.m.syn1,
