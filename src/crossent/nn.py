@@ -55,7 +55,7 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         targets: torch.Tensor,
         bias: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        out = linear_cross_entropy(
+        return linear_cross_entropy(
             hidden,
             weight,
             targets,
@@ -69,8 +69,6 @@ class LinearCrossEntropyLoss(torch.nn.Module):
             chunk_size=self.chunk_size,
             impl=self.impl,
         )
-        assert isinstance(out, torch.Tensor)
-        return out
 
     def extra_repr(self) -> str:
         return (

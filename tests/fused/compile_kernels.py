@@ -15,7 +15,7 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from crossent.fused import _triton_kernels as kernels
+from crossent.fused.triton import kernels
 
 # Argument types by name; pointers to the logits / targets depend on the variant.
 TYPES = {

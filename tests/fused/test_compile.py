@@ -6,26 +6,16 @@ from typing import Any
 
 import pytest
 import torch
+from tests.fused.conftest import make_inputs
 
 from crossent.fused import linear_cross_entropy
-from crossent.fused._op import linear_cross_entropy_op
+from crossent.fused.op import linear_cross_entropy_op
 
 N, D, V = 45, 12, 67
 
 
 def _inputs(prob: bool, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    x = {
-        "hidden": torch.randn(N, D, generator=g),
-        "weight": torch.randn(V, D, generator=g),
-        "bias": torch.randn(V, generator=g),
-    }
-    if prob:
-        x["targets"] = torch.softmax(torch.randn(N, V, generator=g), -1)
-    else:
-        x["targets"] = torch.randint(0, V, (N,), generator=g)
-        x["targets"][::6] = -100
-    return x
+    return make_inputs(N, D, V, dtype=torch.float32, prob=prob, seed=seed, ignored=1 / 6)
 
 
 def _loss_and_grads(fn: Any, x: dict[str, torch.Tensor], upstream: torch.Tensor) -> list[Any]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.fused.conftest import make_inputs
 
 import crossent
 from crossent.fused import linear_cross_entropy, linear_cross_entropy_reference
@@ -18,17 +19,18 @@ N, D, V = 252, 123, 507  # none a multiple of the chunk
 def _inputs(
     dtype: torch.dtype = torch.float64, prob: bool = False, seed: int = 0, ignored: float = 0.2
 ) -> dict[str, Any]:
-    g = torch.Generator().manual_seed(seed)
-    hidden = torch.randn(N, D, generator=g, dtype=dtype)
-    weight = torch.randn(V, D, generator=g, dtype=dtype) / D**0.5 * 3
-    bias = torch.randn(V, generator=g, dtype=dtype)
-    if prob:
-        targets = torch.softmax(torch.randn(N, V, generator=g, dtype=dtype) * 3, -1)
-        targets[:, :10] = 0.0  # exact zeros in the target distribution
-    else:
-        targets = torch.randint(0, V, (N,), generator=g)
-        targets[torch.rand(N, generator=g) < ignored] = -100
-    return {"hidden": hidden, "weight": weight, "bias": bias, "targets": targets}
+    return make_inputs(
+        N,
+        D,
+        V,
+        dtype=dtype,
+        prob=prob,
+        seed=seed,
+        ignored=ignored,
+        weight_scale=3 / D**0.5,
+        target_sharpness=3.0,
+        zero_classes=10,  # exact zeros in the target distribution
+    )
 
 
 def _grads(
@@ -63,14 +65,8 @@ def test_matches_float64_oracle(
     x = _inputs(prob=prob, seed=len(str(opts)))
     kw = dict(opts, reduction=reduction)
     if kw.get("class_weight") == "rand":
-        kw["class_weight"] = torch.rand(
-            V, dtype=torch.float64, generator=torch.Generator().manual_seed(1)
-        )
-    upstream = (
-        torch.randn(N, dtype=torch.float64)
-        if reduction == "none"
-        else torch.tensor(2.5, dtype=torch.float64)
-    )
+        kw["class_weight"] = x["class_weight"]
+    upstream = x["upstream"] if reduction == "none" else torch.tensor(2.5, dtype=torch.float64)
     ours = _grads(
         lambda *a, **k: linear_cross_entropy(*a, chunk_size=64, **k), x, kw, use_bias, upstream
     )
@@ -81,7 +77,7 @@ def test_matches_float64_oracle(
 
 def test_oracle_itself_matches_torch() -> None:
     x = _inputs()
-    w = torch.rand(V, dtype=torch.float64)
+    w = x["class_weight"]
     ref = linear_cross_entropy_reference(
         x["hidden"], x["weight"], x["targets"], x["bias"], class_weight=w, label_smoothing=0.1
     ).loss

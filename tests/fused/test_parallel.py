@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from tests.fused._parallel_worker import N, compiled_worker, mismatch_worker, worker
+from tests.fused.parallel_worker import N, compiled_worker, mismatch_worker, worker
 
 from crossent.fused import vocab_parallel_linear_cross_entropy
 

@@ -17,28 +17,28 @@ from hypothesis import strategies as st
 from crossent.fused import linear_cross_entropy, linear_cross_entropy_reference
 
 pytest.importorskip("triton")
-from crossent.fused._triton import vocab_slices
+from tests.fused.conftest import make_inputs
+
+from crossent.fused.triton.runner import vocab_slices
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 N, D, V = 37, 24, 203  # odd: V spans several BLOCK_V-free sizes, rows not a chunk multiple
 
 
 def _inputs(dtype: torch.dtype, prob: bool, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    x = {
-        "hidden": torch.randn(N, D, generator=g),
-        "weight": torch.randn(V, D, generator=g) / D**0.5 * 2,
-        "bias": torch.randn(V, generator=g) * 0.5,
-    }
-    if prob:
-        y = torch.softmax(torch.randn(N, V, generator=g) * 2, -1)
-        y[:, :7] = 0.0
-    else:
-        y = torch.randint(0, V, (N,), generator=g)
-        y[torch.rand(N, generator=g) < 0.2] = -100
-    x = {k: v.to(dtype) for k, v in x.items()}
-    x["targets"] = y
-    return {k: v.to(DEVICE) for k, v in x.items()}
+    return make_inputs(
+        N,
+        D,
+        V,
+        dtype=dtype,
+        prob=prob,
+        seed=seed,
+        weight_scale=2 / D**0.5,
+        bias_scale=0.5,
+        target_sharpness=2.0,
+        zero_classes=7,
+        device=DEVICE,
+    )
 
 
 def _run(
@@ -68,8 +68,8 @@ def test_float32_matches_oracle(opts: dict[str, Any], reduction: str, prob: bool
     x = _inputs(torch.float32, prob)
     kw: dict[str, Any] = dict(opts, reduction=reduction)
     if kw.get("class_weight"):
-        kw["class_weight"] = torch.rand(V, generator=torch.Generator().manual_seed(2)).to(DEVICE)
-    up = torch.randn(N) if reduction == "none" else torch.tensor(1.7)
+        kw["class_weight"] = x["class_weight"]
+    up = x["upstream"] if reduction == "none" else torch.tensor(1.7)
     ours = _run(
         lambda *a, **k: linear_cross_entropy(*a, impl="triton", chunk_size=16, **k),
         x,
@@ -108,11 +108,15 @@ def test_half_precision_error_no_worse_than_naive(dtype: torch.dtype) -> None:
     naive = _run(linear_cross_entropy_reference, x, {}, up)
     x64 = {k: v.double() if v.is_floating_point() else v for k, v in x.items()}
     truth = _run(linear_cross_entropy_reference, x64, {}, up.double())
+    # Triton's interpreter rounds float32 -> bfloat16 towards zero (its cast_impl ignores the
+    # rounding mode), a GPU to nearest: interpreted, every bf16 store may err twice as much.
+    truncating = dtype == torch.bfloat16 and not torch.cuda.is_available()
+    factor = 2.0 if truncating else 1.0
     for o, n, t in zip(ours, naive, truth, strict=True):
         assert o.dtype == dtype
         err_ours = (o.double() - t).abs().max()
         err_naive = (n.double() - t).abs().max()
-        assert err_ours <= err_naive + 2e-3 * t.abs().max()
+        assert err_ours <= factor * err_naive + 2e-3 * t.abs().max()
 
 
 def test_triton_requested_where_unusable_is_a_clear_error() -> None:
@@ -217,13 +221,16 @@ def test_cuda_peak_memory_is_the_gradients() -> None:
     assert extra <= 2 * n * 64 + 64 * (n + vocab), extra
 
 
+PROBLEM = ("hidden", "weight", "targets", "bias")
+
+
 @pytest.mark.parametrize("trainable", ["hidden", "weight", "bias"])
 def test_only_some_inputs_need_gradients(trainable: str) -> None:
     x = _inputs(torch.float32, prob=False, seed=8)
     kw = {"label_smoothing": 0.05, "z_loss": 1e-3}
     grads = {}
     for impl, dtype in (("triton", torch.float32), ("naive", torch.float64)):
-        args = {k: v.to(dtype) if v.is_floating_point() else v for k, v in x.items()}
+        args = {k: x[k].to(dtype) if x[k].is_floating_point() else x[k] for k in PROBLEM}
         args[trainable] = args[trainable].clone().requires_grad_()
         loss = linear_cross_entropy(**args, impl=impl, chunk_size=16, **kw)
         (grads[impl],) = torch.autograd.grad(loss, args[trainable])

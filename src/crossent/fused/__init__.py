@@ -1,19 +1,24 @@
 """Large-vocabulary softmax: ``linear_cross_entropy`` without the N×V logits.
 
-Implementations (``impl=``): ``"torch"`` — the chunked PyTorch path for every device
-(:mod:`._chunked`); ``"triton"`` — cuBLAS + Triton kernels for CUDA, no workspace beyond
-the gradients (:mod:`._triton`); ``"naive"`` — the materialising reference
-(:mod:`._reference`); ``"auto"`` picks Triton for CUDA tensors, else the chunked path.
-Eager calls go through an autograd function that computes the gradients in the forward
-pass (:mod:`._function`); under ``torch.compile`` the loss is a custom operator (:mod:`._op`).
-:func:`vocab_parallel_linear_cross_entropy` splits the vocabulary over the ranks of a
-``torch.distributed`` group (:mod:`.parallel`).
+Reading order, one way: :mod:`.api` (the public function) → :mod:`.checks` (arguments) →
+:mod:`.plan` (which loop, chunk size, vocabulary slice) → :mod:`.autograd` (one autograd
+function for every plan, reductions) → :mod:`.loop` (the chunk loop for every torch device)
+or :mod:`.triton.runner` (CUDA: cuBLAS + Triton kernels, no workspace beyond the gradients)
+→ :mod:`.targets` (the targets as weight vectors over a vocabulary slice) and :mod:`.comm`
+(the slice's reductions: none in one process, all-reduces over ``torch.distributed``).
+:mod:`.records` holds the values passed between them, :mod:`.outputs` the public result
+type, :mod:`.reference` the naive materialising reference, :mod:`.op` the custom operator
+used under ``torch.compile``, and :mod:`.parallel` the vocabulary-parallel function (the
+shard layout; the same loop with a distributed slice).
+
+Implementations (``impl=``): ``"torch"``, ``"triton"``, ``"naive"``; ``"auto"`` picks
+Triton for CUDA tensors, else the chunked torch loop.
 """
 
-from crossent.fused._api import linear_cross_entropy
-from crossent.fused._reference import linear_cross_entropy_reference
-from crossent.fused._types import LinearCrossEntropyOutput
+from crossent.fused.api import linear_cross_entropy
+from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.parallel import vocab_parallel_linear_cross_entropy
+from crossent.fused.reference import linear_cross_entropy_reference
 
 __all__ = [
     "LinearCrossEntropyOutput",

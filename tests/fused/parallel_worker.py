@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import torch
 import torch.distributed as dist
+from tests.fused.conftest import make_inputs
 
 from crossent.fused import linear_cross_entropy, vocab_parallel_linear_cross_entropy
 
@@ -15,19 +16,17 @@ N, D, V = 29, 11, 67
 
 
 def _inputs(case: dict[str, Any]) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(case.get("seed", 0))
-    x = {
-        "hidden": torch.randn(N, D, generator=g, dtype=torch.float64),
-        "weight": torch.randn(V, D, generator=g, dtype=torch.float64),
-        "bias": torch.randn(V, generator=g, dtype=torch.float64),
-        "class_weight": torch.rand(V, generator=g, dtype=torch.float64) + 0.1,
-        "upstream": torch.randn(N, generator=g, dtype=torch.float64),
-    }
-    y = torch.randint(0, V, (N,), generator=g)
-    y[torch.rand(N, generator=g) < case.get("ignored", 0.2)] = -100
-    x["targets"] = y
+    x = make_inputs(
+        N,
+        D,
+        V,
+        prob=case.get("prob", False),
+        seed=case.get("seed", 0),
+        ignored=case.get("ignored", 0.2),
+        target_sharpness=2.0,
+    )
     if case.get("prob"):
-        p = torch.softmax(torch.randn(N, V, generator=g, dtype=torch.float64) * 2, -1)
+        p = x["targets"]
         p[:, 40:45] = 0.0  # zeros, and rows whose maximum sits on another rank's slice
         # rows 1-9 peak where the logits do ("correct"), row 0 is all ties: "correct" means
         # the first maximum, class 0, which its logits favour
@@ -35,7 +34,6 @@ def _inputs(case: dict[str, Any]) -> dict[str, torch.Tensor]:
         z = x["hidden"] @ x["weight"].T + (x["bias"] if case.get("bias") else 0)
         p[1:10] = torch.softmax(3 * z[1:10], -1)
         p[0] = 1.0 / V
-        x["targets"] = p
     return x
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from crossent.fused._types import LinearCrossEntropyOutput
+from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.losses import softmax_cross_entropy
 
 

@@ -3,12 +3,12 @@ r"""CUDA path of ``linear_cross_entropy``: cuBLAS for the matrix products, Trito
 Two passes, so that no workspace beyond the gradients themselves is needed:
 
 1. **Rows.** For each chunk of rows, ``z = h Wᵀ + b`` (cuBLAS), then one Triton program per
-   row (:func:`._triton_kernels.row_kernel`) streams it twice: loss terms, log-sum-exp and
+   row (:func:`.kernels.row_kernel`) streams it twice: loss terms, log-sum-exp and
    statistics, then the logit gradient ``G`` in place; ``grad_h[rows] = G W`` and
    ``grad_b += Σ_rows G``. Cost 4·c·D·V flops per chunk.
 2. **Vocabulary slices** (only when the weight gradient is wanted). For each slice of
    columns, ``z = h W[slice]ᵀ + b[slice]`` for all N rows, ``G`` from the stored ``lse``
-   (:func:`._triton_kernels.grad_kernel`), and ``grad_W[slice] = G[:, slice]ᵀ h``: one cuBLAS
+   (:func:`.kernels.grad_kernel`), and ``grad_W[slice] = G[:, slice]ᵀ h``: one cuBLAS
    product over all N rows, accumulated in float32 inside cuBLAS and rounded once into
    ``grad_W`` — as accurate as the naive product, with no float32 V×D accumulator.
 
@@ -22,35 +22,16 @@ returns them. No host-device synchronisation and no atomics: the result is deter
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import torch
 
-from crossent.fused._chunked import Options, _Grads, _Targets
+from crossent.fused.comm import Comm, Local
+from crossent.fused.records import Grads, Needs, Options, RowResults, RowStats, Scales
+from crossent.fused.targets import Targets
 
-_CHUNK_BUDGET_BYTES = 512 * 2**20
 _ALIGN = 64  # scratch offsets and slice widths: multiples of 64 elements (cuBLAS-friendly)
 _TAIL = 64  # width of the separate buffer for the last columns of the vocabulary
-
-
-def triton_usable(hidden: torch.Tensor) -> bool:
-    """Whether the Triton path can run on ``hidden``'s device (CUDA, or the interpreter)."""
-    interpreted = os.environ.get("TRITON_INTERPRET") == "1"
-    if not (hidden.is_cuda or interpreted) or hidden.dtype == torch.float64:
-        return False
-    try:
-        import triton  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def default_chunk(vocab: int, dtype: torch.dtype) -> int:
-    """Rows per chunk: a 512 MiB logits buffer, 128 to 8192 rows, a multiple of 128."""
-    itemsize = torch.empty((), dtype=dtype).element_size()
-    rows = _CHUNK_BUDGET_BYTES // (vocab * itemsize)
-    return int(min(max(rows // 128 * 128, 128), 8192))
 
 
 def vocab_slices(vocab: int, n: int, d: int, max_width: int) -> Iterator[tuple[int, int, int]]:
@@ -82,29 +63,32 @@ def run_chunks_triton(
     hidden: torch.Tensor,
     weight: torch.Tensor,
     bias: torch.Tensor | None,
-    t: _Targets,
-    opts: Options,
-    need: tuple[bool, bool, bool],
-    ce_scale: torch.Tensor | None = None,
-    z_scale: torch.Tensor | None = None,
-) -> tuple[dict[str, torch.Tensor], _Grads]:
-    """As :func:`._chunked.run_chunks_torch`, on CUDA with Triton kernels (inputs not upcast).
+    targets: Targets,
+    options: Options,
+    chunk: int,
+    comm: Comm,
+    needs: Needs,
+    scales: Scales | None,
+) -> tuple[RowResults, Grads]:
+    """As :func:`crossent.fused.loop.run_chunks`, on CUDA with Triton kernels (inputs not
+    upcast; a single process only). The weight gradient comes in ``weight``'s dtype, the
+    bias gradient in float32."""
+    from crossent.fused.triton import kernels
 
-    The weight gradient comes in ``weight``'s dtype, the bias gradient in float32."""
-    from crossent.fused._triton_kernels import OUT_COLUMNS
-
+    if not isinstance(comm, Local):
+        raise NotImplementedError("the Triton path runs in a single process")
     hidden, weight = _blas_ready(hidden), _blas_ready(weight)
     n, d = hidden.shape
     vocab, dev = weight.shape[0], hidden.device
-    write = ce_scale is not None and z_scale is not None and any(need)
-    grads = _Grads(
-        torch.empty_like(hidden) if write and need[0] else None,
-        torch.empty(vocab, d, device=dev, dtype=weight.dtype) if write and need[1] else None,
-        torch.zeros(vocab, device=dev, dtype=torch.float32) if write and need[2] else None,
+    write = scales is not None and needs.any()
+    grads = Grads(
+        torch.empty_like(hidden) if write and needs.hidden else None,
+        torch.empty(vocab, d, device=dev, dtype=weight.dtype) if write and needs.weight else None,
+        torch.zeros(vocab, device=dev, dtype=torch.float32) if write and needs.bias else None,
     )
-    out = torch.empty(n, len(OUT_COLUMNS), device=dev, dtype=torch.float32)
-    k = _KernelArgs(t, opts, vocab, out, ce_scale, z_scale, write)
-    chunk = max(1, min(opts.chunk_size, n))
+    out = torch.empty(n, kernels.OUT_WIDTH, device=dev, dtype=torch.float32)
+    k = _KernelArgs(targets, options, vocab, out, scales if write else None)
+    chunk = max(1, min(chunk, n))
     buf = _row_buffer(grads.weight, chunk, vocab, hidden)
     for start in range(0, n, buf.shape[0]):
         rows = slice(start, min(start + buf.shape[0], n))
@@ -117,9 +101,23 @@ def run_chunks_triton(
             grads.bias.add_(z.sum(0, dtype=torch.float32))
     if grads.weight is not None:
         _weight_grad(grads.weight, hidden, weight, bias, k, max_width=chunk * vocab // n)
-    result = {name: out[:, i] for i, name in enumerate(OUT_COLUMNS[:-1])}
-    result["argmax"] = result["argmax"].long()
-    return result, grads
+    return _results(out, options.with_stats), grads
+
+
+def _results(out: torch.Tensor, with_stats: bool) -> RowResults:
+    """The named columns of the kernels' ``OUT [N, OUT_WIDTH]``."""
+    from crossent.fused.triton import kernels as k
+
+    stats = None
+    if with_stats:
+        argmax = out[:, k.COL_ARGMAX.value].long()
+        stats = RowStats(out[:, k.COL_ENTROPY.value], out[:, k.COL_Y_DOT_Z.value], argmax)
+    return RowResults(
+        ce=out[:, k.COL_CE.value],
+        z_loss=out[:, k.COL_Z_LOSS.value],
+        lse=out[:, k.COL_LSE.value],
+        stats=stats,
+    )
 
 
 def _blas_ready(x: torch.Tensor) -> torch.Tensor:
@@ -145,35 +143,35 @@ class _KernelArgs:
 
     def __init__(
         self,
-        t: _Targets,
-        opts: Options,
+        t: Targets,
+        options: Options,
         vocab: int,
         out: torch.Tensor,
-        ce_scale: torch.Tensor | None,
-        z_scale: torch.Tensor | None,
-        write: bool,
+        scales: Scales | None,
     ) -> None:
         import triton
 
-        self.t, self.opts, self.vocab, self.out, self.write = t, opts, vocab, out, write
-        self.targets = t.y if t.prob else t.raw
-        self.stride_y = self.targets.stride(0) if t.prob else 1
-        self.cw = out if t.cw is None else t.cw  # placeholders where a pointer is unused
-        self.cw_sum = out if t.cw is None else t.cw.sum().reshape(1)
-        self.sce = ce_scale.contiguous() if write and ce_scale is not None else out
-        self.sz = z_scale.contiguous() if write and z_scale is not None else out
-        self.cap = 1.0 if opts.softcap is None else opts.softcap
+        self.options, self.vocab, self.out = options, vocab, out
+        self.write = scales is not None
+        self.targets = t.raw
+        self.stride_y = t.raw.stride(0) if t.probabilities else 1
+        cw = t.class_weight
+        self.cw = out if cw is None else cw  # placeholders where a pointer is unused
+        self.cw_sum = out if cw is None else cw.sum().reshape(1)
+        self.sce = out if scales is None else scales.ce.contiguous()
+        self.sz = out if scales is None else scales.z_loss.contiguous()
+        self.cap = 1.0 if options.softcap is None else options.softcap
         self.flags = {
-            "CLASS": not t.prob,
-            "HAS_CW": t.cw is not None,
-            "HAS_CAP": opts.softcap is not None,
+            "CLASS": not t.probabilities,
+            "HAS_CW": cw is not None,
+            "HAS_CAP": options.softcap is not None,
             "BLOCK_V": min(4096, triton.next_power_of_2(vocab)),
         }
         self.flags["num_warps"] = 8 if self.flags["BLOCK_V"] >= 2048 else 4
 
     def rows(self, z: torch.Tensor, rows: slice) -> None:
         """Loss terms and statistics of ``z [c, V]`` (rows ``rows``); ``G`` in place if wanted."""
-        from crossent.fused._triton_kernels import row_kernel
+        from crossent.fused.triton.kernels import row_kernel
 
         row_kernel[(z.shape[0],)](
             z,
@@ -187,9 +185,9 @@ class _KernelArgs:
             self.out[rows],
             self.out.stride(0),
             self.vocab,
-            self.opts.ignore_index,
-            self.opts.label_smoothing,
-            self.opts.z_loss,
+            self.options.ignore_index,
+            self.options.label_smoothing,
+            self.options.z_loss,
             self.cap,
             WRITE_GRAD=self.write,
             **self.flags,
@@ -205,7 +203,7 @@ class _KernelArgs:
 
     def columns(self, z: torch.Tensor, cols: slice) -> None:
         """``z [N, w]`` (the logits of vocabulary columns ``cols``) becomes ``G`` in place."""
-        from crossent.fused._triton_kernels import grad_kernel
+        from crossent.fused.triton.kernels import grad_kernel
 
         width = cols.stop - cols.start
         grad_kernel[(z.shape[0],)](
@@ -220,8 +218,8 @@ class _KernelArgs:
             cols.start,
             width,
             self.vocab,
-            self.opts.ignore_index,
-            self.opts.label_smoothing,
+            self.options.ignore_index,
+            self.options.label_smoothing,
             self.cap,
             **self._column_flags(width),
         )

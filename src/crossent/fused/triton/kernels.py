@@ -1,4 +1,4 @@
-r"""Triton kernels of the CUDA path of ``linear_cross_entropy`` (see :mod:`._triton`).
+r"""Triton kernels of the CUDA loop of ``linear_cross_entropy`` (see :mod:`.runner`).
 
 ``row_kernel``: one program per row of a chunk of logits ``z [c, V]`` (the matrix product
 ``h Wᵀ`` comes from cuBLAS). Pass 1 streams the row in ``BLOCK_V`` blocks with an online
@@ -15,7 +15,7 @@ It also stores :math:`c_i` with the row's results.
 ``grad_kernel``: the same gradient for a slice of columns ``[col0, col0 + width)`` of every
 row, from the ``lse`` and :math:`c_i` that ``row_kernel`` stored — the logits are recomputed
 by cuBLAS one vocabulary slice at a time, so that each slice's weight gradient
-``G[:, slice]ᵀ h`` is one matrix product (see :mod:`._triton`).
+``G[:, slice]ᵀ h`` is one matrix product (see :mod:`crossent.fused.triton.runner`).
 
 Accumulation is float32 whatever the logits' dtype. No atomics: results do not depend on
 scheduling (deterministic).
@@ -26,8 +26,15 @@ from __future__ import annotations
 import triton
 import triton.language as tl
 
-OUT_COLUMNS = ("ce", "zl", "lse", "entropy", "y_sum", "y_dot_z", "argmax", "coef")
-"""The per-row results ``OUT [N, 8]`` (float32), in the order the kernels store them."""
+# The per-row results ``OUT [N, OUT_WIDTH]`` (float32): one column each.
+COL_CE = tl.constexpr(0)  # A_i lse_i − a_i·z_i
+COL_Z_LOSS = tl.constexpr(1)  # ζ lse_i² (valid rows)
+COL_LSE = tl.constexpr(2)  # log-sum-exp
+COL_ENTROPY = tl.constexpr(3)  # entropy of the row's distribution
+COL_Y_DOT_Z = tl.constexpr(4)  # Σ_c y_c z_c of the raw targets
+COL_ARGMAX = tl.constexpr(5)  # first index of the row's maximum (as a float)
+COL_COEF = tl.constexpr(6)  # c_i = s_i A_i + 2ζ t_i lse_i, kept for grad_kernel
+OUT_WIDTH = 7
 
 
 @triton.jit
@@ -128,7 +135,6 @@ def row_kernel(
     sum_ez = 0.0  # Σ e^{z-m} z, rescaled with m: entropy = lse − Σ p z
     w_dot_z = 0.0  # class targets: Σ w_c z_c; probability targets: Σ a_c z_c
     a_sum = 0.0
-    y_sum = 0.0
     y_dot_z = 0.0
     best = -float("inf")
     best_i = 0
@@ -159,7 +165,6 @@ def row_kernel(
             a = w * (y * (1.0 - eps) + eps / V)
             a_sum += tl.sum(a, 0)
             w_dot_z += tl.sum(a * zz, 0)
-            y_sum += tl.sum(y, 0)
             y_dot_z += tl.sum(y * zz, 0)
     lse = m + tl.log(s)
     if HAS_CW:
@@ -171,24 +176,22 @@ def row_kernel(
         z_y, _ = _capped(tl.load(z_row + safe).to(tl.float32), cap, HAS_CAP)
         total = (1.0 - eps) * w_y + (eps / V) * cw_sum * v
         a_dot_z = (1.0 - eps) * w_y * z_y + (eps / V) * v * w_dot_z
-        y_sum = v
         y_dot_z = v * z_y
     else:
         safe, w_y, v = 0, 0.0, 1.0
         total = a_sum
         a_dot_z = w_dot_z
     out = OUT + row * stride_out
-    tl.store(out + 0, total * lse - a_dot_z)  # CE
-    tl.store(out + 1, zloss * v * lse * lse)  # ZL
-    tl.store(out + 2, lse)  # LSE
-    tl.store(out + 3, lse - sum_ez / s)  # ENTROPY
-    tl.store(out + 4, y_sum)  # Y_SUM
-    tl.store(out + 5, y_dot_z)  # Y_DOT_Z
-    tl.store(out + 6, best_i.to(tl.float32))  # ARGMAX
+    tl.store(out + COL_CE, total * lse - a_dot_z)
+    tl.store(out + COL_Z_LOSS, zloss * v * lse * lse)
+    tl.store(out + COL_LSE, lse)
+    tl.store(out + COL_ENTROPY, lse - sum_ez / s)
+    tl.store(out + COL_Y_DOT_Z, y_dot_z)
+    tl.store(out + COL_ARGMAX, best_i.to(tl.float32))
     if WRITE_GRAD:
         s_ce = tl.load(SCE + row).to(tl.float32)
         coef = s_ce * total + 2.0 * zloss * tl.load(SZ + row).to(tl.float32) * lse * v
-        tl.store(out + 7, coef)  # COEF
+        tl.store(out + COL_COEF, coef)
         _store_grad(
             z_row, y_row, CW, 0, V, V, lse, coef, s_ce, safe, w_y, v, eps, cap,
             CLASS, HAS_CW, HAS_CAP, BLOCK_V,
@@ -220,8 +223,8 @@ def grad_kernel(
     row = tl.program_id(0).to(tl.int64)
     y_row = Y + row * stride_y
     out = OUT + row * stride_out
-    lse = tl.load(out + 2)
-    coef = tl.load(out + 7)
+    lse = tl.load(out + COL_LSE)
+    coef = tl.load(out + COL_COEF)
     s_ce = tl.load(SCE + row).to(tl.float32)
     if CLASS:
         safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)

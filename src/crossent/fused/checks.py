@@ -1,0 +1,134 @@
+"""Input checks of the fused op: every argument's type, shape, dtype, device and values.
+
+Each failure is a ``TypeError`` / ``ValueError`` / ``IndexError`` naming the argument, what was
+expected and what came. Shapes are checked before any work; target values (class range,
+probabilities ≥ 0) on the host where that is free, and without a host synchronisation on CUDA
+(an asynchronous device assert).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from crossent._array import namespace
+from crossent._validation import (
+    check_class_targets,
+    check_label_smoothing,
+    check_probability_entries,
+    check_reduction,
+)
+
+
+def check_inputs(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    targets: torch.Tensor,
+    bias: torch.Tensor | None,
+    class_weight: torch.Tensor | None,
+    ignore_index: int,
+) -> None:
+    """Types, shapes, dtypes and devices (``V``: the rows of ``weight``)."""
+    for name, x in (
+        ("hidden", hidden),
+        ("weight", weight),
+        ("targets", targets),
+        ("bias", bias),
+        ("class_weight", class_weight),
+    ):
+        if x is not None and not isinstance(x, torch.Tensor):
+            raise TypeError(f"{name}: expected a torch.Tensor, got {type(x).__name__}")
+    if not hidden.is_floating_point() or hidden.dim() < 1:
+        raise TypeError(
+            f"hidden: expected a floating [..., D] tensor, got dtype {hidden.dtype} "
+            f"and shape {tuple(hidden.shape)}"
+        )
+    if weight.dim() != 2 or weight.shape[1] != hidden.shape[-1]:
+        raise ValueError(
+            f"weight: expected shape [V, {hidden.shape[-1]}] (D of hidden), "
+            f"got {tuple(weight.shape)}"
+        )
+    rows = weight.shape[0]
+    for name, x in (("weight", weight), ("bias", bias)):
+        if x is not None and (x.dtype != hidden.dtype or x.device != hidden.device):
+            raise TypeError(
+                f"{name}: expected dtype {hidden.dtype} on {hidden.device} like "
+                f"hidden, got {x.dtype} on {x.device}"
+            )
+    for name, x in (("bias", bias), ("class_weight", class_weight)):
+        if x is not None and tuple(x.shape) != (rows,):
+            raise ValueError(f"{name}: expected shape [{rows}] (V of weight), got {tuple(x.shape)}")
+    if class_weight is not None and not class_weight.is_floating_point():
+        raise TypeError(f"class_weight: expected a floating tensor, got {class_weight.dtype}")
+    if targets.device != hidden.device:
+        raise TypeError(f"targets: expected device {hidden.device}, got {targets.device}")
+    check_target_shape(targets, tuple(hidden.shape[:-1]), rows, ignore_index)
+
+
+def check_target_shape(
+    targets: torch.Tensor, batch: tuple[int, ...], vocab: int, ignore_index: int
+) -> None:
+    """Class indices ``[...]`` (hidden's batch shape) or probabilities ``[..., V]``."""
+    if targets.is_floating_point():
+        if tuple(targets.shape) != (*batch, vocab):
+            raise ValueError(
+                f"targets: expected probabilities of shape {[*batch, vocab]} or class "
+                f"indices of shape {list(batch)}, got {list(targets.shape)}"
+            )
+        if ignore_index != -100:
+            raise ValueError(
+                f"ignore_index: only class-index targets can ignore rows, got "
+                f"ignore_index={ignore_index} with probability targets"
+            )
+        return
+    if targets.dtype == torch.bool:
+        raise TypeError(
+            "targets: expected integer class indices or floating probabilities, "
+            "got dtype torch.bool"
+        )
+    if tuple(targets.shape) != batch:
+        raise ValueError(
+            f"targets: expected class indices of shape {list(batch)} (hidden's "
+            f"batch shape), got {list(targets.shape)}"
+        )
+
+
+def check_target_values(targets: torch.Tensor, vocab: int, ignore_index: int) -> None:
+    """Probabilities ≥ 0 and not NaN, class indices in ``[0, vocab)``: on CUDA without a host
+    synchronisation (an asynchronous device assert), elsewhere with a precise message."""
+    if targets.is_floating_point():
+        if targets.is_cuda:
+            ok = ~(torch.isnan(targets) | (targets < 0)).any()
+            torch._assert_async(ok, "targets: probabilities must be >= 0 and not NaN")
+        else:
+            xp = namespace(targets=targets)
+            check_probability_entries(xp, targets, "targets", at_most_one=False)
+    elif targets.is_cuda:
+        bad = (targets != ignore_index) & ((targets < 0) | (targets >= vocab))
+        torch._assert_async(~bad.any(), f"targets: class index out of range [0, {vocab - 1}]")
+    else:
+        check_class_targets(namespace(targets=targets), targets, vocab, ignore_index)
+
+
+def check_options(
+    reduction: str,
+    label_smoothing: float,
+    z_loss: float,
+    softcap: float | None,
+    chunk_size: int | None,
+) -> None:
+    """The scalar options every form of the fused op takes."""
+    check_reduction(reduction)
+    check_label_smoothing(label_smoothing)
+    if not (isinstance(z_loss, (int, float)) and math.isfinite(z_loss) and z_loss >= 0):
+        raise ValueError(f"z_loss: expected a finite number >= 0, got {z_loss!r}")
+    if softcap is not None and not (isinstance(softcap, (int, float)) and 0 < softcap < math.inf):
+        raise ValueError(f"softcap: expected None or a finite number > 0, got {softcap!r}")
+    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"chunk_size: expected None or an int >= 1, got {chunk_size!r}")
+
+
+def check_impl(impl: str, choices: tuple[str, ...]) -> None:
+    if impl not in choices:
+        raise ValueError(f"impl: expected one of {choices}, got {impl!r}")

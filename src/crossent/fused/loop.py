@@ -1,0 +1,199 @@
+r"""The chunk loop of the fused op for every torch device: the N×V logits never exist.
+
+Rows are processed ``chunk`` at a time, for one process or one vocabulary slice of a
+``torch.distributed`` group alike (the :class:`~crossent.fused.comm.Comm` does the
+reductions; a single process's do nothing). For a chunk of hidden rows ``h [c, D]``:
+
+1. ``z = softcap(h Wᵀ + b)`` into one reusable ``[c, V_r]`` buffer;
+2. the row maximum :math:`m_i` over all slices (``all_max``); the target terms
+   :math:`a_i \cdot z_i` (:mod:`crossent.fused.targets`), and for statistics ``y·z`` and the
+   first argmax;
+3. the buffer becomes :math:`e = \exp(z - m)` in place; :math:`S_i = \sum_c e_{ic}` and the
+   target terms are summed over the slices (one ``all_sum``), giving
+   :math:`\mathrm{lse}_i = m_i + \log S_i`, :math:`\ell_i = A_i \mathrm{lse}_i - a_i\cdot z_i`,
+   the z-loss :math:`\zeta\,\mathrm{lse}_i^2` and the entropy
+   :math:`H_i = \log S_i - \sum_c e_{ic} \log e_{ic} / S_i`;
+4. when gradients are wanted, the buffer becomes the logit gradient
+   :math:`G = (s_i A_i + 2\zeta t_i \mathrm{lse}_i)\,e / S_i - s_i a_i` (``s``, ``t``: the
+   per-row upstream scales of :class:`~crossent.fused.records.Scales`), chained through the
+   softcap, then ``grad_h = G W`` (summed over the slices at the end), ``grad_W += Gᵀ h``,
+   ``grad_b += Σ_rows G``.
+
+Probabilities below 2⁻⁶⁴ of the row maximum are flushed to zero, so no subnormal float
+reaches a matrix multiply (on CPUs those are 25–50× slower), without touching global torch
+state. 16-bit inputs are computed in float32. Cost: 2·c·D·V_r flops for the logits, 4 more
+for the gradients.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from crossent.fused.comm import Comm
+from crossent.fused.records import Grads, Needs, Options, RowResults, RowStats, Scales
+from crossent.fused.targets import Targets
+
+FLUSH = 2.0**-64
+"""``exp(z − max)`` below this is set to 0 (far under float32 resolution)."""
+EXP_FLOOR = -80.0
+"""``exp(-80) = 1.8e-35`` is still a normal float32; flushed to 0 just after."""
+
+
+def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
+    """float32 for 16-bit floats, else the dtype itself."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def run_chunks(
+    hidden: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None,
+    targets: Targets,
+    options: Options,
+    chunk: int,
+    comm: Comm,
+    needs: Needs,
+    scales: Scales | None,
+) -> tuple[RowResults, Grads]:
+    """One pass over the row chunks: the per-row results and, where ``needs`` says so and
+    ``scales`` are given, the gradients for those per-row upstream scales.
+
+    Shapes: ``hidden [N, D]``, ``weight [V_r, D]``, ``bias [V_r]``."""
+    dt = accumulation_dtype(hidden.dtype)
+    hidden, weight = hidden.to(dt), weight.to(dt)
+    bias = None if bias is None else bias.to(dt)
+    n, local = hidden.shape[0], weight.shape[0]
+    chunk = max(1, min(chunk, n))
+    buf = hidden.new_empty(chunk, local)
+    tanh_buf = torch.empty_like(buf) if options.softcap is not None else None
+    rows_out = _new_results(n, hidden, options.with_stats)
+    write = scales is not None and needs.any()
+    grads = new_grads(hidden, weight, needs if write else Needs())
+    for start in range(0, n, chunk):
+        rows = slice(start, min(start + chunk, n))
+        z = buf[: rows.stop - start]
+        tb = None if tanh_buf is None else tanh_buf[: rows.stop - start]
+        logits_(z, hidden[rows], weight, bias, options.softcap, tb)
+        sum_exp, a = _row_terms(z, rows, targets, options, comm, rows_out)
+        if write and scales is not None:
+            lse = rows_out.lse[rows]
+            s_ce, s_z = scales.ce[rows], scales.z_loss[rows]
+            v = targets.valid[rows].to(dt)
+            coef = (s_ce * targets.a_sum[rows] + 2 * options.z_loss * v * s_z * lse) / sum_exp
+            z.mul_(coef[:, None])  # p · (s A + 2ζ t lse)
+            targets.subtract_(z, rows, s_ce, a)  # − s a
+            apply_logit_grad_(z, tb, hidden[rows], weight, grads, rows)
+    if grads.hidden is not None:
+        comm.all_sum(grads.hidden)  # Σ over the slices of G_r W_r
+    return rows_out, grads
+
+
+def _row_terms(
+    z: torch.Tensor,
+    rows: slice,
+    targets: Targets,
+    options: Options,
+    comm: Comm,
+    out: RowResults,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Steps 2–3 of the module docstring for one chunk: fills ``out[rows]``, leaves
+    ``exp(z − m)`` in ``z``; returns :math:`S_i` and the targets' ``a`` (or ``None``)."""
+    c, stats = z.shape[0], out.stats
+    local_arg = torch.zeros(c, dtype=torch.long, device=z.device)
+    if not z.shape[1]:  # an empty vocabulary slice
+        local_max = z.new_full((c,), -torch.inf)
+    elif stats is not None:
+        local_max, local_arg = z.max(1)  # [c] each
+    else:
+        local_max = z.amax(1)
+    m = comm.all_max(local_max.clone())
+    a = targets.weights(rows, z)
+    # the sums over the vocabulary: a·z, Σ e, and for statistics Σ e log e, y·z
+    sums = z.new_zeros(c, 4 if stats is not None else 2)
+    sums[:, 0] = targets.a_dot(rows, z, a)
+    if stats is not None:
+        stats.argmax[rows] = comm.first_argmax(local_max, local_arg, m)
+        sums[:, 3] = targets.y_dot(rows, z)
+    exp_shift_(z, m)  # z now holds e = exp(z − m)
+    sums[:, 1] = z.sum(1)
+    if stats is not None:
+        sums[:, 2] = torch.special.xlogy(z, z).sum(1)
+    comm.all_sum(sums)
+    sum_exp = sums[:, 1]
+    lse = m + sum_exp.log()
+    v = targets.valid[rows].to(z.dtype)
+    out.lse[rows] = lse
+    out.ce[rows] = targets.a_sum[rows] * lse - sums[:, 0]
+    out.z_loss[rows] = options.z_loss * v * lse * lse
+    if stats is not None:  # H = log S − Σ e log e / S
+        stats.entropy[rows] = sum_exp.log() - sums[:, 2] / sum_exp
+        stats.y_dot_z[rows] = sums[:, 3]
+    return sum_exp, a
+
+
+def _new_results(n: int, like: torch.Tensor, with_stats: bool) -> RowResults:
+    def zeros() -> torch.Tensor:
+        return like.new_zeros(n)
+
+    stats = None
+    if with_stats:
+        argmax = torch.zeros(n, dtype=torch.long, device=like.device)
+        stats = RowStats(entropy=zeros(), y_dot_z=zeros(), argmax=argmax)
+    return RowResults(ce=zeros(), z_loss=zeros(), lse=zeros(), stats=stats)
+
+
+def logits_(
+    buf: torch.Tensor,
+    h: torch.Tensor,
+    w: torch.Tensor,
+    b: torch.Tensor | None,
+    cap: float | None,
+    tanh_buf: torch.Tensor | None,
+) -> None:
+    """In place ``buf = softcap(h Wᵀ + b)``; ``tanh_buf`` keeps ``tanh(z/cap)`` for the
+    gradient."""
+    if b is None:
+        torch.mm(h, w.T, out=buf)
+    else:
+        torch.addmm(b, h, w.T, out=buf)
+    if cap is not None and tanh_buf is not None:
+        torch.tanh(buf.div_(cap), out=tanh_buf)
+        torch.mul(tanh_buf, cap, out=buf)
+
+
+def exp_shift_(z: torch.Tensor, m: torch.Tensor) -> None:
+    """In place ``z ← exp(z − m)`` row by row (``m [c]``); never a subnormal result (those
+    make CPU matmuls 25–50× slower): inputs clamped at -80, results below 2⁻⁶⁴ flushed."""
+    z.sub_(m[:, None]).clamp_(min=EXP_FLOOR).exp_()
+    F.threshold(z, FLUSH, 0.0, inplace=True)
+
+
+def new_grads(hidden: torch.Tensor, weight: torch.Tensor, needs: Needs) -> Grads:
+    """Gradient buffers: grad_h written chunk by chunk, grad_W and grad_b accumulated."""
+    return Grads(
+        torch.empty_like(hidden) if needs.hidden else None,
+        torch.zeros_like(weight) if needs.weight else None,
+        weight.new_zeros(weight.shape[0]) if needs.bias else None,
+    )
+
+
+def apply_logit_grad_(
+    g: torch.Tensor,
+    tanh_buf: torch.Tensor | None,
+    h: torch.Tensor,
+    weight: torch.Tensor,
+    grads: Grads,
+    rows: slice,
+) -> None:
+    """From a chunk's logit gradient ``g [c, V_r]`` (before the softcap): chain rule through
+    ``cap·tanh(z/cap)`` (``g`` and ``tanh_buf`` are consumed), then ``grad_h[rows] = g W``,
+    ``grad_W += gᵀ h``, ``grad_b += Σ_rows g``."""
+    if tanh_buf is not None:
+        g.mul_(tanh_buf.mul_(tanh_buf).neg_().add_(1.0))
+    if grads.hidden is not None:
+        torch.mm(g, weight, out=grads.hidden[rows])
+    if grads.weight is not None:
+        grads.weight.addmm_(g.T, h)
+    if grads.bias is not None:
+        grads.bias.add_(g.sum(0))
