@@ -31,7 +31,7 @@ class TrainConfig:
     loss: str = "ns"
     lowercase: bool = False
     job_words: int = 10_000  # words per job handed to a worker thread
-    batch_pairs: int = 256  # (centre, context) pairs per fused-op step for loss="softmax"
+    batch_pairs: int = 1024  # loss="softmax": pairs per SGD step (whole windows; RESULTS.md)
 
     def __post_init__(self) -> None:
         for name in ("dim", "window", "epochs", "threads", "min_count", "job_words", "batch_pairs"):

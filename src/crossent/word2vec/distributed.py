@@ -19,16 +19,23 @@ rank left waiting in a collective.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
 from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.corpus import EncodedCorpus
+from crossent.word2vec.device import resolve_device, weights_on
+from crossent.word2vec.model import SkipGram
+
+if TYPE_CHECKING:
+    from crossent.word2vec._softmax import Weights
 
 T = TypeVar("T")
 
@@ -139,3 +146,51 @@ def gather_rows(local: torch.Tensor, ranks: Ranks, vocab: int) -> np.ndarray:
     bounds = [Ranks(r, ranks.world).rows(vocab) for r in range(ranks.world)]
     rows = [p[: stop - start] for p, (start, stop) in zip(parts, bounds, strict=True)]
     return torch.cat(rows).cpu().numpy()
+
+
+def digest(*arrays: np.ndarray) -> str:
+    """A digest of arrays' shapes, dtypes and bytes (to compare runs across ranks)."""
+    h = hashlib.sha256()
+    for a in arrays:
+        h.update(f"{a.shape}{a.dtype}".encode())
+        h.update(np.ascontiguousarray(a).view(np.uint8).reshape(-1).data)
+    return h.hexdigest()
+
+
+class Parallel:
+    """What :func:`crossent.word2vec.train` does differently across ranks: agreed stages,
+    this rank's slice of the output vectors, the gathering at the end."""
+
+    def __init__(self) -> None:
+        self.ranks = Ranks.current()
+
+    def settings(self, config: TrainConfig, device: Any, model: SkipGram | None) -> torch.device:
+        """The device, once every rank has resolved its own and all settings agree; then
+        the settings a parallel run needs (the same on every rank)."""
+        position = None if model is None else vars(model.position)
+        dev = agreed(
+            "settings",
+            lambda: resolve_device(device, config.loss),
+            lambda d: config.to_dict() | {"device": d.type, "position": position},
+        )
+        check_parallel_config(config)
+        return dev
+
+    def prepare(
+        self, stage: Callable[[], tuple[SkipGram, EncodedCorpus]]
+    ) -> tuple[SkipGram, EncodedCorpus]:
+        """Build the model and encode the corpus on every rank; both must agree."""
+
+        def key(result: tuple[SkipGram, EncodedCorpus]) -> tuple[str, str]:
+            m, enc = result
+            vocab = digest(np.asarray(m.vocab.words, dtype=str), m.vocab.counts, m.syn0)
+            return vocab, digest(np.asarray(enc.words), enc.offsets)
+
+        return agreed("the vocabulary and corpus", stage, key)
+
+    def weights(self, model: SkipGram, device: torch.device) -> Weights:
+        rows = self.ranks.rows(len(model.vocab))
+        return weights_on(model, device, rows, group=world_group())
+
+    def gather(self, weights: Weights, model: SkipGram) -> None:
+        model.syn1[...] = gather_rows(weights.syn1, self.ranks, len(model.vocab))

@@ -10,7 +10,7 @@ seed. The per-epoch loss is the float64 mean over the epoch's pairs.
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import math
 import os
 import tempfile
@@ -19,7 +19,7 @@ from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from crossent.word2vec.vocab import Vocabulary
 
 if TYPE_CHECKING:
     from crossent.word2vec._softmax import Weights
+    from crossent.word2vec.distributed import Parallel
 
 
 @dataclass
@@ -106,28 +107,14 @@ def train(
     — where the weights live during training (see :mod:`.device`). ``distributed``: train
     across the ranks of the initialised default process group, the output vectors split
     by vocabulary (``loss="softmax"``, ``threads=1``; see :mod:`.distributed`)."""
-    par = _Parallel() if distributed else None
+    par = _parallel() if distributed else None
     cfg = model.config if model is not None else config or TrainConfig()
-    position = None if model is None else vars(model.position)
-    dev = _agree(
-        par,
-        "settings",
-        lambda: resolve_device(device, cfg.loss),
-        lambda d: cfg.to_dict() | {"device": d.type, "position": position},
-    )
-    if par is not None:
-        par.module.check_parallel_config(cfg)
-    counted = model is None  # the counting pass has already warned about bad bytes
-    model = _agree(par, "the vocabulary", lambda: _model(paths, cfg, model), _vocab_key)
+    dev = resolve_device(device, cfg.loss) if par is None else par.settings(cfg, device, model)
     with tempfile.TemporaryDirectory(prefix="crossent-corpus-") as tmp:
-        enc = _agree(
-            par,
-            "the corpus",
-            lambda: _encode(paths, model, Path(tmp), warn=not counted),
-            lambda e: _digest(np.asarray(e.words), e.offsets),
-        )
+        prepare = functools.partial(_prepare, paths, config, model, Path(tmp))
+        model, enc = prepare() if par is None else par.prepare(prepare)
         weights = None
-        if cfg.loss == "softmax":
+        if model.config.loss == "softmax":
             weights = weights_on(model, dev) if par is None else par.weights(model, dev)
         _Trainer(model, enc, progress, weights).run()
         if par is not None and weights is not None:
@@ -135,63 +122,34 @@ def train(
     return model
 
 
-def _model(
-    paths: Sequence[str | os.PathLike[str]], config: TrainConfig, model: SkipGram | None
-) -> SkipGram:
+def _prepare(
+    paths: Sequence[str | os.PathLike[str]],
+    config: TrainConfig | None,
+    model: SkipGram | None,
+    tmp: Path,
+) -> tuple[SkipGram, EncodedCorpus]:
+    """The model (built, or the one given) and the encoded corpus it trains on."""
+    counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
-        return build_model(paths, config)
-    check_readable(paths)
-    return model
-
-
-def _encode(
-    paths: Sequence[str | os.PathLike[str]], model: SkipGram, tmp: Path, *, warn: bool
-) -> EncodedCorpus:
-    enc = encode_corpus(paths, model.vocab.index, tmp, lowercase=model.config.lowercase, warn=warn)
+        model = build_model(paths, config or TrainConfig())
+    else:
+        check_readable(paths)
+    enc = encode_corpus(
+        paths,
+        model.vocab.index,
+        tmp,
+        lowercase=model.config.lowercase,
+        warn=not counted,
+    )
     if len(enc.words) == 0:
         raise CorpusError("corpus: no in-vocabulary words to train on")
-    return enc
+    return model, enc
 
 
-class _Parallel:
-    """The :mod:`.distributed` pieces ``train`` uses (imported only when asked for)."""
+def _parallel() -> Parallel:
+    from crossent.word2vec.distributed import Parallel
 
-    def __init__(self) -> None:
-        from crossent.word2vec import distributed
-
-        self.module = distributed
-        self.ranks = distributed.Ranks.current()
-
-    def weights(self, model: SkipGram, device: Any) -> Weights:
-        rows = self.ranks.rows(len(model.vocab))
-        return weights_on(model, device, rows, group=self.module.world_group())
-
-    def gather(self, weights: Weights, model: SkipGram) -> None:
-        model.syn1[...] = self.module.gather_rows(weights.syn1, self.ranks, len(model.vocab))
-
-
-T = TypeVar("T")
-
-
-def _agree(
-    par: _Parallel | None, what: str, stage: Callable[[], T], key: Callable[[T], object]
-) -> T:
-    """``stage()``; across ranks, a failure or a different ``key`` anywhere is an error
-    everywhere (see :func:`.distributed.agreed`)."""
-    return stage() if par is None else par.module.agreed(what, stage, key)
-
-
-def _digest(*arrays: np.ndarray) -> str:
-    """A digest of arrays' shapes, dtypes and bytes (to compare runs across ranks)."""
-    h = hashlib.sha256()
-    for a in arrays:
-        h.update(f"{a.shape}{a.dtype}".encode())
-        h.update(np.ascontiguousarray(a).view(np.uint8).reshape(-1).data)
-    return h.hexdigest()
-
-
-def _vocab_key(model: SkipGram) -> str:
-    return _digest(np.asarray(model.vocab.words, dtype=str), model.vocab.counts, model.syn0)
+    return Parallel()
 
 
 def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
