@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from crossent.cli_word2vec import data_file
-from crossent.word2vec import TrainConfig, train
+from crossent.word2vec import SkipGram, TrainConfig, train
 from crossent.word2vec.evaluate import heldout_loss
 
 LOSSES = ("ns", "hs", "softmax")
@@ -41,6 +41,14 @@ def split(folder: Path) -> tuple[Path, Path]:
     return train_path, held_path
 
 
+def timed(corpus: Path, config: TrainConfig) -> tuple[SkipGram, float, int]:
+    """The trained model, the training time in seconds and the words it read."""
+    words: list[int] = []
+    start = time.perf_counter()
+    model = train([corpus], config, progress=lambda p: words.append(p.words_done))
+    return model, time.perf_counter() - start, words[-1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=5)
@@ -55,16 +63,13 @@ def main() -> None:
         )
         for loss in LOSSES:
             config = TrainConfig(loss=loss, epochs=args.epochs, threads=2)
-            words: list[int] = []
-            start = time.perf_counter()
-            model = train([corpus], config, progress=lambda p: words.append(p.words_done))
-            elapsed = time.perf_counter() - start
+            model, elapsed, words = timed(corpus, config)
             kv = model.keyed_vectors()
             sim = kv.evaluate_word_pairs(data_file("wordsim353.tsv"))["spearman"]
             ana = kv.evaluate_word_analogies(data_file("questions-words.txt"))["accuracy"]
             h = heldout_loss(model, [held])
             print(
-                f"{loss:10s} {elapsed:8.1f} {words[-1] / elapsed:9,.0f} {sim:7.4f} "
+                f"{loss:10s} {elapsed:8.1f} {words / elapsed:9,.0f} {sim:7.4f} "
                 f"{ana:9.2%} {h['loss']:10.4f} {h['perplexity']:10.1f}",
                 flush=True,
             )
