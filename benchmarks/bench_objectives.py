@@ -10,7 +10,8 @@ the output vectors; for ``hs`` it is the tree's own normalised distribution. (Fo
 the output vectors were never trained to be normalised: its held-out J measures how far
 negative sampling is from the objective it approximates.)
 
-Run: .venv/bin/python benchmarks/bench_objectives.py [--epochs 5]
+Run: .venv/bin/python benchmarks/bench_objectives.py [--epochs 5] [--extra]
+(``--extra``: one more row, the full softmax at the learning rate of RESULTS.md's study.)
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from crossent.cli_word2vec import data_file
 from crossent.word2vec import SkipGram, TrainConfig, train
 from crossent.word2vec.evaluate import heldout_loss
 
-LOSSES = ("ns", "hs", "softmax")
+ROWS = [("ns", "ns", 0.025), ("hs", "hs", 0.025), ("softmax", "softmax", 0.025)]
+EXTRA = ("softmax a=.035", "softmax", 0.035)  # the full softmax's rate from RESULTS.md's study
 
 
 def split(folder: Path) -> tuple[Path, Path]:
@@ -52,24 +54,25 @@ def timed(corpus: Path, config: TrainConfig) -> tuple[SkipGram, float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--extra", action="store_true", help="also softmax at alpha 0.035")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         corpus, held = split(Path(tmp))
         for loss in ("ns", "hs"):  # compile and cache the numba kernels first
             train([held], TrainConfig(loss=loss, epochs=1, dim=10, min_count=1))
         print(
-            f"{'objective':10s} {'train s':>8s} {'words/s':>9s} {'WS353':>7s} "
+            f"{'objective':14s} {'train s':>8s} {'words/s':>9s} {'WS353':>7s} "
             f"{'analogies':>9s} {'held-out J':>10s} {'perplexity':>10s}"
         )
-        for loss in LOSSES:
-            config = TrainConfig(loss=loss, epochs=args.epochs, threads=2)
+        for label, loss, alpha in [*ROWS, EXTRA] if args.extra else ROWS:
+            config = TrainConfig(loss=loss, epochs=args.epochs, threads=2, alpha=alpha)
             model, elapsed, words = timed(corpus, config)
             kv = model.keyed_vectors()
             sim = kv.evaluate_word_pairs(data_file("wordsim353.tsv"))["spearman"]
             ana = kv.evaluate_word_analogies(data_file("questions-words.txt"))["accuracy"]
             h = heldout_loss(model, [held])
             print(
-                f"{loss:10s} {elapsed:8.1f} {words / elapsed:9,.0f} {sim:7.4f} "
+                f"{label:14s} {elapsed:8.1f} {words / elapsed:9,.0f} {sim:7.4f} "
                 f"{ana:9.2%} {h['loss']:10.4f} {h['perplexity']:10.1f}",
                 flush=True,
             )

@@ -6,9 +6,10 @@ Both train skip-gram (word2vec.c defaults: dim 100, window 5, min-count 5, sampl
 - whole-process wall time, from process start to vectors on disk, for ``ns`` and ``hs``
   with 2 threads, and the 1→2 thread scaling of each (our numba kernels are compiled and
   cached by a warm-up run first, as gensim's Cython is compiled at install time);
-- WordSim-353 Spearman and analogy accuracy of both vector files, scored by the same code;
-- for ``--loss softmax``: pairs per second and the share of this machine's matrix-multiply
-  rate on the 6·D·V flops per pair.
+- WordSim-353 Spearman and analogy accuracy of both vector files, scored by the same code.
+
+(gensim has no full-softmax objective; ``--loss softmax`` is measured by
+``bench_softmax.py``, and against ``ns``/``hs`` by ``bench_objectives.py``.)
 
 Needs gensim (``pip install -e .[bench]``). Run: .venv/bin/python benchmarks/bench_word2vec.py
 """
@@ -79,38 +80,6 @@ def scores(path: Path) -> tuple[float, float]:
     return sim, ana
 
 
-def softmax_efficiency() -> None:
-    import torch
-
-    from crossent.word2vec import TrainConfig, train
-
-    config = TrainConfig(loss="softmax", epochs=1, threads=2, batch_pairs=256)
-    pairs_seen: list[int] = []
-    start = time.perf_counter()
-    model = train([CORPUS[0]], config, progress=lambda p: pairs_seen.append(p.pairs))
-    elapsed = time.perf_counter() - start
-    v, d = model.syn1.shape
-    pairs = pairs_seen[-1]  # the epoch's pairs at its last report
-    h, w = torch.randn(256, d), torch.randn(v, d)
-    g = torch.randn(256, v)
-    reps = 20
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        z = h @ w.T
-        g @ w
-        g.T @ h
-    mm = (time.perf_counter() - t0) / reps  # three matmuls of one 256-pair step
-    rate_mm = 6 * 256 * d * v / mm
-    rate_ours = 6 * pairs * d * v / elapsed
-    print(
-        f"softmax objective: V={v}, D={d}, {pairs} pairs in {elapsed:.1f}s "
-        f"({pairs / elapsed:,.0f} pairs/s); {rate_ours / 1e9:.1f} GFLOP/s on 6·D·V per pair "
-        f"= {rate_ours / rate_mm:.0%} of torch.mm's {rate_mm / 1e9:.1f} GFLOP/s "
-        f"on the same shapes (whole run, pair generation and updates included)"
-    )
-    del z
-
-
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     ours("ns", 1, tmp / "warm.bin")  # compile and cache the numba kernels
@@ -135,8 +104,6 @@ def main() -> None:
             sim, ana = scores(tmp / f"{who}-{loss}-2.bin")
             print(f"{who + ' ' + loss:22s} {sim:15.4f} {ana:12.2%}")
     print(json.dumps({f"{k[0]}-{k[1]}": v for k, v in results.items()}))
-    if "--softmax" in sys.argv:
-        softmax_efficiency()
 
 
 if __name__ == "__main__":

@@ -53,10 +53,24 @@ def world_size_from_environment() -> int:
         raise ValueError(f"WORLD_SIZE: expected a positive integer, got {value!r}") from None
 
 
-def init_from_environment(device: torch.device) -> None:
-    """Join torchrun's process group (gloo on CPUs, NCCL on GPUs) unless already joined."""
+def launch_from_environment(device: str | None) -> str | None:
+    """Under torchrun (``WORLD_SIZE`` > 1), join its process group (gloo; with CUDA also
+    NCCL for CUDA tensors) unless already joined, and return this rank's device: ``"cuda"``
+    becomes ``"cuda:LOCAL_RANK"``. Anything else is returned as it is (checked later, on
+    every rank, by :func:`crossent.word2vec.train`)."""
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+        cuda = torch.cuda.is_available()
+        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
+    if device == "cuda" and torch.cuda.is_available():
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        return f"cuda:{local}"
+    return device
+
+
+def is_main_rank() -> bool:
+    """Rank 0 of an initialised group, or a single process: the one that prints and writes."""
+    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 @dataclass(frozen=True)
