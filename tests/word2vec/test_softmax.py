@@ -96,6 +96,10 @@ def test_count_targets_against_bincount() -> None:
             ]
             expected = np.bincount(np.concatenate(mine), minlength=29)
             np.testing.assert_array_equal(got[r].numpy(), expected.astype(np.float64))
+        sliced = _softmax.count_targets(  # a rank's columns 10..19: the rest count nowhere
+            pair_rows, torch.from_numpy(o), len(rows), (10, 20), torch.float64
+        )
+        np.testing.assert_array_equal(sliced.numpy(), got[:, 10:20].numpy())
 
 
 @pytest.mark.parametrize("batch_pairs", [1, 5, 17, 1000])
