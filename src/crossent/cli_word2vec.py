@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,12 +45,19 @@ def run_training(
     resume: Path | None,
     plot: Path | None,
     quiet: bool,
+    device: str | None = None,
+    distributed: bool = False,
 ) -> dict[str, Any]:
-    """Train (or resume), then write vectors, checkpoint and plot; returns a summary."""
+    """Train (or resume), then write vectors, checkpoint and plot; returns a summary.
+    ``distributed`` (under torchrun): every rank trains, rank 0 alone prints and writes."""
+    main_rank = not distributed or _is_main_rank()
     for path in (out, checkpoint, plot):
         if path is not None:
             check_writable(path)
-    model = SkipGram.load(resume) if resume is not None else build_model(corpus, config)
+    model = None if resume is None else SkipGram.load(resume)
+    if model is None and not distributed:  # across ranks, train() builds it (agreed)
+        model = build_model(corpus, config)
+    quiet = quiet or not main_rank
     points: list[tuple[float, float]] = []
     with _progress_bar(quiet) as bar:
         task = bar.add_task("training", total=None, loss=math.nan, alpha=0.0, wps=0.0)
@@ -68,7 +76,14 @@ def run_training(
             )
 
         try:
-            model = train(corpus, model=model, progress=on_progress)
+            model = train(
+                corpus,
+                config,
+                model=model,
+                progress=on_progress,
+                device=device,
+                distributed=distributed,
+            )
         except TrainingInterrupted as stop:
             target = checkpoint or out.with_name(out.name + ".ckpt")
             stop.model.save(target)
@@ -76,14 +91,7 @@ def run_training(
                 f"\ninterrupted: checkpoint written to {target} (resume with --resume {target})"
             )
             raise typer.Exit(130) from None
-    model.keyed_vectors().save(out, binary=binary)
-    if checkpoint is not None:
-        model.save(checkpoint)
-    if plot is not None:
-        from crossent.word2vec.plot import plot_loss
-
-        plot_loss(plot, points, model.position.epoch_losses, model.config.loss)
-    return {
+    summary = {
         "vectors": str(out),
         "checkpoint": str(checkpoint) if checkpoint else None,
         "plot": str(plot) if plot else None,
@@ -91,6 +99,44 @@ def run_training(
         "epoch_losses": model.position.epoch_losses,
         "loss": model.config.loss,
     }
+    if not main_rank:
+        return summary
+    model.keyed_vectors().save(out, binary=binary)
+    if checkpoint is not None:
+        model.save(checkpoint)
+    if plot is not None:
+        from crossent.word2vec.plot import plot_loss
+
+        plot_loss(plot, points, model.position.epoch_losses, model.config.loss)
+    return summary
+
+
+def _is_main_rank() -> bool:
+    from crossent.word2vec.distributed import is_main_rank
+
+    return is_main_rank()
+
+
+def _check_run(config: TrainConfig, device: str | None, distributed: bool) -> None:
+    """``--device`` and the settings torchrun needs, checked before any work (train()
+    checks them again, agreed across ranks)."""
+    if device is not None or distributed:
+        from crossent.word2vec.device import resolve_device
+
+        resolve_device(device, config.loss)
+    if distributed:
+        from crossent.word2vec.distributed import check_parallel_config
+
+        check_parallel_config(config)
+
+
+def _torchrun(device: str | None) -> tuple[str | None, bool]:
+    """This rank's device and whether torchrun launched the run (torch imported only then)."""
+    if os.environ.get("WORLD_SIZE", "1") == "1":
+        return device, False
+    from crossent.word2vec.distributed import launch_from_environment
+
+    return launch_from_environment(device)
 
 
 def _progress_bar(quiet: bool) -> Progress:
@@ -199,12 +245,22 @@ def train_cmd(
     resume: Annotated[Path | None, typer.Option(help="Continue from a checkpoint.")] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
     lowercase: bool = False,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default cpu)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
-    """Train skip-gram word vectors on CORPUS."""
+    """Train skip-gram word vectors on CORPUS.
+
+    Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
+    the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
     try:
+        device, distributed = _torchrun(device)
+        if distributed and threads is None:
+            threads = 1  # one job at a time on every rank
         config = TrainConfig(
             dim=dim,
             window=window,
@@ -219,6 +275,7 @@ def train_cmd(
             loss=loss,
             lowercase=lowercase,
         )
+        _check_run(config, device, distributed)
         summary = run_training(
             corpus,
             config,
@@ -228,11 +285,15 @@ def train_cmd(
             resume=resume,
             plot=plot,
             quiet=as_json,
+            device=device,
+            distributed=distributed,
         )
     except (ValueError, PermissionError, OSError) as exc:  # config, corpus, files
         raise fail(str(exc)) from None
     except KeyboardInterrupt:  # before training started: nothing to save
         raise fail("interrupted before training started; nothing was written", 130) from None
+    if distributed and not _is_main_rank():
+        return
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
@@ -294,12 +355,13 @@ def demo_cmd(
     epochs: int = 5,
     loss: str = "ns",
 ) -> None:
-    """Train on the bundled WikiText-2 text, evaluate, show neighbours, write vectors and plot."""
+    """Train on the bundled WikiText-2 validation text, evaluate, show neighbours, write
+    vectors and plot, and end with the seed's loss measured on the held-out test text."""
     folder.mkdir(parents=True, exist_ok=True)
-    corpus = [data_file("wikitext2-valid.txt"), data_file("wikitext2-test.txt")]
+    corpus = [data_file("wikitext2-valid.txt")]
     console.print(
-        f"training skip-gram ({loss}) on the bundled WikiText-2 text "
-        f"(455k words) into {folder.resolve()}/"
+        f"training skip-gram ({loss}) on the bundled WikiText-2 validation text "
+        f"(217k words; the test text is held out) into {folder.resolve()}/"
     )
     config = TrainConfig(epochs=epochs, loss=loss, threads=default_threads())
     summary = run_training(
@@ -327,4 +389,22 @@ def demo_cmd(
     console.print(
         f"wrote {summary['vectors']}, {folder / 'model.ckpt.npz'} and "
         f"{summary['plot']}; try: crossent similar {summary['vectors']} music"
+    )
+    assert model is not None  # a checkpoint holds the output vectors
+    print_heldout(model, data_file("wikitext2-test.txt"))
+
+
+def print_heldout(model: SkipGram, text: Path) -> None:
+    """The seed's loss J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c), exactly, on held-out text
+    (for ``hs`` models the tree's own normalised p(o|c) replaces the softmax)."""
+    from crossent.word2vec.evaluate import heldout_loss
+
+    h = heldout_loss(model, [text])
+    what = "J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c)"
+    if h["objective"] != "softmax":
+        what = "-log p(o|c) under the hierarchical softmax"
+    Console().print(
+        f"held-out {what} on {text.name} (not trained on): {h['loss']:.4f} nats per pair, "
+        f"perplexity {h['perplexity']:.1f}, {h['pairs']:,} pairs",
+        soft_wrap=True,
     )
