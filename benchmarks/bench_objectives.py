@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from crossent.cli_word2vec import data_file
-from crossent.word2vec import SkipGram, TrainConfig, train
+from crossent.word2vec import SkipGram, TrainConfig, TrainingDiverged, train
 from crossent.word2vec.evaluate import heldout_loss
 
 ROWS = [("ns", "ns", 0.025), ("hs", "hs", 0.025), ("softmax", "softmax", 0.025)]
@@ -66,7 +66,11 @@ def main() -> None:
         )
         for label, loss, alpha in [*ROWS, EXTRA] if args.extra else ROWS:
             config = TrainConfig(loss=loss, epochs=args.epochs, threads=2, alpha=alpha)
-            model, elapsed, words = timed(corpus, config)
+            try:
+                model, elapsed, words = timed(corpus, config)
+            except TrainingDiverged:
+                print(f"{label:14s} diverged (TrainingDiverged)", flush=True)
+                continue
             kv = model.keyed_vectors()
             sim = kv.evaluate_word_pairs(data_file("wordsim353.tsv"))["spearman"]
             ana = kv.evaluate_word_analogies(data_file("questions-words.txt"))["accuracy"]
