@@ -1,8 +1,9 @@
 """crossent: the softmax / cross-entropy family, correct, fast and memory-light.
 
 Layer 2 (:mod:`crossent.fused`, loaded on first use because it needs torch):
-``linear_cross_entropy`` — the loss of ``hidden @ weight.T`` without the N×V logits;
-:mod:`crossent.nn` has its module form.
+``linear_cross_entropy`` — the loss of ``hidden @ weight.T`` without the N×V logits — and
+``linear_log_probs`` (per-token log-probabilities and entropies, for RL);
+:mod:`crossent.nn` has the loss's module form.
 
 Layer 1 (this import, NumPy/PyTorch/JAX through one code path): information theory
 (:mod:`crossent.info`), stable log-sum-exp and softmax (:mod:`crossent.special`), and the
@@ -32,6 +33,7 @@ __all__ = [
     "js_divergence",
     "kl_divergence",
     "linear_cross_entropy",
+    "linear_log_probs",
     "log_softmax",
     "logsumexp",
     "softmax",
@@ -39,7 +41,12 @@ __all__ = [
 ]
 
 
-_LAZY = {"linear_cross_entropy": "crossent.fused", "nn": "crossent.nn", "fused": "crossent.fused"}
+_LAZY = {
+    "linear_cross_entropy": "crossent.fused",
+    "linear_log_probs": "crossent.fused",
+    "nn": "crossent.nn",
+    "fused": "crossent.fused",
+}
 
 
 def __getattr__(name: str) -> Any:

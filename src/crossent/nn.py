@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import torch
+from typing_extensions import Unpack
 
-from crossent.fused import linear_cross_entropy
+from crossent.fused import (
+    LinearCrossEntropyKwargs,
+    LinearCrossEntropyOutput,
+    linear_cross_entropy,
+)
 
 
 class LinearCrossEntropyLoss(torch.nn.Module):
     r"""Module form of :func:`crossent.linear_cross_entropy` (loss of ``hidden @ weight.T``).
 
-    The options are fixed at construction; ``forward(hidden, weight, targets, bias=None)``
+    Every option of the function is fixed at construction (``class_weight`` becomes a
+    buffer, so it follows ``.to(device)``); ``forward(hidden, weight, targets, bias=None)``
     takes the projection as arguments, so the module composes with an existing
     ``nn.Linear`` head (``loss(h, head.weight, y, head.bias)``) without copying it.
 
     Shapes: hidden ``[..., D]``, weight ``[V, D]``, targets ``[...]`` or ``[..., V]``.
-    Returns the loss (scalar, or ``[...]`` with ``reduction="none"``).
+    Returns the loss (scalar, or ``[...]`` with ``reduction="none"``), or with
+    ``return_stats=True`` a :class:`~crossent.fused.LinearCrossEntropyOutput`.
 
     >>> import torch
     >>> loss = LinearCrossEntropyLoss(label_smoothing=0.1)
@@ -26,27 +33,20 @@ class LinearCrossEntropyLoss(torch.nn.Module):
     """
 
     def __init__(
-        self,
-        *,
-        ignore_index: int = -100,
-        label_smoothing: float = 0.0,
-        class_weight: torch.Tensor | None = None,
-        reduction: str = "mean",
-        z_loss: float = 0.0,
-        softcap: float | None = None,
-        chunk_size: int | None = None,
-        impl: str = "auto",
+        self, *, return_stats: bool = False, **options: Unpack[LinearCrossEntropyKwargs]
     ) -> None:
         super().__init__()
-        self.ignore_index = ignore_index
-        self.label_smoothing = label_smoothing
-        self.reduction = reduction
-        self.z_loss = z_loss
-        self.softcap = softcap
-        self.chunk_size = chunk_size
-        self.impl = impl
+        known = LinearCrossEntropyKwargs.__annotations__
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            raise TypeError(
+                f"LinearCrossEntropyLoss: unknown option {unknown[0]!r}; expected some of "
+                f"{sorted(known)}, or return_stats"
+            )
         self.class_weight: torch.Tensor | None
-        self.register_buffer("class_weight", class_weight)
+        self.register_buffer("class_weight", options.pop("class_weight", None))
+        self.options = options
+        self.return_stats = return_stats
 
     def forward(
         self,
@@ -54,24 +54,12 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         weight: torch.Tensor,
         targets: torch.Tensor,
         bias: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        return linear_cross_entropy(
-            hidden,
-            weight,
-            targets,
-            bias,
-            ignore_index=self.ignore_index,
-            label_smoothing=self.label_smoothing,
-            class_weight=self.class_weight,
-            reduction=self.reduction,
-            z_loss=self.z_loss,
-            softcap=self.softcap,
-            chunk_size=self.chunk_size,
-            impl=self.impl,
-        )
+    ) -> torch.Tensor | LinearCrossEntropyOutput:
+        options: LinearCrossEntropyKwargs = {**self.options, "class_weight": self.class_weight}
+        if self.return_stats:
+            return linear_cross_entropy(hidden, weight, targets, bias, return_stats=True, **options)
+        return linear_cross_entropy(hidden, weight, targets, bias, **options)
 
     def extra_repr(self) -> str:
-        return (
-            f"reduction={self.reduction!r}, label_smoothing={self.label_smoothing}, "
-            f"z_loss={self.z_loss}, softcap={self.softcap}, impl={self.impl!r}"
-        )
+        shown = [f"{k}={v!r}" for k, v in self.options.items()]
+        return ", ".join([*shown, *(["return_stats=True"] if self.return_stats else [])])

@@ -23,6 +23,7 @@ TYPES = {
     "CWSUM": "*fp32",
     "SCE": "*fp32",
     "SZ": "*fp32",
+    "SENT": "*fp32",
     "OUT": "*fp32",
     "V": "i32",
     "col0": "i32",
@@ -31,6 +32,7 @@ TYPES = {
     "eps": "fp32",
     "zloss": "fp32",
     "cap": "fp32",
+    "inv_t": "fp32",
 }
 
 
@@ -38,7 +40,8 @@ def compile_all(dtypes: list[str]) -> int:
     target = GPUTarget("cuda", 90, 32)
     count = 0
     for dt, cls, cw, cap, write in itertools.product(dtypes, *[[True, False]] * 4):
-        flags = {"CLASS": cls, "HAS_CW": cw, "HAS_CAP": cap, "BLOCK_V": 1024}
+        # the entropy gradient's branch rides along with the softcap's (both values covered)
+        flags = {"CLASS": cls, "HAS_CW": cw, "HAS_CAP": cap, "HAS_ENT": cap, "BLOCK_V": 1024}
         variants = [(kernels.row_kernel, dict(flags, WRITE_GRAD=write))]
         if write:
             variants.append((kernels.grad_kernel, flags))

@@ -10,7 +10,12 @@ import torch
 import torch.distributed as dist
 from tests.fused.conftest import make_inputs
 
-from crossent.fused import linear_cross_entropy, vocab_parallel_linear_cross_entropy
+from crossent.fused import (
+    linear_cross_entropy,
+    linear_log_probs,
+    vocab_parallel_linear_cross_entropy,
+    vocab_parallel_linear_log_probs,
+)
 
 N, D, V = 29, 11, 67
 
@@ -129,6 +134,30 @@ def compiled_worker(rank: int, world: int, init_file: str) -> None:
         torch.testing.assert_close(loss, ref)
         torch.testing.assert_close(grads[0], ref_grads[0])
         torch.testing.assert_close(grads[1], ref_grads[1][mine])
+    finally:
+        dist.destroy_process_group()
+
+
+def log_probs_worker(rank: int, world: int, init_file: str) -> None:
+    """Per-token log-probabilities and entropies, values and gradients for random upstream
+    gradients, against the single-process float64 ones."""
+    torch.set_num_threads(1)
+    _init(rank, world, init_file)
+    try:
+        x = _inputs({"seed": 6})
+        mine = slice(rank * V // world, (rank + 1) * V // world)
+        up = torch.randn(2, 1, N, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+        kw = {"return_entropy": True, "temperature": 0.8, "shift": 1}
+        results = []
+        for fn, shard in ((vocab_parallel_linear_log_probs, mine), (linear_log_probs, slice(0, V))):
+            h = x["hidden"].reshape(1, N, D).clone().requires_grad_()
+            w = x["weight"][shard].clone().requires_grad_()
+            lp, ent = fn(h, w, x["targets"].reshape(1, N), **kw)
+            total = (lp * up[0]).sum() + (ent * up[1]).sum()
+            results.append([lp, ent, *torch.autograd.grad(total, (h, w))])
+        results[1][3] = results[1][3][mine]
+        for a, b in zip(*results, strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
     finally:
         dist.destroy_process_group()
 

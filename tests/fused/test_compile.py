@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from tests.fused.conftest import make_inputs
 
 from crossent.fused import linear_cross_entropy
 from crossent.fused.op import linear_cross_entropy_op
+from crossent.fused.records import Options
 
 N, D, V = 45, 12, 67
 
@@ -97,14 +99,7 @@ def test_operator_passes_opcheck(with_stats: bool) -> None:
         x["targets"],
         x["bias"].requires_grad_(),
         None,
-        -100,
-        0.05,
-        0.0,
-        None,
-        "mean",
-        16,
-        with_stats,
-        "torch",
+        *dataclasses.astuple(Options(-100, 0.05, 0.0, None, 1.0, "mean", 16, with_stats, "torch")),
     )
     result = torch.library.opcheck(linear_cross_entropy_op, args)
     assert set(result.values()) == {"SUCCESS"}, result

@@ -9,7 +9,13 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from tests.fused.parallel_worker import N, compiled_worker, mismatch_worker, worker
+from tests.fused.parallel_worker import (
+    N,
+    compiled_worker,
+    log_probs_worker,
+    mismatch_worker,
+    worker,
+)
 
 from crossent.fused import vocab_parallel_linear_cross_entropy
 
@@ -37,6 +43,8 @@ CASES: list[dict[str, Any]] = [
         "bias": True,
         "batch": (1, N),
     },
+    {"split": UNEVEN, "kw": {"temperature": 0.7, "shift": 2, "softcap": 4.0}, "batch": (1, N)},
+    {"split": UNEVEN, "kw": {"num_items_in_batch": 17, "shift": True}, "batch": (1, N)},
 ]
 
 
@@ -48,6 +56,10 @@ def test_matches_single_process_loss(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_inside_torch_compile(tmp_path: Path) -> None:
     mp.spawn(compiled_worker, args=(2, str(tmp_path / "store")), nprocs=2, join=True)
+
+
+def test_log_probs_and_entropy_match_single_process(tmp_path: Path) -> None:
+    mp.spawn(log_probs_worker, args=(3, str(tmp_path / "store")), nprocs=3, join=True)
 
 
 def test_ranks_with_different_rows_get_an_error_not_a_hang(tmp_path: Path) -> None:

@@ -1,77 +1,108 @@
-"""``linear_cross_entropy``: the public function (checks, then the plan, then autograd)."""
+r"""``linear_cross_entropy``: the public function (checks, then the plan, then autograd).
+
+.. math::
+    z = \operatorname{softcap}\bigl((h W^\top + b) / T\bigr), \qquad
+    \mathcal{L} = \operatorname{cross\_entropy}(z, y) + \zeta\,
+    \operatorname{mean}_{i\ \mathrm{valid}}(\operatorname{lse}(z_i)^2)
+
+with :func:`crossent.softmax_cross_entropy`'s semantics for class weights, label smoothing,
+``ignore_index`` and reductions (the mean over zero valid rows is 0 with zero gradients;
+an ignored row's loss is 0 even where its hidden state is not finite).
+``softcap(z) = cap · tanh(z / cap)``. For ``reduction="sum"`` the z-loss is summed over valid
+rows; for ``"none"`` it is added to each valid row. This is the seed's skip-gram loss
+:math:`-u_o^\top v_c + \log\sum_w \exp(u_w^\top v_c)` with ``hidden = v_c`` and
+``weight = U``.
+
+Memory besides the gradients: one chunk of logits plus O(N + V); on the CUDA path, when the
+weight gradient is wanted, only O(N + V) (the logits live in the weight gradient's storage
+before it is written, see :mod:`crossent.fused.triton.runner`). Double backward is not
+supported (a clear error). Under ``torch.compile`` the loss is one custom operator,
+``crossent::linear_cross_entropy`` (no graph break, ``fullgraph=True`` works); its backward
+recomputes the logits, so a compiled step costs 10·N·D·V flops against 6–8 in eager mode
+(see :mod:`crossent.fused.op`); wrapping the call in ``torch.compiler.disable`` keeps eager
+mode's cost at the price of a graph break.
+
+In a training loop: under ``torch.autocast`` the inputs are cast as ``F.linear`` would cast
+them (the softmax and the loss stay float32; the torch loop also multiplies in float32);
+``shift=1`` is the causal-LM shift (position ``t`` predicts ``targets[..., t + 1]``, the
+last position ignored; only the targets move); ``num_items_in_batch`` divides the summed
+loss by the token count of a whole gradient-accumulation step, as Hugging Face's trainer
+passes it, so micro-batches add up to the full batch's mean.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, overload
+import dataclasses
+from typing import Literal, TypedDict, overload
 
 import torch
+from typing_extensions import Unpack
 
-from crossent.fused.autograd import FusedLinearCrossEntropy, wanted_grads
-from crossent.fused.checks import check_impl, check_inputs, check_options, check_target_values
+from crossent.fused.autograd import run_autograd
+from crossent.fused.checks import check_options, check_target_values
+from crossent.fused.inputs import prepare_and_run
 from crossent.fused.op import linear_cross_entropy_op
-from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
+from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.plan import IMPLS, plan
-from crossent.fused.records import CHUNK_DEFAULT, Options, Statistics
+from crossent.fused.records import Options, Problem, Result, Statistics
 from crossent.fused.reference import linear_cross_entropy_reference
 
 
+class LinearCrossEntropyKwargs(TypedDict, total=False):
+    """The options of :func:`linear_cross_entropy` besides its outputs (for ``**kwargs``)."""
+
+    ignore_index: int
+    label_smoothing: float
+    class_weight: torch.Tensor | None
+    reduction: str
+    z_loss: float
+    softcap: float | None
+    temperature: float
+    shift: int | bool
+    num_items_in_batch: int | torch.Tensor | None
+    chunk_size: int | None
+    impl: str
+
+
+_Tensor = torch.Tensor
+
+
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: Literal[False] = ...,
     return_stats: Literal[False] = ...,
-    chunk_size: int | None = ...,
-    impl: str = ...,
-) -> torch.Tensor: ...
+    **options: Unpack[LinearCrossEntropyKwargs],
+) -> _Tensor: ...
 
 
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: Literal[True],
     return_stats: Literal[False] = ...,
-    chunk_size: int | None = ...,
-    impl: str = ...,
-) -> tuple[torch.Tensor, torch.Tensor]: ...
+    **options: Unpack[LinearCrossEntropyKwargs],
+) -> tuple[_Tensor, _Tensor]: ...
 
 
 @overload
 def linear_cross_entropy(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None = ...,
+    hidden: _Tensor,
+    weight: _Tensor,
+    targets: _Tensor,
+    bias: _Tensor | None = ...,
     *,
-    ignore_index: int = ...,
-    label_smoothing: float = ...,
-    class_weight: torch.Tensor | None = ...,
-    reduction: str = ...,
-    z_loss: float = ...,
-    softcap: float | None = ...,
     return_lse: bool = ...,
     return_stats: Literal[True],
-    chunk_size: int | None = ...,
-    impl: str = ...,
+    **options: Unpack[LinearCrossEntropyKwargs],
 ) -> LinearCrossEntropyOutput: ...
 
 
@@ -87,37 +118,22 @@ def linear_cross_entropy(
     reduction: str = "mean",
     z_loss: float = 0.0,
     softcap: float | None = None,
+    temperature: float = 1.0,
+    shift: int | bool = 0,
+    num_items_in_batch: int | torch.Tensor | None = None,
     return_lse: bool = False,
     return_stats: bool = False,
     chunk_size: int | None = None,
     impl: str = "auto",
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | LinearCrossEntropyOutput:
-    r"""Cross-entropy of a linear layer's logits, without materialising them.
-
-    .. math::
-        z = \operatorname{softcap}(h W^\top + b), \qquad
-        \mathcal{L} = \operatorname{cross\_entropy}(z, y) + \zeta\,
-        \operatorname{mean}_{i\ \mathrm{valid}}(\operatorname{lse}(z_i)^2)
-
-    with :func:`crossent.softmax_cross_entropy`'s semantics for class weights, label
-    smoothing, ``ignore_index`` and reductions (the mean over zero valid rows is 0 with zero
-    gradients). ``softcap(z) = cap · tanh(z / cap)``. For ``reduction="sum"`` the z-loss is
-    summed over valid rows; for ``"none"`` it is added to each valid row. This is the seed's
-    skip-gram loss :math:`-u_o^\top v_c + \log\sum_w \exp(u_w^\top v_c)` with ``hidden = v_c``
-    and ``weight = U``. Extra memory besides the gradients: one chunk of logits plus
-    O(N + V); on the CUDA path, when the weight gradient is wanted, only O(N + V) (the
-    logits live in the weight gradient's storage before it is written, see
-    :mod:`crossent.fused.triton.runner`). Double backward is not supported (a clear error).
-    Under ``torch.compile`` the loss is one custom operator, ``crossent::linear_cross_entropy``
-    (no graph break, ``fullgraph=True`` works); its backward recomputes the logits, so a
-    compiled step costs 10·N·D·V flops against 6–8 in eager mode (see
-    :mod:`crossent.fused.op`); wrapping the call in ``torch.compiler.disable`` keeps eager
-    mode's cost at the price of a graph break.
+    r"""Cross-entropy of a linear layer's logits, without materialising them (formula,
+    memory and ``torch.compile`` behaviour: :mod:`crossent.fused.api`).
 
     Args:
       hidden: ``[..., D]`` floating (16-bit inputs are computed in float32).
-      weight: ``[V, D]``, same dtype and device as ``hidden``.
-      targets: ``[...]`` integer class indices, or ``[..., V]`` probabilities.
+      weight: ``[V, D]``, same dtype and device as ``hidden`` (under autocast: any).
+      targets: ``[...]`` integer class indices, or ``[..., V]`` probabilities (those may
+        require grad: they get ``F.cross_entropy``'s gradient).
       bias: optional ``[V]``.
       ignore_index: class-target value whose rows are skipped.
       label_smoothing: :math:`\varepsilon \in [0, 1]`.
@@ -125,12 +141,17 @@ def linear_cross_entropy(
       reduction: ``"mean"``, ``"sum"`` or ``"none"`` (``[...]`` per-row losses).
       z_loss: :math:`\zeta \ge 0`, weight of the squared log-partition penalty.
       softcap: optional ``cap > 0``.
+      temperature: :math:`T > 0`; the logits are divided by it before the softcap.
+      shift: ``s ≥ 0`` (``True``: 1): position ``t`` of the axis before ``D`` predicts
+        ``targets[..., t + s]``; the last ``s`` positions are ignored (class targets).
+      num_items_in_batch: int or 0-d tensor; the loss is the sum over valid rows divided
+        by it (``reduction="mean"`` only; no host synchronisation).
       return_lse: also return the per-row log-sum-exp ``[...]``.
-      return_stats: return a :class:`LinearCrossEntropyOutput` (loss, lse, entropy, target
-        log-probability, correctness; statistics are not differentiable). A row is correct
-        when the first index of its largest logit (ties broken as ``torch.argmax`` does) is
-        the target class; for probability targets, the first index of the target row's
-        largest probability; never on an ignored row.
+      return_stats: return a :class:`LinearCrossEntropyOutput`: loss, lse, entropy (its
+        gradient flows, 0 on ignored rows), target log-probability and correctness (not
+        differentiable). A row is correct when the first index of its largest logit (ties
+        broken as ``torch.argmax`` does) is the target class — for probability targets the
+        first index of the row's largest probability — and never on an ignored row.
       chunk_size: rows per chunk (default: a 64 MiB logits buffer, at least 256 rows; on
         the Triton path 512 MiB, 128 to 8192 rows).
       impl: ``"auto"`` (Triton for CUDA tensors when available, else chunked torch),
@@ -141,78 +162,51 @@ def linear_cross_entropy(
       The loss (scalar, or ``[...]`` for ``"none"``) in ``hidden``'s dtype; with
       ``return_lse``, ``(loss, lse)``; with ``return_stats``, a ``LinearCrossEntropyOutput``.
 
-    >>> import torch
     >>> h, W = torch.randn(6, 4), torch.randn(10, 4)
     >>> y = torch.tensor([1, 2, 3, -100, 5, 9])
     >>> fused = linear_cross_entropy(h, W, y, chunk_size=4)
-    >>> naive = torch.nn.functional.cross_entropy(h @ W.T, y)
-    >>> bool(torch.allclose(fused, naive, atol=1e-6))
+    >>> bool(torch.allclose(fused, torch.nn.functional.cross_entropy(h @ W.T, y), atol=1e-6))
     True
     """
-    check_inputs(hidden, weight, targets, bias, class_weight, ignore_index)
-    check_options(reduction, label_smoothing, z_loss, softcap, chunk_size)
-    check_impl(impl, (*IMPLS, "naive"))
-    batch_shape = tuple(hidden.shape[:-1])
-    vocab = weight.shape[0]
-    h2 = hidden.reshape(-1, hidden.shape[-1])  # [N, D]
-    t2 = targets.reshape(-1, vocab) if targets.is_floating_point() else targets.reshape(-1).long()
-    if impl == "naive":  # plain torch operations: traced as they are under torch.compile
-        res = linear_cross_entropy_reference(
-            h2,
-            weight,
-            t2,
-            bias,
-            ignore_index=ignore_index,
-            label_smoothing=label_smoothing,
-            class_weight=class_weight,
-            reduction=reduction,
-            z_loss=z_loss,
-            softcap=softcap,
-        )
-        stats = Statistics(res.entropy, res.target_logprob, res.correct)
-        res = pack_output(res.loss, res.lse, stats, batch_shape)
-    else:
-        options = Options(
-            ignore_index=ignore_index,
-            label_smoothing=float(label_smoothing),
-            z_loss=float(z_loss),
-            softcap=None if softcap is None else float(softcap),
-            reduction=reduction,
-            chunk_size=CHUNK_DEFAULT if chunk_size is None else chunk_size,
-            with_stats=return_stats,
-            impl=impl,
-        )
-        res = _fused(h2, weight, t2, bias, class_weight, options, batch_shape)
+    raw = Options(ignore_index, label_smoothing, z_loss, softcap, temperature, reduction)
+    raw = dataclasses.replace(raw, chunk_size=chunk_size, with_stats=return_stats, impl=impl)
+    options = check_options(raw, (*IMPLS, "naive"))
+    given = Problem(hidden, weight, bias, targets, class_weight)
+    runner = _naive if impl == "naive" else _fused
+    res = prepare_and_run(given, options, shift, num_items_in_batch, runner)
     if return_stats:
         return res
-    if return_lse:
-        return res.loss, res.lse
-    return res.loss
+    return (res.loss, res.lse) if return_lse else res.loss
 
 
-def _fused(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    targets: torch.Tensor,
-    bias: torch.Tensor | None,
-    class_weight: torch.Tensor | None,
-    options: Options,
-    batch_shape: tuple[int, ...],
-) -> LinearCrossEntropyOutput:
+def _naive(p: Problem, o: Options) -> Result:
+    """The materialising reference: plain torch operations (traced as they are)."""
+    ref = linear_cross_entropy_reference(
+        p.hidden,
+        p.weight,
+        p.targets,
+        p.bias,
+        ignore_index=o.ignore_index,
+        label_smoothing=o.label_smoothing,
+        class_weight=p.class_weight,
+        reduction=o.reduction,
+        z_loss=o.z_loss,
+        softcap=o.softcap,
+        temperature=o.temperature,
+    )
+    return Result(ref.loss, ref.lse, Statistics(ref.entropy, ref.target_logprob, ref.correct))
+
+
+def _fused(p: Problem, options: Options) -> Result:
     """Eagerly through the autograd function; traced, as one custom operator (see
     :mod:`crossent.fused.op`), whose kernel checks the target values."""
     if torch.compiler.is_compiling():
-        scalars = tuple(getattr(options, f) for f in Options.__dataclass_fields__)
+        scalars = tuple(getattr(options, f.name) for f in dataclasses.fields(options))
         loss, lse, entropy, logprob, correct = linear_cross_entropy_op(
-            hidden, weight, targets, bias, class_weight, *scalars
+            p.hidden, p.weight, p.targets, p.bias, p.class_weight, *scalars
         )
         stats = Statistics(entropy, logprob, correct) if options.with_stats else None
-        return pack_output(loss, lse, stats, batch_shape)
-    check_target_values(targets, weight.shape[0], options.ignore_index)
-    p = plan(hidden, weight.shape[0], options)
-    needs = wanted_grads(hidden, weight, bias)
-    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        hidden, weight, bias, targets, class_weight, p, needs
-    )
-    stats = Statistics(*rest) if rest else None
-    return pack_output(loss, lse, stats, batch_shape)
+        return Result(loss, lse, stats)
+    check_target_values(p.targets, p.weight.shape[0], options.ignore_index)
+    targets_grad = p.targets.is_floating_point() and p.targets.requires_grad
+    return run_autograd(p, plan(p.hidden, p.weight.shape[0], options, targets_grad=targets_grad))

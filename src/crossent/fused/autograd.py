@@ -22,7 +22,16 @@ import torch
 
 from crossent.fused.loop import accumulation_dtype
 from crossent.fused.plan import Plan
-from crossent.fused.records import NO_GRADS, Grads, Needs, RowResults, Scales, Statistics
+from crossent.fused.records import (
+    NO_GRADS,
+    Grads,
+    Needs,
+    Problem,
+    Result,
+    RowResults,
+    Scales,
+    Statistics,
+)
 from crossent.fused.targets import Targets
 
 
@@ -42,83 +51,82 @@ def reduce_rows(rows: RowResults, targets: Targets, reduction: str) -> torch.Ten
     )
 
 
-def unit_scales(targets: Targets, n: int, reduction: str, dtype: torch.dtype) -> Scales:
+def unit_scales(
+    targets: Targets, n: int, reduction: str, dtype: torch.dtype, needs: Needs
+) -> Scales:
     """Per-row gradient scales of the cross-entropy and z-loss for an upstream gradient of 1."""
     one = torch.ones((), dtype=dtype, device=targets.valid.device)
     if reduction == "mean":
-        return Scales(
-            ce=(one / nonzero_or_one(targets.denominator)).expand(n),
-            z_loss=(one / nonzero_or_one(targets.n_valid)).expand(n),
-        )
-    return Scales(ce=one.expand(n), z_loss=one.expand(n))
+        ce = one / nonzero_or_one(targets.denominator)
+        z = one / nonzero_or_one(targets.n_valid)
+        return Scales(ce=ce.expand(n), z_loss=z.expand(n), needs=needs)
+    return Scales(ce=one.expand(n), z_loss=one.expand(n), needs=needs)
 
 
-def make_targets(
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
-    weight: torch.Tensor,
-    plan: Plan,
-    dtype: torch.dtype,
-) -> Targets:
-    return Targets(targets, class_weight, weight.shape[0], plan.options, plan.comm, dtype)
+def make_targets(problem: Problem, plan: Plan, dtype: torch.dtype) -> Targets:
+    """The problem's targets as weight vectors over this process's vocabulary slice."""
+    return Targets(
+        problem.targets,
+        problem.class_weight,
+        problem.weight.shape[0],
+        plan.options,
+        plan.layout.comm,
+        dtype,
+    )
 
 
 def forward_outputs(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
-    plan: Plan,
-    needs: Needs = NO_GRADS,
+    problem: Problem, plan: Plan, needs: Needs = NO_GRADS
 ) -> tuple[torch.Tensor, torch.Tensor, Statistics | None, Grads | None]:
     """Loss (in ``hidden``'s dtype), ``lse [N]`` and, if asked, the statistics; for a scalar
     reduction and ``needs``, also the gradients for an upstream gradient of 1, computed in
     the same pass (else ``None``)."""
-    dt = accumulation_dtype(hidden.dtype)
-    t = make_targets(targets, class_weight, weight, plan, dt)
+    dt = accumulation_dtype(problem.hidden.dtype)
+    t = make_targets(problem, plan, dt)
     reduction = plan.options.reduction
     early = reduction != "none" and needs.any()
-    scales = unit_scales(t, hidden.shape[0], reduction, dt) if early else None
-    rows, grads = plan.run(hidden, weight, bias, t, needs if early else NO_GRADS, scales)
-    loss = reduce_rows(rows, t, reduction).to(hidden.dtype)
+    scales = unit_scales(t, problem.hidden.shape[0], reduction, dt, needs) if early else None
+    rows, grads = plan.run(problem, t, scales)
+    loss_dtype = dt if plan.options.float32_loss else problem.hidden.dtype
+    loss = reduce_rows(rows, t, reduction).to(loss_dtype)
     stats = None if rows.stats is None else t.statistics(rows.lse, rows.stats)
     return loss, rows.lse, stats, grads if early else None
 
 
 def recompute_grads(
-    g_loss: torch.Tensor,
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: torch.Tensor,
-    class_weight: torch.Tensor | None,
+    g_loss: torch.Tensor | None,
+    problem: Problem,
     plan: Plan,
     needs: Needs,
+    g_entropy: torch.Tensor | None = None,
 ) -> Grads:
-    """The gradients for upstream gradient ``g_loss`` (scalar, or ``[N]`` for ``"none"``),
+    """The gradients for upstream gradients ``g_loss`` (scalar, or ``[N]`` for ``"none"``;
+    ``None``: 0) and ``g_entropy`` (``[N]``, of the per-row entropy; ``None``: 0),
     recomputing the logits; weight/bias gradients may come in float32 (the caller casts)."""
-    dt = accumulation_dtype(hidden.dtype)
-    t = make_targets(targets, class_weight, weight, plan, dt)
-    unit = unit_scales(t, hidden.shape[0], plan.options.reduction, dt)
-    g = g_loss.to(dt)
-    _rows, grads = plan.run(hidden, weight, bias, t, needs, Scales(unit.ce * g, unit.z_loss * g))
+    dt = accumulation_dtype(problem.hidden.dtype)
+    t = make_targets(problem, plan, dt)
+    unit = unit_scales(t, problem.hidden.shape[0], plan.options.reduction, dt, needs)
+    g = torch.zeros((), dtype=dt, device=unit.ce.device) if g_loss is None else g_loss.to(dt)
+    u = None if g_entropy is None else g_entropy.to(dt)
+    _rows, grads = plan.run(problem, t, Scales(unit.ce * g, unit.z_loss * g, needs, u))
     return grads
 
 
-def wanted_grads(hidden: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> Needs:
-    """The gradients autograd will ask for."""
+def wanted_grads(problem: Problem) -> Needs:
+    """The gradients autograd will ask for (probability targets can have one too)."""
     on = torch.is_grad_enabled()
+    p = problem
     return Needs(
-        hidden=on and hidden.requires_grad,
-        weight=on and weight.requires_grad,
-        bias=on and bias is not None and bias.requires_grad,
+        hidden=on and p.hidden.requires_grad,
+        weight=on and p.weight.requires_grad,
+        bias=on and p.bias is not None and p.bias.requires_grad,
+        targets=on and p.targets.is_floating_point() and p.targets.requires_grad,
     )
 
 
 class FusedLinearCrossEntropy(torch.autograd.Function):
-    """``(loss, lse[, entropy, target_logprob, correct])`` of a plan; only the loss is
-    differentiable."""
+    """``(loss, lse[, entropy, target_logprob, correct])`` of a plan; the loss and the
+    entropy are differentiable."""
 
     @staticmethod
     def forward(
@@ -131,39 +139,52 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
         plan: Plan,
         needs: Needs,
     ) -> tuple[torch.Tensor, ...]:
-        loss, lse, stats, ctx.grads = forward_outputs(
-            hidden, weight, bias, targets, class_weight, plan, needs
-        )
+        problem = Problem(hidden, weight, bias, targets, class_weight)
+        loss, lse, stats, ctx.grads = forward_outputs(problem, plan, needs)
         ctx.dtypes = (hidden.dtype, weight.dtype, None if bias is None else bias.dtype)
+        ctx.dtypes += (targets.dtype if needs.targets else None,)
         ctx.plan, ctx.needs = plan, needs
+        ctx.set_materialize_grads(False)
         if needs.any():  # kept for a recomputing backward (reduction="none", retain_graph)
             ctx.save_for_backward(hidden, weight, bias, targets, class_weight)
-        extra = () if stats is None else (stats.entropy, stats.target_logprob, stats.correct)
-        ctx.mark_non_differentiable(lse, *extra)
-        return (loss, lse, *extra)
+        if stats is None:
+            ctx.mark_non_differentiable(lse)
+            return loss, lse
+        ctx.mark_non_differentiable(lse, stats.target_logprob, stats.correct)
+        return loss, lse, stats.entropy, stats.target_logprob, stats.correct
 
     @staticmethod
-    def backward(ctx: Any, g_loss: torch.Tensor, *_: Any) -> tuple[Any, ...]:
+    def backward(
+        ctx: Any, g_loss: torch.Tensor | None, _g_lse: Any, g_entropy: Any = None, *_: Any
+    ) -> tuple[Any, ...]:
         if torch.is_grad_enabled():  # backward(create_graph=True): a graph of this is wanted
             raise RuntimeError(
                 f"{ctx.plan.name}: double backward (create_graph=True) is not supported; "
                 "cannot differentiate twice through the fused loss"
             )
-        if ctx.grads is not None:
+        if ctx.grads is not None and g_entropy is None and g_loss is not None:
             # First backward after a forward that computed the gradients for a unit upstream
             # gradient: scale them in place and hand the buffers over (no copy).
             grads, ctx.grads, scale = ctx.grads, None, g_loss
-        else:  # per-row upstream gradients, or a repeated backward (retain_graph=True)
-            hidden, weight, bias, targets, class_weight = ctx.saved_tensors
-            grads = recompute_grads(
-                g_loss, hidden, weight, bias, targets, class_weight, ctx.plan, ctx.needs
-            )
+        else:  # per-row upstream gradients, the entropy's, or a repeated backward
+            problem = Problem(*ctx.saved_tensors)
+            grads = recompute_grads(g_loss, problem, ctx.plan, ctx.needs, g_entropy)
             scale = None
-        parts = (grads.hidden, grads.weight, grads.bias)
+        parts = (grads.hidden, grads.weight, grads.bias, grads.targets)
         result: list[torch.Tensor | None] = []
         for part, dtype in zip(parts, ctx.dtypes, strict=True):
             if part is None or dtype is None:
                 result.append(None)
             else:  # the buffers are ours: scale in place rather than copy
                 result.append((part if scale is None else part.mul_(scale)).to(dtype))
-        return (*result, None, None, None, None)
+        return (*result[:3], result[3], None, None, None)
+
+
+def run_autograd(problem: Problem, plan: Plan) -> Result:
+    """The plan through :class:`FusedLinearCrossEntropy`."""
+    p = problem
+    needs = wanted_grads(p)
+    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
+        p.hidden, p.weight, p.bias, p.targets, p.class_weight, plan, needs
+    )
+    return Result(loss, lse, Statistics(*rest) if rest else None)

@@ -8,17 +8,19 @@ probabilities ≥ 0) on the host where that is free, and without a host synchron
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import numbers
 
 import torch
 
 from crossent._array import namespace
 from crossent._validation import (
     check_class_targets,
-    check_label_smoothing,
     check_probability_entries,
     check_reduction,
 )
+from crossent.fused.records import Options
 
 
 def check_inputs(
@@ -111,22 +113,41 @@ def check_target_values(targets: torch.Tensor, vocab: int, ignore_index: int) ->
         check_class_targets(namespace(targets=targets), targets, vocab, ignore_index)
 
 
-def check_options(
-    reduction: str,
-    label_smoothing: float,
-    z_loss: float,
-    softcap: float | None,
-    chunk_size: int | None,
-) -> None:
-    """The scalar options every form of the fused op takes."""
-    check_reduction(reduction)
-    check_label_smoothing(label_smoothing)
-    if not (isinstance(z_loss, (int, float)) and math.isfinite(z_loss) and z_loss >= 0):
-        raise ValueError(f"z_loss: expected a finite number >= 0, got {z_loss!r}")
-    if softcap is not None and not (isinstance(softcap, (int, float)) and 0 < softcap < math.inf):
-        raise ValueError(f"softcap: expected None or a finite number > 0, got {softcap!r}")
-    if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
-        raise ValueError(f"chunk_size: expected None or an int >= 1, got {chunk_size!r}")
+def check_options(o: Options, impls: tuple[str, ...]) -> Options:
+    """The scalar options validated, numbers as Python ``int``/``float`` (NumPy scalars are
+    numbers too; ``bool`` is not)."""
+    check_reduction(o.reduction)
+    check_impl(o.impl, impls)
+    if not _is_int(o.ignore_index):
+        raise TypeError(f"ignore_index: expected an int, got {o.ignore_index!r}")
+    if o.chunk_size is not None and (not _is_int(o.chunk_size) or o.chunk_size < 1):
+        raise ValueError(f"chunk_size: expected None or an int >= 1, got {o.chunk_size!r}")
+    if not (_is_real(o.label_smoothing) and 0 <= o.label_smoothing <= 1):
+        raise ValueError(f"label_smoothing: expected a number in [0, 1], got {o.label_smoothing!r}")
+    if not (_is_real(o.z_loss) and math.isfinite(o.z_loss) and o.z_loss >= 0):
+        raise ValueError(f"z_loss: expected a finite number >= 0, got {o.z_loss!r}")
+    if o.softcap is not None and not (_is_real(o.softcap) and 0 < o.softcap < math.inf):
+        raise ValueError(f"softcap: expected None or a finite number > 0, got {o.softcap!r}")
+    if not (_is_real(o.temperature) and 0 < o.temperature < math.inf):
+        raise ValueError(f"temperature: expected a finite number > 0, got {o.temperature!r}")
+    return dataclasses.replace(
+        o,
+        ignore_index=int(o.ignore_index),
+        label_smoothing=float(o.label_smoothing),
+        z_loss=float(o.z_loss),
+        softcap=None if o.softcap is None else float(o.softcap),
+        temperature=float(o.temperature),
+        chunk_size=None if o.chunk_size is None else int(o.chunk_size),
+        with_stats=bool(o.with_stats),
+    )
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def _is_real(x: object) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def check_impl(impl: str, choices: tuple[str, ...]) -> None:

@@ -4,7 +4,7 @@ Rows are processed ``chunk`` at a time, for one process or one vocabulary slice 
 ``torch.distributed`` group alike (the :class:`~crossent.fused.comm.Comm` does the
 reductions; a single process's do nothing). For a chunk of hidden rows ``h [c, D]``:
 
-1. ``z = softcap(h Wᵀ + b)`` into one reusable ``[c, V_r]`` buffer;
+1. ``z = softcap((h Wᵀ + b) / temperature)`` into one reusable ``[c, V_r]`` buffer;
 2. the row maximum :math:`m_i` over all slices (``all_max``); the target terms
    :math:`a_i \cdot z_i` (:mod:`crossent.fused.targets`), and for statistics ``y·z`` and the
    first argmax;
@@ -12,12 +12,21 @@ reductions; a single process's do nothing). For a chunk of hidden rows ``h [c, D
    target terms are summed over the slices (one ``all_sum``), giving
    :math:`\mathrm{lse}_i = m_i + \log S_i`, :math:`\ell_i = A_i \mathrm{lse}_i - a_i\cdot z_i`,
    the z-loss :math:`\zeta\,\mathrm{lse}_i^2` and the entropy
-   :math:`H_i = \log S_i - \sum_c e_{ic} \log e_{ic} / S_i`;
+   :math:`H_i = \log S_i - q_i` with :math:`q_i = \sum_c e_{ic} \log e_{ic} / S_i`
+   (ignored rows' loss terms are 0, even where their logits are not finite);
 4. when gradients are wanted, the buffer becomes the logit gradient
-   :math:`G = (s_i A_i + 2\zeta t_i \mathrm{lse}_i)\,e / S_i - s_i a_i` (``s``, ``t``: the
-   per-row upstream scales of :class:`~crossent.fused.records.Scales`), chained through the
-   softcap, then ``grad_h = G W`` (summed over the slices at the end), ``grad_W += Gᵀ h``,
-   ``grad_b += Σ_rows G``.
+
+   .. math::
+       G = \bigl(s_i A_i + 2\zeta t_i \mathrm{lse}_i + u_i q_i\bigr)\,e / S_i
+           - u_i\, e \log e / S_i - s_i a_i
+
+   (``s``, ``t``, ``u``: the per-row upstream gradients of the cross-entropy, the z-loss
+   and the entropy, :class:`~crossent.fused.records.Scales`; the entropy term is
+   :math:`\partial H / \partial z_j = -p_j(\log p_j + H)`), 0 on ignored rows, divided by
+   the temperature and chained through the softcap; then ``grad_h = G W`` (summed over the
+   slices at the end), ``grad_W += Gᵀ h``, ``grad_b += Σ_rows G``. Probability targets
+   that require grad get :math:`\partial\ell/\partial y = -s_i(1-\varepsilon)\,w\odot(z_i -
+   \mathrm{lse}_i)`, written from a copy of the logits taken before step 3.
 
 Probabilities below 2⁻⁶⁴ of the row maximum are flushed to zero, so no subnormal float
 reaches a matrix multiply (on CPUs those are 25–50× slower), without touching global torch
@@ -27,11 +36,22 @@ for the gradients.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 
 from crossent.fused.comm import Comm
-from crossent.fused.records import Grads, Needs, Options, RowResults, RowStats, Scales
+from crossent.fused.records import (
+    Grads,
+    Layout,
+    Needs,
+    Options,
+    Problem,
+    RowResults,
+    RowStats,
+    Scales,
+)
 from crossent.fused.targets import Targets
 
 FLUSH = 2.0**-64
@@ -46,47 +66,47 @@ def accumulation_dtype(dtype: torch.dtype) -> torch.dtype:
 
 
 def run_chunks(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
-    targets: Targets,
-    options: Options,
-    chunk: int,
-    comm: Comm,
-    needs: Needs,
-    scales: Scales | None,
+    problem: Problem, targets: Targets, options: Options, layout: Layout, scales: Scales | None
 ) -> tuple[RowResults, Grads]:
-    """One pass over the row chunks: the per-row results and, where ``needs`` says so and
-    ``scales`` are given, the gradients for those per-row upstream scales.
-
-    Shapes: ``hidden [N, D]``, ``weight [V_r, D]``, ``bias [V_r]``."""
-    dt = accumulation_dtype(hidden.dtype)
-    hidden, weight = hidden.to(dt), weight.to(dt)
-    bias = None if bias is None else bias.to(dt)
+    """One pass over the row chunks: the per-row results and, when ``scales`` are given,
+    the gradients they ask for, for those per-row upstream scales."""
+    dt = accumulation_dtype(problem.hidden.dtype)
+    hidden, weight = problem.hidden.to(dt), problem.weight.to(dt)
+    bias = None if problem.bias is None else problem.bias.to(dt)
     n, local = hidden.shape[0], weight.shape[0]
-    chunk = max(1, min(chunk, n))
+    chunk = max(1, min(layout.chunk, n))
     buf = hidden.new_empty(chunk, local)
     tanh_buf = torch.empty_like(buf) if options.softcap is not None else None
-    rows_out = _new_results(n, hidden, options.with_stats)
-    write = scales is not None and needs.any()
-    grads = new_grads(hidden, weight, needs if write else Needs())
+    entropy_grad = scales is not None and scales.entropy is not None
+    rows_out = _new_results(n, hidden, options.with_stats or entropy_grad)
+    needs = Needs() if scales is None else scales.needs
+    grads = new_grads(hidden, weight, needs, local)
     for start in range(0, n, chunk):
         rows = slice(start, min(start + chunk, n))
         z = buf[: rows.stop - start]
         tb = None if tanh_buf is None else tanh_buf[: rows.stop - start]
-        logits_(z, hidden[rows], weight, bias, options.softcap, tb)
-        sum_exp, a = _row_terms(z, rows, targets, options, comm, rows_out)
-        if write and scales is not None:
-            lse = rows_out.lse[rows]
-            s_ce, s_z = scales.ce[rows], scales.z_loss[rows]
-            v = targets.valid[rows].to(dt)
-            coef = (s_ce * targets.a_sum[rows] + 2 * options.z_loss * v * s_z * lse) / sum_exp
-            z.mul_(coef[:, None])  # p · (s A + 2ζ t lse)
-            targets.subtract_(z, rows, s_ce, a)  # − s a
-            apply_logit_grad_(z, tb, hidden[rows], weight, grads, rows)
+        logits_(z, hidden[rows], weight, bias, options, tb)
+        if grads.targets is not None:
+            grads.targets[rows].copy_(z)
+        sums = _row_terms(z, rows, targets, options, layout.comm, rows_out)
+        if scales is None or not needs.any():
+            continue
+        _logit_grad_(z, rows, targets, options, rows_out, sums, scales)
+        if grads.targets is not None:
+            targets.target_grad_(grads.targets[rows], rows_out.lse[rows], scales.ce[rows])
+        apply_logit_grad_(z, tb, hidden[rows], weight, grads, rows)
     if grads.hidden is not None:
-        comm.all_sum(grads.hidden)  # Σ over the slices of G_r W_r
+        layout.comm.all_sum(grads.hidden)  # Σ over the slices of G_r W_r
     return rows_out, grads
+
+
+@dataclass
+class _ChunkSums:
+    """Per-row sums of one chunk over the whole vocabulary, and the targets' ``a``."""
+
+    sum_exp: torch.Tensor  # S_i = Σ_c exp(z_ic − m_i)
+    e_log_e: torch.Tensor | None  # Σ_c e log e (with statistics)
+    a: torch.Tensor | None  # probability targets' weights [c, V_r]
 
 
 def _row_terms(
@@ -96,9 +116,9 @@ def _row_terms(
     options: Options,
     comm: Comm,
     out: RowResults,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Steps 2–3 of the module docstring for one chunk: fills ``out[rows]``, leaves
-    ``exp(z − m)`` in ``z``; returns :math:`S_i` and the targets' ``a`` (or ``None``)."""
+) -> _ChunkSums:
+    """Steps 2–3 of the module docstring for one chunk: fills ``out[rows]`` and leaves
+    ``e = exp(z − m)`` in ``z``."""
     c, stats = z.shape[0], out.stats
     local_arg = torch.zeros(c, dtype=torch.long, device=z.device)
     if not z.shape[1]:  # an empty vocabulary slice
@@ -122,14 +142,42 @@ def _row_terms(
     comm.all_sum(sums)
     sum_exp = sums[:, 1]
     lse = m + sum_exp.log()
-    v = targets.valid[rows].to(z.dtype)
+    valid = targets.valid[rows]
     out.lse[rows] = lse
-    out.ce[rows] = targets.a_sum[rows] * lse - sums[:, 0]
-    out.z_loss[rows] = options.z_loss * v * lse * lse
-    if stats is not None:  # H = log S − Σ e log e / S
-        stats.entropy[rows] = sum_exp.log() - sums[:, 2] / sum_exp
-        stats.y_dot_z[rows] = sums[:, 3]
-    return sum_exp, a
+    out.ce[rows] = torch.where(valid, targets.a_sum[rows] * lse - sums[:, 0], 0.0)
+    out.z_loss[rows] = torch.where(valid, options.z_loss * lse * lse, 0.0)
+    if stats is None:
+        return _ChunkSums(sum_exp, None, a)
+    stats.entropy[rows] = sum_exp.log() - sums[:, 2] / sum_exp  # H = log S − q
+    stats.y_dot_z[rows] = sums[:, 3]
+    return _ChunkSums(sum_exp, sums[:, 2], a)
+
+
+def _logit_grad_(
+    z: torch.Tensor,
+    rows: slice,
+    targets: Targets,
+    options: Options,
+    out: RowResults,
+    sums: _ChunkSums,
+    scales: Scales,
+) -> None:
+    """Step 4 up to the softcap: ``z`` (holding ``e``) becomes ``G / temperature``."""
+    inv_t = 1.0 / options.temperature
+    lse, s = out.lse[rows], sums.sum_exp
+    s_ce = scales.ce[rows] * inv_t
+    v = targets.valid[rows].to(z.dtype)
+    coef = s_ce * targets.a_sum[rows] + (2 * options.z_loss * inv_t) * v * scales.z_loss[rows] * lse
+    if scales.entropy is not None and sums.e_log_e is not None:
+        u = scales.entropy[rows] * inv_t / s  # u_i / S_i, temperature included
+        e_log_e = torch.special.xlogy(z, z)
+        z.mul_((coef / s + u * sums.e_log_e / s)[:, None])
+        z.addcmul_(e_log_e, u[:, None], value=-1.0)
+    else:
+        z.mul_((coef / s)[:, None])  # p · (s A + 2ζ t lse)
+    targets.subtract_(z, rows, s_ce, sums.a)  # − s a
+    if targets.has_ignored:  # exactly 0, even where an ignored row's logits are not finite
+        z.masked_fill_(~targets.valid[rows, None], 0.0)
 
 
 def _new_results(n: int, like: torch.Tensor, with_stats: bool) -> RowResults:
@@ -148,15 +196,18 @@ def logits_(
     h: torch.Tensor,
     w: torch.Tensor,
     b: torch.Tensor | None,
-    cap: float | None,
+    options: Options,
     tanh_buf: torch.Tensor | None,
 ) -> None:
-    """In place ``buf = softcap(h Wᵀ + b)``; ``tanh_buf`` keeps ``tanh(z/cap)`` for the
-    gradient."""
+    """In place ``buf = softcap((h Wᵀ + b) / temperature)``; ``tanh_buf`` keeps
+    ``tanh(z/cap)`` for the gradient."""
     if b is None:
         torch.mm(h, w.T, out=buf)
     else:
         torch.addmm(b, h, w.T, out=buf)
+    if options.temperature != 1.0:
+        buf.mul_(1.0 / options.temperature)
+    cap = options.softcap
     if cap is not None and tanh_buf is not None:
         torch.tanh(buf.div_(cap), out=tanh_buf)
         torch.mul(tanh_buf, cap, out=buf)
@@ -169,12 +220,14 @@ def exp_shift_(z: torch.Tensor, m: torch.Tensor) -> None:
     F.threshold(z, FLUSH, 0.0, inplace=True)
 
 
-def new_grads(hidden: torch.Tensor, weight: torch.Tensor, needs: Needs) -> Grads:
-    """Gradient buffers: grad_h written chunk by chunk, grad_W and grad_b accumulated."""
+def new_grads(hidden: torch.Tensor, weight: torch.Tensor, needs: Needs, local: int) -> Grads:
+    """Gradient buffers: grad_h and grad_y written chunk by chunk, grad_W and grad_b
+    accumulated."""
     return Grads(
         torch.empty_like(hidden) if needs.hidden else None,
         torch.zeros_like(weight) if needs.weight else None,
         weight.new_zeros(weight.shape[0]) if needs.bias else None,
+        hidden.new_empty(hidden.shape[0], local) if needs.targets else None,
     )
 
 

@@ -28,13 +28,14 @@ from crossent.fused.autograd import forward_outputs, recompute_grads
 from crossent.fused.checks import check_target_values
 from crossent.fused.loop import accumulation_dtype
 from crossent.fused.plan import plan
-from crossent.fused.records import Needs, Options
+from crossent.fused.records import Needs, Options, Problem
 
-_SCHEMA_TYPES = {"int": "int", "float": "float", "float | None": "float?", "str": "str"}
-_SCHEMA_TYPES["bool"] = "bool"
+_SCHEMA_TYPES = {"int": "int", "float": "float", "str": "str", "bool": "bool"}
+_SCHEMA_TYPES |= {"int | None": "int?", "float | None": "float?"}
 _TENSORS = "Tensor hidden, Tensor weight, Tensor targets, Tensor? bias, Tensor? class_weight"
 _OPTIONS = ", ".join(f"{_SCHEMA_TYPES[str(f.type)]} {f.name}" for f in dataclasses.fields(Options))
 _NEEDS = ", ".join(f"bool need_{f.name}" for f in dataclasses.fields(Needs))
+_GRADS = "Tensor? g_loss, Tensor? g_entropy"
 
 FORWARD = "crossent::linear_cross_entropy"
 BACKWARD = "crossent::linear_cross_entropy_backward"
@@ -42,27 +43,35 @@ torch.library.define(
     FORWARD, f"({_TENSORS}, {_OPTIONS}) -> (Tensor, Tensor, Tensor, Tensor, Tensor)"
 )
 torch.library.define(
-    BACKWARD, f"(Tensor g_loss, {_TENSORS}, {_OPTIONS}, {_NEEDS}) -> (Tensor, Tensor, Tensor)"
+    BACKWARD, f"({_GRADS}, {_TENSORS}, {_OPTIONS}, {_NEEDS}) -> (Tensor, Tensor, Tensor, Tensor)"
 )
 
 _Out = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
+_N_OPTIONS = len(dataclasses.fields(Options))
+
+
+def _forward_args(args: tuple[Any, ...]) -> tuple[Problem, Options]:
+    """The forward operator's arguments: five tensors, then the options."""
+    hidden, weight, targets, bias, class_weight, *options = args
+    return Problem(hidden, weight, bias, targets, class_weight), Options(*options)
+
+
+def _backward_args(
+    args: tuple[Any, ...],
+) -> tuple[Tensor | None, Tensor | None, Problem, Options, Needs]:
+    """The backward operator's: the upstream gradients, the forward's, then the needs."""
+    problem, options = _forward_args(args[2 : 7 + _N_OPTIONS])
+    return args[0], args[1], problem, options, Needs(*args[7 + _N_OPTIONS :])
 
 
 @torch.library.register_kernel(FORWARD, None)  # type: ignore[untyped-decorator]
-def _forward(
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *options: Any,
-) -> _Out:
+def _forward(*args: Any) -> _Out:
     """``(loss, lse, entropy, target_logprob, correct)`` for ``hidden [N, D]``; the last
     three are empty unless ``with_stats``."""
-    opts = Options(*options)
-    check_target_values(targets, weight.shape[0], opts.ignore_index)
-    p = plan(hidden, weight.shape[0], opts)
-    loss, lse, stats, _ = forward_outputs(hidden, weight, bias, targets, class_weight, p)
+    problem, opts = _forward_args(args)
+    check_target_values(problem.targets, problem.weight.shape[0], opts.ignore_index)
+    p = plan(problem.hidden, problem.weight.shape[0], opts)
+    loss, lse, stats, _ = forward_outputs(problem, p)
     if stats is None:
         empty = lse.new_empty(0)
         correct = torch.zeros(0, dtype=torch.bool, device=lse.device)
@@ -84,20 +93,15 @@ def _unaliased(outs: _Out) -> _Out:
 
 
 @torch.library.register_fake(FORWARD)  # type: ignore[untyped-decorator]
-def _forward_fake(
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *options: Any,
-) -> _Out:
-    opts = Options(*options)
+def _forward_fake(*args: Any) -> _Out:
+    problem, opts = _forward_args(args)
+    hidden = problem.hidden
     n = hidden.shape[0]
     dt = accumulation_dtype(hidden.dtype)
     m = n if opts.with_stats else 0
+    loss_dtype = dt if opts.float32_loss else hidden.dtype
     return (
-        hidden.new_empty((n,) if opts.reduction == "none" else ()),
+        hidden.new_empty((n,) if opts.reduction == "none" else (), dtype=loss_dtype),
         hidden.new_empty((n,), dtype=dt),
         hidden.new_empty((m,), dtype=dt),
         hidden.new_empty((m,), dtype=dt),
@@ -105,50 +109,34 @@ def _forward_fake(
     )
 
 
-def _split(args: tuple[Any, ...]) -> tuple[Options, Needs]:
-    """The scalars of the backward operator: the options, then the needs."""
-    k = len(dataclasses.fields(Options))
-    return Options(*args[:k]), Needs(*args[k:])
+_Grads4 = tuple[Tensor, Tensor, Tensor, Tensor]
 
 
 @torch.library.register_kernel(BACKWARD, None)  # type: ignore[untyped-decorator]
-def _backward_kernel(
-    g_loss: Tensor,
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *scalars: Any,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Gradients of the loss for upstream ``g_loss``; an unneeded one is an empty tensor."""
-    opts, needs = _split(scalars)
-    needs = dataclasses.replace(needs, bias=needs.bias and bias is not None)
-    p = plan(hidden, weight.shape[0], opts)
-    grads = recompute_grads(g_loss, hidden, weight, bias, targets, class_weight, p, needs)
-    empty = hidden.new_empty(0)
-    return (
-        empty if grads.hidden is None else grads.hidden.to(hidden.dtype),
-        empty.clone() if grads.weight is None else grads.weight.to(weight.dtype),
-        empty.clone() if grads.bias is None or bias is None else grads.bias.to(bias.dtype),
+def _backward_kernel(*args: Any) -> _Grads4:
+    """Gradients for the upstream gradients of the loss and the entropy (``hidden``,
+    ``weight``, ``bias``, probability ``targets``); an unneeded one is an empty tensor."""
+    g_loss, g_entropy, problem, opts, needs = _backward_args(args)
+    h, w, b = problem.hidden, problem.weight, problem.bias
+    needs = dataclasses.replace(needs, bias=needs.bias and b is not None)
+    p = plan(h, w.shape[0], opts, targets_grad=needs.targets)
+    grads = recompute_grads(g_loss, problem, p, needs, g_entropy)
+    parts = (grads.hidden, grads.weight, grads.bias, grads.targets)
+    like = (h, w, b, problem.targets)
+    return tuple(  # type: ignore[return-value]
+        h.new_empty(0) if g is None or x is None else g.to(x.dtype)
+        for g, x in zip(parts, like, strict=True)
     )
 
 
 @torch.library.register_fake(BACKWARD)  # type: ignore[untyped-decorator]
-def _backward_fake(
-    g_loss: Tensor,
-    hidden: Tensor,
-    weight: Tensor,
-    targets: Tensor,
-    bias: Tensor | None,
-    class_weight: Tensor | None,
-    *scalars: Any,
-) -> tuple[Tensor, Tensor, Tensor]:
-    _, needs = _split(scalars)
-    return (
-        torch.empty_like(hidden) if needs.hidden else hidden.new_empty(0),
-        torch.empty_like(weight) if needs.weight else hidden.new_empty(0),
-        torch.empty_like(bias) if needs.bias and bias is not None else hidden.new_empty(0),
+def _backward_fake(*args: Any) -> _Grads4:
+    _, _, problem, _, needs = _backward_args(args)
+    wanted = (needs.hidden, needs.weight, needs.bias, needs.targets)
+    like = (problem.hidden, problem.weight, problem.bias, problem.targets)
+    return tuple(  # type: ignore[return-value]
+        torch.empty_like(x) if want and x is not None else problem.hidden.new_empty(0)
+        for want, x in zip(wanted, like, strict=True)
     )
 
 
@@ -158,14 +146,28 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: _Out) -> None:
     ctx.options = options
 
 
-def _backward(ctx: Any, g_loss: Tensor, *_: Tensor) -> tuple[Tensor | None, ...]:
+def _backward(ctx: Any, g_loss: Tensor, _g_lse: Any, g_entropy: Any, *_: Any) -> tuple[Any, ...]:
     hidden, weight, targets, bias, class_weight = ctx.saved_tensors
     need = ctx.needs_input_grad  # (hidden, weight, targets, bias, class_weight, options…)
-    gh, gw, gb = linear_cross_entropy_backward_op(
-        g_loss, hidden, weight, targets, bias, class_weight, *ctx.options, need[0], need[1], need[3]
+    if not Options(*ctx.options).with_stats:
+        g_entropy = None  # the entropy output is empty
+    gh, gw, gb, gt = linear_cross_entropy_backward_op(
+        g_loss,
+        g_entropy,
+        hidden,
+        weight,
+        targets,
+        bias,
+        class_weight,
+        *ctx.options,
+        need[0],
+        need[1],
+        need[3],
+        need[2],
     )
+    grads = [gh if need[0] else None, gw if need[1] else None, gt if need[2] else None]
     rest = [None] * (len(ctx.options) + 1)  # class_weight and the options
-    return (gh if need[0] else None, gw if need[1] else None, None, gb if need[3] else None, *rest)
+    return (*grads, gb if need[3] else None, *rest)
 
 
 linear_cross_entropy_op = torch.ops.crossent.linear_cross_entropy.default

@@ -29,17 +29,19 @@ pass for ``"mean"``/``"sum"`` (6·N·D·V_r flops per rank) and recomputes for `
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
-from crossent.fused.autograd import FusedLinearCrossEntropy, wanted_grads
-from crossent.fused.checks import check_inputs, check_options, check_target_values
+from crossent.fused.autograd import run_autograd
+from crossent.fused.checks import check_options, check_target_values
 from crossent.fused.comm import Distributed
-from crossent.fused.outputs import LinearCrossEntropyOutput, pack_output
+from crossent.fused.inputs import prepare_and_run
+from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.plan import plan
-from crossent.fused.records import CHUNK_DEFAULT, Options, Statistics
+from crossent.fused.records import Options, Problem, Result
 
 
 @torch.compiler.disable  # type: ignore[untyped-decorator]  # collectives: run eagerly (a graph break)
@@ -58,6 +60,9 @@ def vocab_parallel_linear_cross_entropy(
     reduction: str = "mean",
     z_loss: float = 0.0,
     softcap: float | None = None,
+    temperature: float = 1.0,
+    shift: int | bool = 0,
+    num_items_in_batch: int | torch.Tensor | None = None,
     return_lse: bool = False,
     return_stats: bool = False,
     chunk_size: int | None = None,
@@ -65,9 +70,8 @@ def vocab_parallel_linear_cross_entropy(
     r"""Cross-entropy of ``softcap(h Wᵀ + b)`` over the whole vocabulary, ``W`` split by rows
     across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
 
-    Semantics as :func:`crossent.linear_cross_entropy`. Every rank of the group must call it
-    with the same ``hidden``, class targets (or its own columns of probability targets) and
-    options.
+    Semantics as :func:`crossent.linear_cross_entropy`; every rank calls it with the same
+    ``hidden``, class targets (or its columns of probability targets) and options.
 
     Args:
       hidden: ``[..., D]``, the same on every rank.
@@ -80,8 +84,8 @@ def vocab_parallel_linear_cross_entropy(
         default the slices are taken to be in rank order and their sizes are exchanged once
         (one small all-gather).
       class_weight: optional ``[V_r]``, this rank's slice of the class weights.
-      ignore_index, label_smoothing, reduction, z_loss, softcap, chunk_size: as in
-        :func:`crossent.linear_cross_entropy`.
+      ignore_index, label_smoothing, reduction, z_loss, softcap, temperature, shift,
+        num_items_in_batch, chunk_size: as in :func:`crossent.linear_cross_entropy`.
       return_lse: also return the per-row global log-sum-exp ``[...]``.
       return_stats: return a :class:`~crossent.fused.LinearCrossEntropyOutput` (loss, lse,
         entropy, target log-probability, correctness), each over the whole vocabulary, on
@@ -100,35 +104,24 @@ def vocab_parallel_linear_cross_entropy(
         loss = vocab_parallel_linear_cross_entropy(h, W_r, y)  # = F.cross_entropy(h @ W.T, y)
         loss.backward()  # h.grad: the whole gradient; W_r.grad: this rank's rows
     """
-    check_inputs(hidden, weight, targets, bias, class_weight, ignore_index)
-    check_options(reduction, label_smoothing, z_loss, softcap, chunk_size)
+    raw = Options(ignore_index, label_smoothing, z_loss, softcap, temperature, reduction)
+    raw = dataclasses.replace(raw, chunk_size=chunk_size, with_stats=return_stats, impl="torch")
+    options = check_options(raw, ("torch",))
     if not (dist.is_available() and dist.is_initialized()):
         raise RuntimeError(
             "group: torch.distributed is not initialised; call "
             "torch.distributed.init_process_group() on every rank first"
         )
-    batch_shape = tuple(hidden.shape[:-1])
-    h2 = hidden.reshape(-1, hidden.shape[-1])  # [N, D]
-    n, local = h2.shape[0], weight.shape[0]
-    comm = _layout(weight, n, group, vocab_start, vocab_size)
-    t2 = targets.reshape(n, local) if targets.is_floating_point() else targets.reshape(n).long()
-    check_target_values(t2, comm.vocab, ignore_index)
-    options = Options(
-        ignore_index=ignore_index,
-        label_smoothing=float(label_smoothing),
-        z_loss=float(z_loss),
-        softcap=None if softcap is None else float(softcap),
-        reduction=reduction,
-        chunk_size=CHUNK_DEFAULT if chunk_size is None else chunk_size,
-        with_stats=return_stats,
-        impl="torch",
-    )
-    p = plan(h2, local, options, comm, name="vocab_parallel_linear_cross_entropy")
-    needs = wanted_grads(h2, weight, bias)
-    loss, lse, *rest = FusedLinearCrossEntropy.apply(  # type: ignore[no-untyped-call]
-        h2, weight, bias, t2, class_weight, p, needs
-    )
-    res = pack_output(loss, lse, Statistics(*rest) if rest else None, batch_shape)
+
+    def run(problem: Problem, options: Options) -> Result:
+        n, local = problem.targets.shape[0], problem.weight.shape[0]
+        comm = _layout(problem.weight, n, group, vocab_start, vocab_size)
+        check_target_values(problem.targets, comm.vocab, options.ignore_index)
+        name = "vocab_parallel_linear_cross_entropy"
+        return run_autograd(problem, plan(problem.hidden, local, options, comm, name=name))
+
+    given = Problem(hidden, weight, bias, targets, class_weight)
+    res = prepare_and_run(given, options, shift, num_items_in_batch, run)
     if return_stats:
         return res
     return (res.loss, res.lse) if return_lse else res.loss

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
+from crossent.fused import records as rec
 from crossent.fused.comm import Comm, Local
 from crossent.fused.loop import run_chunks
-from crossent.fused.records import CHUNK_DEFAULT, Grads, Needs, Options, RowResults, Scales
 from crossent.fused.targets import Targets
 from crossent.fused.triton.runner import run_chunks_triton
 
@@ -31,62 +31,48 @@ _TORCH_MIN_ROWS = 256
 _TRITON_ROWS = (128, 8192)
 
 ChunkLoop = Callable[
-    [
-        torch.Tensor,
-        torch.Tensor,
-        torch.Tensor | None,
-        Targets,
-        Options,
-        int,
-        Comm,
-        Needs,
-        "Scales | None",
-    ],
-    tuple[RowResults, Grads],
+    [rec.Problem, Targets, rec.Options, rec.Layout, "rec.Scales | None"],
+    tuple[rec.RowResults, rec.Grads],
 ]
-"""``(hidden, weight, bias, targets, options, chunk, comm, needs, scales) -> (rows, grads)``."""
+"""``(problem, targets, options, layout, scales) -> (rows, grads)``: a chunk loop."""
 
 
 @dataclass(frozen=True)
 class Plan:
-    """One call's execution: options, the loop, rows per chunk and the vocabulary slice."""
+    """One call's execution: options, the loop, and how it walks the problem."""
 
     name: str  # the public function, for error messages
-    options: Options
+    options: rec.Options
     loop: ChunkLoop
-    chunk: int
-    comm: Comm
+    layout: rec.Layout
 
     def run(
-        self,
-        hidden: torch.Tensor,
-        weight: torch.Tensor,
-        bias: torch.Tensor | None,
-        targets: Targets,
-        needs: Needs,
-        scales: Scales | None,
-    ) -> tuple[RowResults, Grads]:
-        return self.loop(
-            hidden, weight, bias, targets, self.options, self.chunk, self.comm, needs, scales
-        )
+        self, problem: rec.Problem, targets: Targets, scales: rec.Scales | None
+    ) -> tuple[rec.RowResults, rec.Grads]:
+        """The loop's per-row results and the gradients ``scales`` asks for."""
+        return self.loop(problem, targets, self.options, self.layout, scales)
 
 
 def plan(
     hidden: torch.Tensor,
     vocab: int,
-    options: Options,
+    options: rec.Options,
     comm: Comm | None = None,
     name: str = "linear_cross_entropy",
+    targets_grad: bool = False,
 ) -> Plan:
     """The plan of a call on ``hidden [N, D]`` with ``vocab`` classes in this process
-    (``comm``: the slice; default the whole vocabulary, one process)."""
+    (``comm``: the slice; default the whole vocabulary, one process). The Triton loop runs
+    one process and has no gradient for probability targets (``targets_grad``)."""
     comm = Local(vocab) if comm is None else comm
-    use_triton = isinstance(comm, Local) and use_triton_for(options.impl, hidden)
+    triton_can = isinstance(comm, Local) and not targets_grad
+    use_triton = triton_can and use_triton_for(options.impl, hidden)
     kind = "triton" if use_triton else "torch"
     chunk = options.chunk_size
-    if chunk == CHUNK_DEFAULT:
+    if chunk is None:
         chunk = default_chunk(kind, vocab, hidden.dtype, options.softcap)
-    return Plan(name, options, run_chunks_triton if use_triton else run_chunks, chunk, comm)
+    loop = run_chunks_triton if use_triton else run_chunks
+    return Plan(name, options, loop, rec.Layout(chunk, comm))
 
 
 def default_chunk(kind: str, vocab: int, dtype: torch.dtype, softcap: float | None) -> int:

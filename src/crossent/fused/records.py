@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
-CHUNK_DEFAULT = 0
-"""``Options.chunk_size`` meaning "the chosen implementation's default"."""
+from crossent.fused.comm import Comm
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,33 @@ class Options:
     label_smoothing: float
     z_loss: float
     softcap: float | None
+    temperature: float  # logits are (h Wᵀ + b) / temperature, before the softcap
     reduction: str
-    chunk_size: int  # CHUNK_DEFAULT: the implementation's default
-    with_stats: bool
-    impl: str  # "auto", "torch" or "triton"
+    chunk_size: int | None = None  # None: the implementation's default
+    with_stats: bool = False
+    impl: str = "auto"  # "auto", "torch" or "triton" ("naive" never reaches a plan)
+    float32_loss: bool = False  # the loss in float32 (autocast), not in hidden's dtype
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The tensors of one call, rows flattened: ``hidden [N, D]``, ``weight [V_r, D]``, ``bias
+    [V_r]``, ``targets [N]`` (class indices) or ``[N, V_r]`` (probabilities), ``class_weight
+    [V_r]`` (``V_r``: the classes of this process's vocabulary slice)."""
+
+    hidden: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor | None
+    targets: torch.Tensor
+    class_weight: torch.Tensor | None
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a chunk loop walks a problem: rows per chunk, and the vocabulary slice."""
+
+    chunk: int
+    comm: Comm
 
 
 @dataclass(frozen=True)
@@ -39,9 +61,10 @@ class Needs:
     hidden: bool = False
     weight: bool = False
     bias: bool = False
+    targets: bool = False  # probability targets only
 
     def any(self) -> bool:
-        return self.hidden or self.weight or self.bias
+        return self.hidden or self.weight or self.bias or self.targets
 
 
 NO_GRADS = Needs()
@@ -49,21 +72,27 @@ NO_GRADS = Needs()
 
 @dataclass(frozen=True)
 class Scales:
-    """Per-row upstream gradients ``[N]`` of the loop's two differentiable row terms: the
-    cross-entropy ``s_i`` and the z-loss ``t_i`` (the reduction's scale included)."""
+    """What a chunk loop needs to compute gradients: the per-row upstream gradients ``[N]``
+    of its differentiable row terms — the cross-entropy ``s_i`` and the z-loss ``t_i`` (the
+    reduction's scale included) and, if given, the entropy ``u_i`` — and which gradients
+    are wanted."""
 
     ce: torch.Tensor
     z_loss: torch.Tensor
+    needs: Needs
+    entropy: torch.Tensor | None = None
 
 
 @dataclass
 class Grads:
-    """Gradient buffers of a chunk loop (``None``: not wanted). ``hidden [N, D]`` is written
-    chunk by chunk; ``weight [V, D]`` and ``bias [V]`` are accumulated."""
+    """Gradient buffers of a chunk loop (``None``: not wanted). ``hidden [N, D]`` and
+    ``targets [N, V_r]`` (probability targets) are written chunk by chunk; ``weight [V, D]``
+    and ``bias [V]`` are accumulated."""
 
     hidden: torch.Tensor | None
     weight: torch.Tensor | None
     bias: torch.Tensor | None
+    targets: torch.Tensor | None = None
 
 
 @dataclass
@@ -99,3 +128,12 @@ class Statistics:
     entropy: torch.Tensor
     target_logprob: torch.Tensor
     correct: torch.Tensor
+
+
+@dataclass
+class Result:
+    """What a call computes, per row ``[N]`` (the loss: scalar or ``[N]``)."""
+
+    loss: torch.Tensor
+    lse: torch.Tensor
+    stats: Statistics | None

@@ -24,14 +24,18 @@ def linear_cross_entropy_reference(
     reduction: str = "mean",
     z_loss: float = 0.0,
     softcap: float | None = None,
+    temperature: float = 1.0,
 ) -> LinearCrossEntropyOutput:
-    """``softmax_cross_entropy(softcap(hidden @ weight.T + bias), targets) + z-loss``.
+    """``softmax_cross_entropy(softcap((hidden @ weight.T + bias) / temperature), targets)``
+    plus the z-loss.
 
     Shapes as :func:`crossent.linear_cross_entropy`; returns every output it can give.
     """
     logits = hidden @ weight.T  # [..., V]
     if bias is not None:
         logits = logits + bias
+    if temperature != 1.0:
+        logits = logits / temperature
     if softcap is not None:
         logits = softcap * torch.tanh(logits / softcap)
     loss = softmax_cross_entropy(

@@ -57,10 +57,14 @@ class Targets:
         n, dev = targets.shape[0], targets.device
         if self.probabilities:
             self.valid = torch.ones(n, dtype=torch.bool, device=dev)
+            self.has_ignored = False
             self._init_probabilities(targets, dtype)
             self.denominator = torch.tensor(float(n), dtype=dtype, device=dev)
         else:
             self.valid = targets != options.ignore_index  # [N]
+            # rows to mask in the gradient: known on the host for free on CPUs; on other
+            # devices assumed (no synchronisation)
+            self.has_ignored = not targets.is_cpu or not bool(self.valid.all())
             self._init_classes(targets, dtype)
             self.denominator = self.w_y.sum()  # Σ_i w_{y_i}
         self.n_valid = self.valid.sum().to(dtype)
@@ -141,6 +145,14 @@ class Targets:
             return z.new_zeros(z.shape[0])
         z_y = z.gather(1, self.column[rows, None]).view(-1)
         return torch.where(self.owned[rows], z_y, 0.0)
+
+    def target_grad_(self, g_y: torch.Tensor, lse: torch.Tensor, scale: torch.Tensor) -> None:
+        """Probability targets: ``g_y [c, V_r]`` holds the chunk's logits; it becomes
+        :math:`\\partial \\ell / \\partial y = -s_i (1-\varepsilon)\\, w \\odot (z_i -
+        \\mathrm{lse}_i)`, in place."""
+        g_y.sub_(lse[:, None]).mul_((-(1 - self.eps) * scale)[:, None])
+        if self.class_weight is not None:
+            g_y.mul_(self.class_weight)
 
     def subtract_(
         self, g: torch.Tensor, rows: slice, scale: torch.Tensor, a: torch.Tensor | None

@@ -6,11 +6,13 @@ max / sum-exp and gathers everything the loss needs (log-sum-exp, target terms, 
 argmax); pass 2, when gradients are wanted, overwrites the row with the logit gradient
 
 .. math::
-    G_{ij} = \bigl(c_i\, e^{z_{ij} - \mathrm{lse}_i} - s_i a_{ij}\bigr)\,(1 - t_{ij}^2),
-    \qquad c_i = s_i A_i + 2\zeta t_i \mathrm{lse}_i,
+    G_{ij} = \bigl(c_i\, p_{ij} - u_i\, p_{ij}(z_{ij} - \mathrm{lse}_i + H_i) - s_i a_{ij}\bigr)
+    \,(1 - t_{ij}^2) / T, \qquad c_i = s_i A_i + 2\zeta t_i \mathrm{lse}_i,
 
-the formula of the chunked torch path (:math:`t_{ij}` = tanh of the softcap, 0 without it).
-It also stores :math:`c_i` with the row's results.
+the formula of the chunked torch path (:math:`z = \operatorname{softcap}(\text{raw} / T)`,
+:math:`t_{ij}` = tanh of the softcap, 0 without it; :math:`u_i` the entropy's upstream
+gradient, :math:`H_i` the entropy; 0 on ignored rows). It also stores :math:`c_i` with the
+row's results.
 
 ``grad_kernel``: the same gradient for a slice of columns ``[col0, col0 + width)`` of every
 row, from the ``lse`` and :math:`c_i` that ``row_kernel`` stored — the logits are recomputed
@@ -71,14 +73,18 @@ def _store_grad(
     lse,
     coef,
     s_ce,
+    s_ent,
+    ent,
     safe,
     w_y,
     v,
     eps,
     cap,
+    inv_t,
     CLASS: tl.constexpr,
     HAS_CW: tl.constexpr,
     HAS_CAP: tl.constexpr,
+    HAS_ENT: tl.constexpr,
     BLOCK_V: tl.constexpr,
 ):
     """Overwrite ``z_row[0:width]`` (columns ``col0 + j`` of the vocabulary) with ``G``."""
@@ -87,8 +93,11 @@ def _store_grad(
         mask = offs < width
         cols = col0 + offs
         raw = tl.load(z_row + offs, mask=mask, other=0.0).to(tl.float32)
-        z, t = _capped(raw, cap, HAS_CAP)
-        g = coef * tl.exp(z - lse)
+        z, t = _capped(raw * inv_t, cap, HAS_CAP)
+        p = tl.exp(z - lse)
+        g = coef * p
+        if HAS_ENT:  # dH/dz = -p (log p + H)
+            g -= s_ent * p * (z - lse + ent)
         if HAS_CW:
             w = tl.load(CW + cols, mask=mask, other=0.0).to(tl.float32)
         else:
@@ -96,11 +105,13 @@ def _store_grad(
         if CLASS:
             g -= tl.where(cols == safe, s_ce * (1.0 - eps) * w_y, 0.0)
             g -= s_ce * (eps / V) * v * w
+            g = tl.where(v > 0.0, g, 0.0)  # ignored rows: 0 even for non-finite logits
         else:
             y = tl.load(y_row + cols, mask=mask, other=0.0).to(tl.float32)
             g -= s_ce * w * (y * (1.0 - eps) + eps / V)
         if HAS_CAP:
             g = g * (1.0 - t * t)
+        g = g * inv_t
         tl.store(z_row + offs, g.to(z_row.dtype.element_ty), mask=mask)
 
 
@@ -114,6 +125,7 @@ def row_kernel(
     CWSUM,
     SCE,
     SZ,
+    SENT,
     OUT,
     stride_out,
     V,
@@ -121,9 +133,11 @@ def row_kernel(
     eps,
     zloss,
     cap,
+    inv_t,
     CLASS: tl.constexpr,
     HAS_CW: tl.constexpr,
     HAS_CAP: tl.constexpr,
+    HAS_ENT: tl.constexpr,
     WRITE_GRAD: tl.constexpr,
     BLOCK_V: tl.constexpr,
 ):
@@ -142,7 +156,7 @@ def row_kernel(
         offs = start + tl.arange(0, BLOCK_V)
         mask = offs < V
         raw = tl.load(z_row + offs, mask=mask, other=0.0).to(tl.float32)
-        z, _ = _capped(raw, cap, HAS_CAP)
+        z, _ = _capped(raw * inv_t, cap, HAS_CAP)
         zz = tl.where(mask, z, 0.0)
         zm = tl.where(mask, z, -float("inf"))
         blk_max = tl.max(zm, 0)
@@ -173,7 +187,7 @@ def row_kernel(
         cw_sum = V * 1.0
     if CLASS:
         safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)
-        z_y, _ = _capped(tl.load(z_row + safe).to(tl.float32), cap, HAS_CAP)
+        z_y, _ = _capped(tl.load(z_row + safe).to(tl.float32) * inv_t, cap, HAS_CAP)
         total = (1.0 - eps) * w_y + (eps / V) * cw_sum * v
         a_dot_z = (1.0 - eps) * w_y * z_y + (eps / V) * v * w_dot_z
         y_dot_z = v * z_y
@@ -182,19 +196,23 @@ def row_kernel(
         total = a_sum
         a_dot_z = w_dot_z
     out = OUT + row * stride_out
-    tl.store(out + COL_CE, total * lse - a_dot_z)
-    tl.store(out + COL_Z_LOSS, zloss * v * lse * lse)
+    ent = lse - sum_ez / s
+    tl.store(out + COL_CE, tl.where(v > 0.0, total * lse - a_dot_z, 0.0))
+    tl.store(out + COL_Z_LOSS, tl.where(v > 0.0, zloss * lse * lse, 0.0))
     tl.store(out + COL_LSE, lse)
-    tl.store(out + COL_ENTROPY, lse - sum_ez / s)
+    tl.store(out + COL_ENTROPY, ent)
     tl.store(out + COL_Y_DOT_Z, y_dot_z)
     tl.store(out + COL_ARGMAX, best_i.to(tl.float32))
     if WRITE_GRAD:
         s_ce = tl.load(SCE + row).to(tl.float32)
         coef = s_ce * total + 2.0 * zloss * tl.load(SZ + row).to(tl.float32) * lse * v
         tl.store(out + COL_COEF, coef)
+        s_ent = 0.0
+        if HAS_ENT:
+            s_ent = tl.load(SENT + row).to(tl.float32)
         _store_grad(
-            z_row, y_row, CW, 0, V, V, lse, coef, s_ce, safe, w_y, v, eps, cap,
-            CLASS, HAS_CW, HAS_CAP, BLOCK_V,
+            z_row, y_row, CW, 0, V, V, lse, coef, s_ce, s_ent, ent, safe, w_y, v, eps, cap,
+            inv_t, CLASS, HAS_CW, HAS_CAP, HAS_ENT, BLOCK_V,
         )  # fmt: skip
 
 
@@ -206,6 +224,7 @@ def grad_kernel(
     stride_y,
     CW,
     SCE,
+    SENT,
     OUT,
     stride_out,
     col0,
@@ -214,9 +233,11 @@ def grad_kernel(
     ignore_index,
     eps,
     cap,
+    inv_t,
     CLASS: tl.constexpr,
     HAS_CW: tl.constexpr,
     HAS_CAP: tl.constexpr,
+    HAS_ENT: tl.constexpr,
     BLOCK_V: tl.constexpr,
 ):
     """Row ``i`` of a ``[N, width]`` slice of logits (columns ``col0…``) becomes ``G``."""
@@ -225,12 +246,16 @@ def grad_kernel(
     out = OUT + row * stride_out
     lse = tl.load(out + COL_LSE)
     coef = tl.load(out + COL_COEF)
+    ent = tl.load(out + COL_ENTROPY)
     s_ce = tl.load(SCE + row).to(tl.float32)
+    s_ent = 0.0
+    if HAS_ENT:
+        s_ent = tl.load(SENT + row).to(tl.float32)
     if CLASS:
         safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)
     else:
         safe, w_y, v = 0, 0.0, 1.0
     _store_grad(
-        Z + row * stride_z, y_row, CW, col0, width, V, lse, coef, s_ce, safe,
-        w_y, v, eps, cap, CLASS, HAS_CW, HAS_CAP, BLOCK_V,
+        Z + row * stride_z, y_row, CW, col0, width, V, lse, coef, s_ce, s_ent, ent, safe,
+        w_y, v, eps, cap, inv_t, CLASS, HAS_CW, HAS_CAP, HAS_ENT, BLOCK_V,
     )  # fmt: skip

@@ -26,8 +26,8 @@ from collections.abc import Iterator
 
 import torch
 
-from crossent.fused.comm import Comm, Local
-from crossent.fused.records import Grads, Needs, Options, RowResults, RowStats, Scales
+from crossent.fused import records as rec
+from crossent.fused.comm import Local
 from crossent.fused.targets import Targets
 
 _ALIGN = 64  # scratch offsets and slice widths: multiples of 64 elements (cuBLAS-friendly)
@@ -60,35 +60,32 @@ def vocab_slices(vocab: int, n: int, d: int, max_width: int) -> Iterator[tuple[i
 
 
 def run_chunks_triton(
-    hidden: torch.Tensor,
-    weight: torch.Tensor,
-    bias: torch.Tensor | None,
+    problem: rec.Problem,
     targets: Targets,
-    options: Options,
-    chunk: int,
-    comm: Comm,
-    needs: Needs,
-    scales: Scales | None,
-) -> tuple[RowResults, Grads]:
+    options: rec.Options,
+    layout: rec.Layout,
+    scales: rec.Scales | None,
+) -> tuple[rec.RowResults, rec.Grads]:
     """As :func:`crossent.fused.loop.run_chunks`, on CUDA with Triton kernels (inputs not
     upcast; a single process only). The weight gradient comes in ``weight``'s dtype, the
     bias gradient in float32."""
     from crossent.fused.triton import kernels
 
-    if not isinstance(comm, Local):
+    if not isinstance(layout.comm, Local):
         raise NotImplementedError("the Triton path runs in a single process")
-    hidden, weight = _blas_ready(hidden), _blas_ready(weight)
+    hidden, weight, bias = _blas_ready(problem.hidden), _blas_ready(problem.weight), problem.bias
     n, d = hidden.shape
     vocab, dev = weight.shape[0], hidden.device
-    write = scales is not None and needs.any()
-    grads = Grads(
+    needs = rec.Needs() if scales is None else scales.needs
+    write = needs.any()
+    grads = rec.Grads(
         torch.empty_like(hidden) if write and needs.hidden else None,
         torch.empty(vocab, d, device=dev, dtype=weight.dtype) if write and needs.weight else None,
         torch.zeros(vocab, device=dev, dtype=torch.float32) if write and needs.bias else None,
     )
     out = torch.empty(n, kernels.OUT_WIDTH, device=dev, dtype=torch.float32)
     k = _KernelArgs(targets, options, vocab, out, scales if write else None)
-    chunk = max(1, min(chunk, n))
+    chunk = max(1, min(layout.chunk, n))
     buf = _row_buffer(grads.weight, chunk, vocab, hidden)
     for start in range(0, n, buf.shape[0]):
         rows = slice(start, min(start + buf.shape[0], n))
@@ -104,15 +101,15 @@ def run_chunks_triton(
     return _results(out, options.with_stats), grads
 
 
-def _results(out: torch.Tensor, with_stats: bool) -> RowResults:
+def _results(out: torch.Tensor, with_stats: bool) -> rec.RowResults:
     """The named columns of the kernels' ``OUT [N, OUT_WIDTH]``."""
     from crossent.fused.triton import kernels as k
 
     stats = None
     if with_stats:
         argmax = out[:, k.COL_ARGMAX.value].long()
-        stats = RowStats(out[:, k.COL_ENTROPY.value], out[:, k.COL_Y_DOT_Z.value], argmax)
-    return RowResults(
+        stats = rec.RowStats(out[:, k.COL_ENTROPY.value], out[:, k.COL_Y_DOT_Z.value], argmax)
+    return rec.RowResults(
         ce=out[:, k.COL_CE.value],
         z_loss=out[:, k.COL_Z_LOSS.value],
         lse=out[:, k.COL_LSE.value],
@@ -144,10 +141,10 @@ class _KernelArgs:
     def __init__(
         self,
         t: Targets,
-        options: Options,
+        options: rec.Options,
         vocab: int,
         out: torch.Tensor,
-        scales: Scales | None,
+        scales: rec.Scales | None,
     ) -> None:
         import triton
 
@@ -160,11 +157,15 @@ class _KernelArgs:
         self.cw_sum = out if cw is None else cw.sum().reshape(1)
         self.sce = out if scales is None else scales.ce.contiguous()
         self.sz = out if scales is None else scales.z_loss.contiguous()
+        entropy = None if scales is None else scales.entropy
+        self.sent = out if entropy is None else entropy.contiguous()
         self.cap = 1.0 if options.softcap is None else options.softcap
+        self.inv_t = 1.0 / options.temperature
         self.flags = {
             "CLASS": not t.probabilities,
             "HAS_CW": cw is not None,
             "HAS_CAP": options.softcap is not None,
+            "HAS_ENT": entropy is not None,
             "BLOCK_V": min(4096, triton.next_power_of_2(vocab)),
         }
         self.flags["num_warps"] = 8 if self.flags["BLOCK_V"] >= 2048 else 4
@@ -182,6 +183,7 @@ class _KernelArgs:
             self.cw_sum,
             self.sce[rows] if self.write else self.out,
             self.sz[rows] if self.write else self.out,
+            self.sent[rows] if self.write else self.out,
             self.out[rows],
             self.out.stride(0),
             self.vocab,
@@ -189,6 +191,7 @@ class _KernelArgs:
             self.options.label_smoothing,
             self.options.z_loss,
             self.cap,
+            self.inv_t,
             WRITE_GRAD=self.write,
             **self.flags,
         )
@@ -213,6 +216,7 @@ class _KernelArgs:
             self.stride_y,
             self.cw,
             self.sce,
+            self.sent,
             self.out,
             self.out.stride(0),
             cols.start,
@@ -221,6 +225,7 @@ class _KernelArgs:
             self.options.ignore_index,
             self.options.label_smoothing,
             self.cap,
+            self.inv_t,
             **self._column_flags(width),
         )
 
