@@ -53,19 +53,21 @@ def world_size_from_environment() -> int:
         raise ValueError(f"WORLD_SIZE: expected a positive integer, got {value!r}") from None
 
 
-def launch_from_environment(device: str | None) -> str | None:
-    """Under torchrun (``WORLD_SIZE`` > 1), join its process group (gloo; with CUDA also
-    NCCL for CUDA tensors) unless already joined, and return this rank's device: ``"cuda"``
-    becomes ``"cuda:LOCAL_RANK"``. Anything else is returned as it is (checked later, on
-    every rank, by :func:`crossent.word2vec.train`)."""
+def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
+    """Under torchrun (``WORLD_SIZE`` > 1): join its process group (gloo; with CUDA also
+    NCCL for CUDA tensors) unless already joined; ``"cuda"`` becomes ``"cuda:LOCAL_RANK"``.
+    Returns this rank's device (anything else as given: :func:`crossent.word2vec.train`
+    checks it on every rank) and whether the run is distributed."""
+    if world_size_from_environment() == 1:
+        return device, False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
         dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
     if device == "cuda" and torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
-        return f"cuda:{local}"
-    return device
+        return f"cuda:{local}", True
+    return device, True
 
 
 def is_main_rank() -> bool:
