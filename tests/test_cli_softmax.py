@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from tests.word2vec.corpora import random_text
 
 from crossent.word2vec import KeyedVectors
 
@@ -21,11 +22,7 @@ TIMEOUT = 240  # seconds for a whole torchrun launch: never a hang in the suite
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(3)
-    words = [f"w{i}" for i in range(45)]
-    path = tmp_path_factory.mktemp("softmax-cli") / "c.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 10)) for _ in range(200)) + "\n")
-    return path
+    return random_text(tmp_path_factory.mktemp("softmax-cli") / "c.txt", 45, 200, 10, seed=3)
 
 
 def _crossent(*args: str, launcher: list[str] | None = None) -> subprocess.CompletedProcess[str]:

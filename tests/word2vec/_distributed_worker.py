@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch.distributed as dist
+from tests.fused.parallel_worker import _init  # a gloo group that times out after a minute
 
 from crossent.word2vec import TrainConfig, train
 
@@ -21,17 +21,6 @@ CONFIG: dict[str, Any] = {
     "job_words": 300,
     "seed": 5,
 }
-
-
-def _init(rank: int, world: int, init_file: str) -> None:
-    """A gloo group whose collectives fail after a minute instead of hanging the suite."""
-    dist.init_process_group(
-        "gloo",
-        init_method=f"file://{init_file}",
-        rank=rank,
-        world_size=world,
-        timeout=datetime.timedelta(seconds=60),
-    )
 
 
 def train_worker(rank: int, world: int, init_file: str, corpus: str, out: str) -> None:

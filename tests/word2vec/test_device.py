@@ -21,17 +21,14 @@ from crossent.word2vec.device import resolve_device, weights_on, write_back
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
+from .corpora import random_text
+
 NO_CUDA = not torch.cuda.is_available()
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(4)
-    words = [f"w{i}" for i in range(25)]
-    lines = [" ".join(rng.choice(words, size=rng.integers(2, 12))) for _ in range(120)]
-    path = tmp_path_factory.mktemp("toy") / "toy.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return random_text(tmp_path_factory.mktemp("toy") / "toy.txt", 25, 120, 11, seed=4)
 
 
 def test_resolve_device_accepts_cpu_and_none() -> None:

@@ -13,15 +13,13 @@ from tests.word2vec._distributed_worker import CONFIG, error_worker, train_worke
 
 from crossent.word2vec import TrainConfig, train
 
+from .corpora import random_text
+
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed unavailable")
 
 
 def _corpus(path: Path, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    words = [f"w{i}" for i in range(31)]  # V = 31: the two slices are 15 and 16 rows
-    lines = [" ".join(rng.choice(words, size=rng.integers(2, 14))) for _ in range(150)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return random_text(path, 31, 150, 13, seed)  # V = 31: the two slices are 15 and 16 rows
 
 
 def test_two_ranks_give_the_vectors_of_one_process(tmp_path: Path) -> None:

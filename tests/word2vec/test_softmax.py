@@ -14,6 +14,7 @@ import torch
 
 from crossent.word2vec import TrainConfig, _kernels, _softmax, train
 
+from .corpora import random_text
 from .reference import job_windows_reference, softmax_step_reference
 
 
@@ -138,12 +139,7 @@ def test_job_windows_match_python_oracle(window: int, subsample: bool, dynamic: 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(2)
-    words = [f"w{i}" for i in range(40)]
-    lines = [" ".join(rng.choice(words, size=rng.integers(1, 15))) for _ in range(300)]
-    path = tmp_path_factory.mktemp("toy") / "toy.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return random_text(tmp_path_factory.mktemp("toy") / "toy.txt", 40, 300, 14, seed=2)
 
 
 def test_training_by_windows_equals_training_by_pairs(
