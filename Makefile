@@ -1,12 +1,13 @@
 # Two commands a new user needs (see README "Quick start"):
 #   make demo   trains word vectors on the bundled corpus (or explains the losses)
 #   make test   runs the whole test suite
+#   make docs   builds the API reference site into site/ (strict: any warning fails)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean docs
 
 $(STAMP): pyproject.toml requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,10 +23,13 @@ test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m mypy
 
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m ruff format --check src tests benchmarks
 	$(PY) -m mypy
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache crossent-demo
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache crossent-demo site

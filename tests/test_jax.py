@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import torch
@@ -93,3 +95,19 @@ def test_value_checks_still_run_under_jax_grad() -> None:
 
     with pytest.raises(IndexError, match="targets: class index 7"):
         jax.grad(loss)(z)
+
+
+def test_undefined_weighted_mean_is_nan_when_traced() -> None:
+    """Σ w_y = 0 with smoothing terms left: eager raises; under jax.jit (no values to check)
+    the result is PyTorch's NaN, not a silent number; a mean over nothing stays 0."""
+    z = jnp.asarray(np.random.default_rng(0).standard_normal((3, 4)))
+    y = jnp.asarray([0, 0, 0])
+    w = jnp.asarray([0.0, 1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match="weighted mean's denominator"):
+        crossent.softmax_cross_entropy(z, y, weight=w, label_smoothing=0.1)
+
+    def loss(z: Any, smoothing: float) -> Any:
+        return crossent.softmax_cross_entropy(z, y, weight=w, label_smoothing=smoothing)
+
+    assert np.isnan(float(jax.jit(loss, static_argnums=1)(z, 0.1)))
+    assert float(jax.jit(loss, static_argnums=1)(z, 0.0)) == 0.0

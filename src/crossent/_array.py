@@ -90,7 +90,7 @@ def upcast(xp: Any, x: Array) -> Array:
     return x if x.dtype == dtype else xp.astype(x, dtype)
 
 
-def to_bool(xp: Any, x: Array) -> bool:
+def to_bool(x: Array) -> bool:
     """A 0-d boolean array as a Python bool (a host sync on accelerators)."""
     return bool(x.item()) if hasattr(x, "item") else bool(x)
 
@@ -120,7 +120,7 @@ def any_true(xp: Any, condition: Array) -> bool:
     if size(condition) == 0 or traced(condition):
         return False
     try:
-        return to_bool(xp, xp.any(condition))
+        return to_bool(xp.any(condition))
     except Exception as exc:
         jax = sys.modules.get("jax")
         if jax is not None and isinstance(exc, jax.errors.ConcretizationTypeError):
@@ -128,8 +128,21 @@ def any_true(xp: Any, condition: Array) -> bool:
         raise
 
 
-def normalize_axis(axis: int, ndim: int, name: str = "axis") -> int:
-    """``axis`` as a non-negative index into ``ndim`` dimensions, or a clear IndexError."""
+def normalize_axis(axis: int | None, ndim: int, name: str = "axis") -> int:
+    """``axis`` as a non-negative index into ``ndim`` dimensions, or a clear error.
+
+    ``None`` (not given) means the last axis for 1-D and 2-D inputs (``[C]``, ``[N, C]``,
+    where every convention agrees); with more dimensions the class axis is ambiguous
+    (last here and in JAX/optax, 1 in PyTorch's ``[N, C, d1, ...]``), so it must be given.
+    """
+    if axis is None:
+        if ndim > 2:
+            raise ValueError(
+                f"{name}: an input with {ndim} dimensions needs an explicit {name} (the class "
+                f"axis: -1 for [..., C], 1 for PyTorch's [N, C, d1, ...]); it is only implied "
+                f"(-1) for 1-D and 2-D inputs"
+            )
+        axis = -1
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(f"{name}: expected an int, got {axis!r}")
     if not -ndim <= axis < ndim:

@@ -1,16 +1,43 @@
 """Input checks shared by every public function, and their error messages.
 
-Each message names the argument, what was expected and what came.
+Each message names the argument, what was expected and what came. ``as_int`` and
+``as_float`` turn the numbers a caller may pass for an option (Python or NumPy scalars)
+into Python ones.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 from crossent._array import Array, any_true, is_floating, is_integer
 
 REDUCTIONS = ("none", "mean", "sum")
+
+
+def as_int(value: Any, name: str) -> int:
+    """``value`` as a Python int: any integral number (``int``, ``np.int64``, ...), not bool.
+
+    >>> import numpy as np
+    >>> as_int(np.int64(3), "chunk_size")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: expected an integer, got {value!r} ({type(value).__name__})")
+    return int(value)
+
+
+def as_float(value: Any, name: str) -> float:
+    """``value`` as a Python float: any real number (``float``, ``np.float32``, ...), not bool.
+
+    >>> import numpy as np
+    >>> as_float(np.float32(0.5), "label_smoothing")
+    0.5
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
+    return float(value)
 
 
 def check_reduction(reduction: str) -> None:
@@ -23,22 +50,34 @@ def check_floating(xp: Any, x: Array, name: str) -> None:
         raise TypeError(f"{name}: expected a floating-point array, got dtype {x.dtype}")
 
 
-def check_label_smoothing(label_smoothing: float) -> None:
-    ok = isinstance(label_smoothing, (int, float)) and 0.0 <= label_smoothing <= 1.0
-    if not ok:
+def check_label_smoothing(label_smoothing: Any) -> float:
+    """``label_smoothing`` as a float in [0, 1] (Python or NumPy number)."""
+    value = as_float(label_smoothing, "label_smoothing")
+    if not 0.0 <= value <= 1.0:
         raise ValueError(f"label_smoothing: expected a number in [0, 1], got {label_smoothing!r}")
+    return value
 
 
-def check_base(base: float | None) -> None:
+def check_base(base: Any) -> float | None:
+    """``base`` as a float (positive, finite, not 1), or None for natural logarithms."""
     if base is None:
-        return
-    if not isinstance(base, (int, float)) or not (base > 0 and base != 1 and math.isfinite(base)):
+        return None
+    value = as_float(base, "base")
+    if not (value > 0 and value != 1 and math.isfinite(value)):
         raise ValueError(f"base: expected a positive number other than 1, got {base!r}")
+    return value
 
 
 def check_no_nan(xp: Any, x: Array, name: str) -> None:
     if any_true(xp, xp.isnan(x)):
         raise ValueError(f"{name}: contains NaN at {_first_index(xp, xp.isnan(x))}")
+
+
+def check_finite(xp: Any, x: Array, name: str) -> None:
+    bad = xp.isinf(x)
+    if any_true(xp, bad):
+        idx = _first_index(xp, bad)
+        raise ValueError(f"{name}: expected finite values, got {_item(x, idx)} at index {idx}")
 
 
 def check_nonnegative(xp: Any, x: Array, name: str) -> None:
@@ -56,14 +95,28 @@ def check_at_most_one(xp: Any, x: Array, name: str) -> None:
 
 
 def check_probability_entries(xp: Any, x: Array, name: str, *, at_most_one: bool) -> None:
-    """No NaN, no negative (and, if asked, nothing above 1): one fused pass when all is well,
-    the detailed checks (naming the first offending entry) only when it is not."""
-    ok = (x >= 0) & (x <= 1) if at_most_one else x >= 0  # NaN compares False
+    """No NaN, no negative, no infinity (and, if asked, nothing above 1): one fused pass when
+    all is well, the detailed checks (naming the first offending entry) only when it is not."""
+    ok = (x >= 0) & (x <= 1) if at_most_one else (x >= 0) & (x < math.inf)  # NaN: False
     if not any_true(xp, ~ok):
         return
     check_no_nan(xp, x, name)
     check_nonnegative(xp, x, name)
-    check_at_most_one(xp, x, name)
+    if at_most_one:
+        check_at_most_one(xp, x, name)
+    check_finite(xp, x, name)
+
+
+def check_class_weight(xp: Any, w: Array, name: str) -> None:
+    """Class weights: finite and >= 0 (a weighted mean with negative weights can divide by
+    zero; NaN or infinite weights make every mean NaN)."""
+    if not any_true(xp, ~((w >= 0) & (w < math.inf))):  # NaN compares False
+        return
+    check_no_nan(xp, w, name)
+    check_finite(xp, w, name)
+    bad = w < 0
+    idx = _first_index(xp, bad)
+    raise ValueError(f"{name}: class weights must be >= 0, got {_item(w, idx)} at index {idx}")
 
 
 def check_shape(x: Array, expected: tuple[int, ...], name: str, what: str) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from crossent.explain import Explanation, explain
+from crossent.explain import Explanation, explain, plot_explanation, to_json
 
 app = typer.Typer(
     help="crossent: cross-entropy, softmax and word2vec, correct and fast.",
@@ -25,75 +25,139 @@ def _root() -> None:
     """crossent: cross-entropy, softmax and word2vec, correct and fast."""
 
 
+def _explain_error(message: str) -> typer.Exit:
+    """One line ``error: message`` on stderr; the returned exit has status 2."""
+    Console(stderr=True).print(
+        f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False
+    )
+    return typer.Exit(2)
+
+
 def _floats(text: str | None, name: str) -> list[float] | None:
     if text is None:
         return None
     try:
         return [float(v) for v in text.replace(",", " ").split()]
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"expected comma-separated numbers, got {text!r}", param_hint=name
-        ) from exc
+    except ValueError:
+        raise _explain_error(f"{name}: expected comma-separated numbers, got {text!r}") from None
+
+
+def _target(text: str | None) -> int | list[float] | None:
+    """``--target``: one integer is a class index, several numbers a distribution."""
+    values = _floats(text, "--target")
+    if values is None or len(values) > 1:
+        return values
+    if not values[0].is_integer():
+        raise _explain_error(f"--target: one value is a class index (an integer), got {text!r}")
+    return int(values[0])
 
 
 @app.command("explain")
 def explain_cmd(
     logits: Annotated[
-        str | None, typer.Option(help="Comma-separated logits (default: 1,2,0.5).")
+        str | None, typer.Option(help="Comma-separated logits (default: the seed's 1,2,0.5).")
     ] = None,
     probs: Annotated[
-        str | None, typer.Option(help="Comma-separated predicted probabilities instead.")
+        str | None,
+        typer.Option(help="Comma-separated predicted probabilities instead (must sum to 1)."),
     ] = None,
     target: Annotated[
-        str | None, typer.Option(help="Target distribution or one-hot (default: 0,1,0).")
+        str | None,
+        typer.Option(help="A class index (e.g. 2) or a target distribution (e.g. 0.1,0.9,0)."),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    normalize: Annotated[
+        bool, typer.Option(help="Rescale --probs and a --target distribution to sum to 1.")
+    ] = False,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json", help='Print strict JSON; infinities and NaN as "inf", "-inf", "nan".'
+        ),
+    ] = False,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Also draw y, p and the per-class terms of H(y, p) = H(y) + KL."),
+    ] = None,
 ) -> None:
-    """Information, entropy, cross-entropy and KL of one prediction, and the seed's two forms."""
+    """Information, entropy, cross-entropy and KL of one prediction, and the seed's two forms.
+
+    The seed is the study note crossent grew from: the skip-gram loss is the cross-entropy
+    between a one-hot target and softmax(logits).
+    """
     try:
         result = explain(
-            _floats(logits, "--logits"), _floats(probs, "--probs"), _floats(target, "--target")
+            _floats(logits, "--logits"),
+            _floats(probs, "--probs"),
+            _target(target),
+            normalize=normalize,
         )
+        if plot is not None:
+            plot_explanation(result, plot)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+        raise _explain_error(str(exc)) from None
     if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(result), indent=2))
+        typer.echo(to_json(result))
     else:
         _print_explanation(result)
 
 
 def _print_explanation(r: Explanation) -> None:
+    console.print(r.seed, soft_wrap=True, highlight=False)
     table = Table(title="Per outcome")
-    for col in ("class", "logit z", "p = softmax(z)", "target y", "I = -ln p (nats)", "bits"):
+    columns = ("class", "logit z", "p = softmax(z)", "target y", "I = -ln p", "bits", "-y ln p")
+    for col in columns:
         table.add_column(col, justify="right")
-    for i, (z, p, y, nat, bit) in enumerate(
-        zip(r.logits, r.probabilities, r.target, r.information, r.information_bits, strict=True)
-    ):
-        table.add_row(str(i), f"{z:.4f}", f"{p:.4f}", f"{y:g}", f"{nat:.4f}", f"{bit:.4f}")
+    rows = zip(
+        r.logits, r.probabilities, r.target, r.information, r.information_bits,
+        r.cross_entropy_terms, strict=True,
+    )  # fmt: skip
+    for i, (z, p, y, nat, bit, term) in enumerate(rows):
+        cells = (f"{z:.4f}", f"{p:.4f}", f"{y:g}", f"{nat:.4f}", f"{bit:.4f}", f"{term:.4f}")
+        table.add_row(str(i), *cells)
     console.print(table)
+    if r.normalized:
+        console.print("(inputs rescaled to sum to 1: --normalize)")
     console.print(f"entropy of the prediction  H(p)    = {r.entropy_prediction:.6f} nats")
     console.print(f"entropy of the target      H(y)    = {r.entropy_target:.6f} nats")
     console.print(f"cross-entropy              H(y, p) = {r.cross_entropy:.6f} nats")
     console.print(
         f"KL divergence              KL(y‖p) = {r.kl_divergence:.6f} nats"
-        f"   (H(y, p) = H(y) + KL: {r.entropy_target + r.kl_divergence:.6f})"
+        f"   (H(y, p) = H(y) + KL: {r.entropy_target + r.kl_divergence:.6f})",
+        soft_wrap=True,
     )
     console.print("\n[bold]The seed's two forms of the loss[/bold]")
-    console.print(f"form 1  -z_y + log Σ exp(z)  = {r.form1:.6f}")
-    console.print(f"form 2  -Σ_c y_c log p_c      = {r.form2:.6f}")
-    b = r.seed_batch
+    console.print(f"form 1  -z_k + log Σ exp(z), k = {r.form1_class} = {r.form1:.6f}")
+    console.print(f"form 2  -Σ_c y_c log p_c           = {r.form2:.6f}")
+    console.print(r.forms_note, soft_wrap=True, highlight=False)
+    _print_seed_one_liner(r)
+
+
+def _print_seed_one_liner(r: Explanation) -> None:
+    b, o = r.seed_batch, r.overflow
     console.print(
         "\n[bold]The seed's batched one-liner[/bold] "
-        "(-output_layer[:, Y] + log(sum(exp(output_layer), 1))).mean()"
+        "(-output_layer[:, Y] + log(sum(exp(output_layer), 1))).mean()",
+        soft_wrap=True,
     )
     console.print(
-        f"batch {b['batch_shape']}: output_layer[:, Y] broadcasts to "
-        f"{b['naive_intermediate_shape']} → {b['naive_loss']:.6f}; "
-        f"correct (one target logit per row): {b['correct_loss']:.6f}"
+        f"batch {b.batch_shape}: output_layer[:, Y] broadcasts to "
+        f"{b.naive_intermediate_shape} → {b.naive_loss:.6f}; "
+        f"correct (one target logit per row): {b.correct_loss:.6f}",
+        soft_wrap=True,
     )
+    if o.logits_overflow:
+        console.print(
+            f"your logits exceed {o.limit:.2f}, so naive exp overflows in float32 → "
+            f"{o.naive_loss}; max-shifted logsumexp → {o.shifted_stable_loss:.6f}",
+            soft_wrap=True,
+        )
+        return
     console.print(
-        f"logits × 100 in float32: naive exp overflows → {b['logits_x100_naive']}; "
-        f"max-shifted logsumexp → {b['logits_x100_correct']:.4f}"
+        f"your logits stay below {o.limit:.2f}: naive exp does not overflow in float32 "
+        f"({o.naive_loss:.6f}). Adding {o.shift:g} to every logit leaves the loss unchanged "
+        f"(softmax is shift-invariant) but naive exp overflows → {o.shifted_naive_loss}; "
+        f"max-shifted logsumexp → {o.shifted_stable_loss:.6f}",
+        soft_wrap=True,
     )
 
 

@@ -5,9 +5,13 @@ Conventions (the seed note's section 3):
 - natural logarithms (nats) unless ``base`` is given (``base=2`` gives bits);
 - ``0 · log 0 = 0``; KL and cross-entropy are ``+inf`` where ``q = 0 < p``;
 - negative or NaN probabilities raise ValueError;
-- distributions must sum to 1 along ``axis`` (within a dtype-dependent tolerance), else
+- distributions must sum to 1 along ``axis`` (within a tolerance for the input's own
+  precision: float16/bfloat16 distributions are checked as 16-bit numbers), else
   ValueError — unless ``normalize=True``, which divides each by its sum first (SciPy's
-  ``stats.entropy`` always does this silently; here it is asked for).
+  ``stats.entropy`` always does this silently; here it is asked for), without overflow
+  even for entries near the largest float;
+- ``axis`` defaults to the last axis for 1-D and 2-D inputs; with more dimensions it must
+  be given (SciPy's default is axis 0, NumPy users expect -1: no guess).
 """
 
 from __future__ import annotations
@@ -44,17 +48,19 @@ def information(p: Any, *, base: float | None = None) -> Array:
     1.0
     """
     xp, p = _probabilities(p, "p")
-    check_base(base)
+    base = check_base(base)
     with quiet(xp):
         return _in_base(xp, -xp.log(p), base)
 
 
-def entropy(p: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False) -> Array:
+def entropy(
+    p: Any, *, axis: int | None = None, base: float | None = None, normalize: bool = False
+) -> Array:
     r"""Shannon entropy :math:`H(p) = -\sum_i p_i \log p_i` along ``axis``.
 
     Args:
       p: distributions ``[..., n]`` (``n`` along ``axis``).
-      axis: the outcome axis.
+      axis: the outcome axis (default: the last, for 1-D and 2-D inputs only).
       base: logarithm base (``None``: nats).
       normalize: divide ``p`` by its sum first instead of requiring it to sum to 1.
 
@@ -65,13 +71,13 @@ def entropy(p: Any, *, axis: int = -1, base: float | None = None, normalize: boo
     1.0
     """
     xp, p, axis = _distribution(p, "p", axis, normalize)
-    check_base(base)
+    base = check_base(base)
     with quiet(xp):
         return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, p), axis=axis), base)
 
 
 def cross_entropy(
-    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+    p: Any, q: Any, *, axis: int | None = None, base: float | None = None, normalize: bool = False
 ) -> Array:
     r"""Cross-entropy of distributions :math:`H(p, q) = -\sum_i p_i \log q_i` along ``axis``.
 
@@ -80,7 +86,7 @@ def cross_entropy(
     Args:
       p: true distributions ``[..., n]``.
       q: predicted distributions, same shape as ``p``.
-      axis: the outcome axis.
+      axis: the outcome axis (default: the last, for 1-D and 2-D inputs only).
       base: logarithm base (``None``: nats).
       normalize: normalise ``p`` and ``q`` to sum to 1 first.
 
@@ -91,13 +97,13 @@ def cross_entropy(
     0.3567
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
-    check_base(base)
+    base = check_base(base)
     with quiet(xp):
         return _in_base(xp, 0.0 - xp.sum(_xlogy(xp, p, q), axis=axis), base)
 
 
 def kl_divergence(
-    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+    p: Any, q: Any, *, axis: int | None = None, base: float | None = None, normalize: bool = False
 ) -> Array:
     r"""Kullback–Leibler divergence :math:`D_{KL}(p\|q) = \sum_i p_i \log(p_i / q_i)`.
 
@@ -108,7 +114,7 @@ def kl_divergence(
     Args:
       p: true distributions ``[..., n]``.
       q: approximating distributions, same shape as ``p``.
-      axis: the outcome axis.
+      axis: the outcome axis (default: the last, for 1-D and 2-D inputs only).
       base: logarithm base (``None``: nats).
       normalize: normalise ``p`` and ``q`` to sum to 1 first.
 
@@ -119,13 +125,13 @@ def kl_divergence(
     0.3567
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
-    check_base(base)
+    base = check_base(base)
     with quiet(xp):
         return _in_base(xp, _nonnegative(xp, xp.sum(_rel_entr(xp, p, q), axis=axis)), base)
 
 
 def js_divergence(
-    p: Any, q: Any, *, axis: int = -1, base: float | None = None, normalize: bool = False
+    p: Any, q: Any, *, axis: int | None = None, base: float | None = None, normalize: bool = False
 ) -> Array:
     r"""Jensen–Shannon divergence :math:`\tfrac12 KL(p\|m) + \tfrac12 KL(q\|m)`, m = (p+q)/2.
 
@@ -133,8 +139,9 @@ def js_divergence(
     ``spatial.distance.jensenshannon`` distance. Symmetric, finite and never negative.
 
     Args:
-      p, q: distributions of the same shape ``[..., n]``.
-      axis: the outcome axis.
+      p: distributions ``[..., n]``.
+      q: distributions of ``p``'s shape.
+      axis: the outcome axis (default: the last, for 1-D and 2-D inputs only).
       base: logarithm base (``None``: nats; 2 gives values in [0, 1]).
       normalize: normalise ``p`` and ``q`` to sum to 1 first.
 
@@ -145,7 +152,7 @@ def js_divergence(
     1.0
     """
     xp, p, q, axis = _pair(p, q, axis, normalize)
-    check_base(base)
+    base = check_base(base)
     with quiet(xp):
         m = (p + q) / 2
         total = xp.sum(_rel_entr(xp, p, m), axis=axis) + xp.sum(_rel_entr(xp, q, m), axis=axis)
@@ -184,30 +191,35 @@ def _probabilities(p: Any, name: str) -> tuple[Any, Array]:
     return xp, p
 
 
-def _distribution(p: Any, name: str, axis: int, normalize: bool) -> tuple[Any, Array, int]:
+def _distribution(p: Any, name: str, axis: int | None, normalize: bool) -> tuple[Any, Array, int]:
     p = as_array(p)
     xp = namespace(**{name: p})
     if p.ndim == 0:
         raise ValueError(f"{name}: expected at least one dimension (the outcomes), got a scalar")
     axis = normalize_axis(axis, p.ndim)
+    tol = _sum_tolerance(xp, p)
     p = _as_float(xp, p)
     check_probability_entries(xp, p, name, at_most_one=False)
-    total = xp.sum(p, axis=axis, keepdims=True)
     if normalize:
-        if any_true(xp, total == 0):
+        # Divide by the row maximum first: the sum of entries near 1e308 overflows, the sum
+        # of their ratios to the maximum (each <= 1) cannot.
+        empty = p.shape[axis] == 0  # the max of nothing does not exist; its sum is 0
+        peak = xp.sum(p, axis=axis, keepdims=True) if empty else xp.max(p, axis=axis, keepdims=True)
+        if any_true(xp, peak == 0):
             raise ValueError(f"{name}: cannot normalize a distribution that sums to 0")
-        return xp, p / total, axis
-    tol = _SUM_TOLERANCE.get(xp.finfo(p.dtype).bits, 1e-4)
+        scaled = p / peak
+        return xp, scaled / xp.sum(scaled, axis=axis, keepdims=True), axis
+    total = xp.sum(p, axis=axis, keepdims=True)
     off = xp.abs(total - 1) > tol
     if any_true(xp, off):
         raise ValueError(
-            f"{name}: expected distributions summing to 1 along axis {axis} (±{tol}), "
+            f"{name}: expected distributions summing to 1 along axis {axis} (±{tol:g}), "
             f"got a sum of {_first_offending(xp, total, off)}; pass normalize=True to rescale"
         )
     return xp, p, axis
 
 
-def _pair(p: Any, q: Any, axis: int, normalize: bool) -> tuple[Any, Array, Array, int]:
+def _pair(p: Any, q: Any, axis: int | None, normalize: bool) -> tuple[Any, Array, Array, int]:
     p, q = as_array(p), as_array(q)
     namespace(p=p, q=q)
     check_shape(q, tuple(p.shape), "q", "the shape of p")
@@ -220,6 +232,16 @@ def _pair(p: Any, q: Any, axis: int, normalize: bool) -> tuple[Any, Array, Array
 
 
 _SUM_TOLERANCE = {64: 1e-8, 32: 1e-4, 16: 1e-2}
+
+
+def _sum_tolerance(xp: Any, p: Array) -> float:
+    """How far from 1 a distribution stored in ``p``'s dtype may sum: each entry is rounded
+    by up to half an ulp, so a true distribution's sum is off by up to ``eps / 2``; the
+    tolerance leaves room for that (float16: 1e-2, bfloat16: 3.1e-2, float32: 1e-4)."""
+    if not is_floating(xp, p):
+        return _SUM_TOLERANCE[64]
+    info = xp.finfo(p.dtype)
+    return max(_SUM_TOLERANCE.get(info.bits, 1e-4), 4 * float(info.eps))
 
 
 def _as_float(xp: Any, p: Array) -> Array:

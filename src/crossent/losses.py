@@ -8,7 +8,17 @@ with PyTorch's ``F.cross_entropy`` semantics for class weights, label smoothing,
 - the mean over zero non-ignored rows (or an empty batch) is 0 with zero gradient, not NaN;
 - a zero target probability on a ``-inf`` logit contributes 0, not NaN;
 - ``label_smoothing`` outside [0, 1] (negative included) raises ValueError;
-- float16/bfloat16 logits are accumulated in float32 (the result has the logits' dtype).
+- class weights must be finite and >= 0 (PyTorch accepts NaN and negative weights); a row
+  whose target class has weight 0 counts as an ignored row, so when every row's target
+  weight is 0 the mean is 0 (PyTorch: NaN), and with label smoothing, whose terms do not
+  vanish there, the mean's denominator is 0 and it raises ValueError (PyTorch: NaN; traced
+  under ``torch.compile``/``jax.jit``, where no value can be checked, it is NaN too);
+- float16/bfloat16 logits are accumulated in float32 (the result has the logits' dtype);
+- ``axis`` is only implied (last) for 1-D and 2-D logits; for more dimensions it must be
+  given (``axis=1`` is ``F.cross_entropy``'s ``[N, C, d1, ...]``), since a silent guess
+  gives a different loss. :class:`crossent.nn.CrossEntropyLoss` is the PyTorch-shaped form.
+
+Class targets may have any integer dtype (PyTorch accepts only int64 and uint8).
 """
 
 from __future__ import annotations
@@ -17,10 +27,12 @@ from typing import Any
 
 from crossent._array import (
     Array,
+    any_true,
     as_array,
     is_floating,
     is_integer,
     is_tensor,
+    is_torch,
     namespace,
     normalize_axis,
     quiet,
@@ -28,8 +40,10 @@ from crossent._array import (
     upcast,
 )
 from crossent._validation import (
+    as_int,
     check_broadcasts_to,
     check_class_targets,
+    check_class_weight,
     check_floating,
     check_label_smoothing,
     check_no_nan,
@@ -46,7 +60,7 @@ def softmax_cross_entropy(
     logits: Any,
     targets: Any,
     *,
-    axis: int = -1,
+    axis: int | None = None,
     weight: Any = None,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
@@ -71,8 +85,8 @@ def softmax_cross_entropy(
         ``axis=1``: PyTorch's ``[N, C, d1, ...]``).
       targets: integer class indices of ``logits``' shape without ``axis``, or floating
         probabilities of ``logits``' shape.
-      axis: the class axis.
-      weight: optional class weights ``[C]``.
+      axis: the class axis; may be left out only for 1-D and 2-D logits (then -1).
+      weight: optional class weights ``[C]``, finite and >= 0.
       ignore_index: class-target value whose rows are left out (class targets only).
       label_smoothing: :math:`\varepsilon \in [0, 1]`.
       reduction: ``"mean"``, ``"sum"`` or ``"none"`` (per-row losses, targets' row shape).
@@ -92,7 +106,8 @@ def softmax_cross_entropy(
     xp = namespace(logits=logits, targets=targets, weight=weight)
     check_reduction(reduction)
     check_floating(xp, logits, "logits")
-    check_label_smoothing(label_smoothing)
+    label_smoothing = check_label_smoothing(label_smoothing)
+    ignore_index = as_int(ignore_index, "ignore_index")
     if logits.ndim == 0:
         raise ValueError("logits: expected at least one dimension (the classes), got a scalar")
     axis = normalize_axis(axis, logits.ndim)
@@ -114,7 +129,19 @@ def softmax_cross_entropy(
                 f"targets: expected integer class indices or floating probabilities, "
                 f"got dtype {targets.dtype}"
             )
+        if w is not None and label_smoothing > 0 and reduction == "mean":
+            _check_weighted_denominator(xp, row, denom)
         return xp.astype(_reduce(xp, row, denom, reduction), logits.dtype)
+
+
+def _check_weighted_denominator(xp: Any, row: Array, denom: Array) -> None:
+    """Σ w_{y_i} = 0 while smoothing terms remain: the weighted mean divides by zero."""
+    if any_true(xp, (denom == 0) & xp.any(row != 0)):
+        raise ValueError(
+            "weight: every non-ignored row's target class has weight 0, so the weighted "
+            "mean's denominator Σ w_{y_i} is 0 while the label-smoothing terms are not "
+            "(PyTorch returns NaN); use reduction='sum' or give the target classes a weight"
+        )
 
 
 def _class_weights(xp: Any, weight: Array | None, num_classes: int, dtype: Any) -> Array | None:
@@ -122,7 +149,7 @@ def _class_weights(xp: Any, weight: Array | None, num_classes: int, dtype: Any) 
         return None
     check_floating(xp, weight, "weight")
     check_shape(weight, (num_classes,), "weight", "one weight per class")
-    check_no_nan(xp, weight, "weight")
+    check_class_weight(xp, weight, "weight")
     return xp.astype(weight, dtype)
 
 
@@ -142,13 +169,15 @@ def _class_target_rows(
     num_classes = logp.shape[-1]
     valid = check_class_targets(xp, targets, num_classes, ignore_index)  # [...]
     safe = xp.where(valid, targets, xp.zeros_like(targets))
+    if is_torch(xp) and safe.dtype != xp.int64:
+        safe = xp.astype(safe, xp.int64)  # torch indexes with int64 only (int8..uint8 in)
     picked = xp.take_along_axis(logp, xp.expand_dims(safe, axis=-1), axis=-1)[..., 0]  # [...]
     zero = xp.zeros_like(picked)
     if w is None:
         w_y = xp.where(valid, xp.ones_like(picked), zero)
     else:
         w_y = xp.where(valid, xp.reshape(xp.take(w, xp.reshape(safe, (-1,))), safe.shape), zero)
-    row = -w_y * picked
+    row = xp.where(w_y == 0, zero, -w_y * picked)  # weight 0 on a -inf logit: 0, not NaN
     if smoothing > 0:
         smooth = -xp.sum(logp if w is None else logp * w, axis=-1)  # [...]
         row = (1 - smoothing) * row + (smoothing / num_classes) * smooth
@@ -257,14 +286,20 @@ def _broadcast_weight(
 
 
 def _reduce(xp: Any, row: Array, denom: Array, reduction: str) -> Array:
-    """Apply ``reduction``; the mean over nothing (denominator 0) is 0, not NaN."""
+    """Apply ``reduction``; the mean over nothing (denominator 0, sum 0) is 0, not NaN.
+
+    A zero denominator under a non-zero sum (class weights whose Σ w_{y_i} is 0 while
+    label-smoothing terms remain) is undefined: eager calls raise before this; traced ones
+    (no values to check) give PyTorch's NaN rather than a silent number.
+    """
     if reduction == "none":
         return row
     total = xp.sum(row)
     if reduction == "sum":
         return total
     safe = xp.where(denom == 0, xp.ones_like(denom), denom)
-    return total / safe
+    mean = total / safe
+    return xp.where((denom == 0) & (total != 0), xp.full_like(mean, float("nan")), mean)
 
 
 def _device(x: Array) -> Any:

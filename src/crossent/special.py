@@ -3,6 +3,8 @@
 All three shift by the maximum along ``axis`` so that no ``exp`` overflows, and follow
 SciPy's conventions for infinities: ``logsumexp([-inf, -inf]) = -inf``,
 ``logsumexp([inf, -inf]) = inf``, ``log_softmax([inf, -inf]) = [nan, -inf]``.
+``axis`` defaults to the last axis for 1-D and 2-D inputs; inputs with more dimensions
+must name it (PyTorch puts classes on dim 1 of ``[N, C, d1, ...]``, JAX last: no guess).
 On PyTorch they run its fused kernels (``torch.logsumexp``, ``torch.softmax``,
 ``torch.log_softmax``) where these agree with that convention; the generic code next to
 them is the reference for every other library.
@@ -27,14 +29,14 @@ from crossent._validation import check_floating
 __all__ = ["log_softmax", "logsumexp", "softmax"]
 
 
-def logsumexp(x: Any, *, axis: int = -1) -> Array:
+def logsumexp(x: Any, *, axis: int | None = None) -> Array:
     r"""Log of the sum of exponentials along ``axis``, computed without overflow.
 
     .. math:: \operatorname{lse}(x) = m + \log \sum_i e^{x_i - m}, \quad m = \max_i x_i
 
     Args:
       x: floating array ``[..., n, ...]``; 16-bit floats are accumulated in float32.
-      axis: the axis to reduce.
+      axis: the axis to reduce (default: the last, for 1-D and 2-D ``x`` only).
 
     Returns:
       Array of ``x``'s shape without ``axis``, in ``x``'s dtype. An empty axis gives -inf.
@@ -59,12 +61,13 @@ def logsumexp(x: Any, *, axis: int = -1) -> Array:
         return xp.astype(_logsumexp(xp, z, axis, keepdims=False), x.dtype)
 
 
-def log_softmax(x: Any, *, axis: int = -1) -> Array:
+def log_softmax(x: Any, *, axis: int | None = None) -> Array:
     r"""Logarithm of the softmax along ``axis``: :math:`x_i - \operatorname{lse}(x)`.
 
     Args:
       x: floating array ``[..., n, ...]``.
-      axis: the class axis.
+      axis: the class axis (default: the last, for 1-D and 2-D ``x`` only; required for
+        more dimensions).
 
     Returns:
       Array of ``x``'s shape and dtype (computed in float32 for 16-bit inputs).
@@ -81,12 +84,13 @@ def log_softmax(x: Any, *, axis: int = -1) -> Array:
         return xp.astype(log_softmax_(xp, upcast(xp, x), axis), x.dtype)
 
 
-def softmax(x: Any, *, axis: int = -1) -> Array:
+def softmax(x: Any, *, axis: int | None = None) -> Array:
     r"""Softmax along ``axis``: :math:`e^{x_i - m} / \sum_j e^{x_j - m}`.
 
     Args:
       x: floating array ``[..., n, ...]``.
-      axis: the class axis.
+      axis: the class axis (default: the last, for 1-D and 2-D ``x`` only; required for
+        more dimensions).
 
     Returns:
       Array of ``x``'s shape and dtype whose entries along ``axis`` sum to 1.
