@@ -85,6 +85,8 @@ def run_training(
                 distributed=distributed,
             )
         except TrainingInterrupted as stop:
+            if distributed:  # each rank holds only its rows of the output vectors
+                raise fail("interrupted: a run across ranks writes no checkpoint", 130) from None
             target = checkpoint or out.with_name(out.name + ".ckpt")
             stop.model.save(target)
             console.print(
