@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crossent.cli_word2vec import data_file
 from crossent.word2vec import SkipGram, TrainConfig, TrainingDiverged, train
+from crossent.word2vec.data import data_file
 from crossent.word2vec.evaluate import heldout_loss
 
 ROWS = [("ns", "ns", 0.025), ("hs", "hs", 0.025), ("softmax", "softmax", 0.025)]

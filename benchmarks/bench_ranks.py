@@ -20,8 +20,8 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from crossent.cli_word2vec import data_file
 from crossent.word2vec import TrainConfig, train
+from crossent.word2vec.data import data_file
 
 CORPUS = data_file("wikitext2-valid.txt")
 CONFIG = TrainConfig(loss="softmax", epochs=1, threads=1)

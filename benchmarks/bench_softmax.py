@@ -26,8 +26,8 @@ import time
 from dataclasses import dataclass, replace
 from unittest import mock
 
-from crossent.cli_word2vec import data_file
 from crossent.word2vec import TrainConfig, _softmax, train
+from crossent.word2vec.data import data_file
 from crossent.word2vec.evaluate import heldout_loss
 
 CORPUS = data_file("wikitext2-valid.txt")

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crossent.cli_word2vec import data_file
 from crossent.word2vec import TrainConfig, train
+from crossent.word2vec.data import data_file
 from crossent.word2vec.device import resolve_device
 
 

@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from crossent.cli_word2vec import data_file
 from crossent.word2vec import KeyedVectors
+from crossent.word2vec.data import data_file
 
 CORPUS = [data_file("wikitext2-valid.txt"), data_file("wikitext2-test.txt")]
 GENSIM = """

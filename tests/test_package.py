@@ -24,3 +24,12 @@ def test_public_functions_document_formula_shapes_and_example(name: str) -> None
     doc = obj.__doc__ or ""
     assert ">>>" in doc, f"{name} has no runnable example"
     assert "Returns" in doc, f"{name} does not document its output shape"
+
+
+def test_word2vec_is_a_lazy_attribute() -> None:
+    code = (
+        "import sys, crossent; assert 'numba' not in sys.modules; w = crossent.word2vec; "
+        "print(w.train.__module__, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["crossent.word2vec.train", "False"]

@@ -5,6 +5,9 @@ Layer 2 (:mod:`crossent.fused`, loaded on first use because it needs torch):
 ``linear_log_probs`` (per-token log-probabilities and entropies, for RL);
 :mod:`crossent.nn` has the loss's module form.
 
+Layer 3 (:mod:`crossent.word2vec`, loaded on first use because it needs numba):
+skip-gram training, vector files and evaluation.
+
 Layer 1 (this import, NumPy/PyTorch/JAX through one code path): information theory
 (:mod:`crossent.info`), stable log-sum-exp and softmax (:mod:`crossent.special`), and the
 softmax and binary cross-entropy losses (:mod:`crossent.losses`).
@@ -46,12 +49,14 @@ _LAZY = {
     "linear_log_probs": "crossent.fused",
     "nn": "crossent.nn",
     "fused": "crossent.fused",
+    "word2vec": "crossent.word2vec",
 }
+_MODULES = ("nn", "fused", "word2vec")
 
 
 def __getattr__(name: str) -> Any:
     """Load torch-backed parts on first access, so that ``import crossent`` stays light."""
     if name in _LAZY:
         module = importlib.import_module(_LAZY[name])
-        return module if name in ("nn", "fused") else getattr(module, name)
+        return module if name in _MODULES else getattr(module, name)
     raise AttributeError(f"module 'crossent' has no attribute {name!r}")

@@ -9,14 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from crossent.word2vec import KeyedVectors, UnknownWordError, VectorFileError
-from crossent.word2vec.io import (
-    atomic_write,
-    load_checkpoint,
-    load_word2vec,
-    save_checkpoint,
-    save_word2vec,
-)
+from crossent.word2vec import KeyedVectors, SkipGram, TrainConfig, UnknownWordError, VectorFileError
+from crossent.word2vec.checkpoint import read_checkpoint, save_checkpoint
+from crossent.word2vec.files import atomic_write
+from crossent.word2vec.io import load_word2vec, save_word2vec
+from crossent.word2vec.vocab import Vocabulary
 
 gensim_models = pytest.importorskip("gensim.models")
 
@@ -112,16 +109,25 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
 
 
 def test_checkpoint_version_check(tmp_path: Path) -> None:
+    vocab = Vocabulary(["a", "b", "c"], np.array([5, 3, 2], dtype=np.int64))
+    model = SkipGram.initial(TrainConfig(dim=4), vocab)
     path = tmp_path / "c.npz"
-    save_checkpoint(path, {"x": np.arange(3)}, {"config": {}})
-    arrays, meta = load_checkpoint(path)
-    assert arrays["x"].tolist() == [0, 1, 2]
-    save_checkpoint(path, {"x": np.arange(3)}, {"version": 99})
+    model.save(path)
+    back = read_checkpoint(path)
+    assert back.words == ["a", "b", "c"]
+    np.testing.assert_array_equal(back.syn0, model.syn0)
+    arrays = {
+        "syn0": model.syn0,
+        "syn1": model.syn1,
+        "counts": vocab.counts,
+        "words": np.asarray(vocab.words),
+    }
+    save_checkpoint(path, arrays, {"version": 99, "config": model.config.to_dict()})
     with pytest.raises(VectorFileError, match="checkpoint version 99 is incompatible"):
-        load_checkpoint(path)
+        read_checkpoint(path)
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(VectorFileError, match="not a crossent checkpoint"):
-        load_checkpoint(tmp_path / "junk.npz")
+        read_checkpoint(tmp_path / "junk.npz")
 
 
 def test_most_similar_and_similarity_brute_force() -> None:

@@ -11,7 +11,7 @@ import pytest
 from crossent.word2vec import _kernels
 from crossent.word2vec.vocab import Vocabulary
 
-from .reference import train_job_reference
+from .oracle import train_job_reference
 
 
 def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +36,8 @@ def test_train_job_matches_python_oracle(hs: bool, window: int, sample: float) -
     prob, alias = vocab.alias_table()
     codes, points, lengths = vocab.huffman()
     syn0 = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32)
-    out = (rng.normal(size=(vocab_size - 1 if hs else vocab_size, dim)) * 0.1).astype(np.float32)
-    ref0, ref1 = syn0.astype(np.float64), out.astype(np.float64)
+    syn1 = (rng.normal(size=(vocab_size - 1 if hs else vocab_size, dim)) * 0.1).astype(np.float32)
+    ref0, ref1 = syn0.astype(np.float64), syn1.astype(np.float64)
     args = (
         words,
         offsets,
@@ -54,13 +54,13 @@ def test_train_job_matches_python_oracle(hs: bool, window: int, sample: float) -
         points,
         lengths,
     )
-    loss, pairs, done = _kernels.train_job(syn0, out, *args)
+    loss, pairs, done = _kernels.train_job(syn0, syn1, *args)
     rloss, rpairs, rdone = train_job_reference(ref0, ref1, *args)
     assert (pairs, done) == (rpairs, rdone)
     assert pairs > 50
     assert loss == pytest.approx(rloss, rel=1e-5)
     np.testing.assert_allclose(syn0, ref0, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(out, ref1, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(syn1, ref1, rtol=1e-4, atol=1e-6)
 
 
 def test_sigmoid_tables_are_exact_to_float32() -> None:

@@ -15,7 +15,7 @@ import torch
 from crossent.word2vec import TrainConfig, _kernels, _softmax, train
 
 from .corpora import random_text
-from .reference import job_windows_reference, softmax_step_reference
+from .oracle import job_windows_reference, softmax_step_reference
 
 
 def _windows(

@@ -99,7 +99,7 @@ def test_interrupt_and_resume_equal_uninterrupted_run(corpus: Path, tmp_path: Pa
 def test_heldout_softmax_matches_naive(corpus: Path) -> None:
     model = train([corpus], _config(loss="ns"))
     report = heldout_loss(model, [corpus], window=2)
-    enc = encode_corpus([corpus], model.vocab.index, corpus.parent / "enc")
+    enc = encode_corpus([corpus], model.vocab.index)
     words, offs = np.asarray(enc.words), enc.offsets
     cs, os_ = [], []
     for s in range(len(offs) - 1):

@@ -41,6 +41,7 @@ def linear_cross_entropy_reference(
     loss = softmax_cross_entropy(
         logits,
         targets,
+        axis=-1,
         weight=class_weight,
         ignore_index=ignore_index,
         label_smoothing=label_smoothing,

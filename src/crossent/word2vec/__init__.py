@@ -6,15 +6,22 @@ hierarchical softmax; word2vec.c/gensim vector formats; evaluation.
 (5, 5, 0.025)
 """
 
-from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.checkpoint import CheckpointError
+from crossent.word2vec.config import ConfigError, TrainConfig
 from crossent.word2vec.corpus import CorpusError
+from crossent.word2vec.evalsets import EvaluationFileError
+from crossent.word2vec.files import InputFileError
 from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
 
 __all__ = [
+    "CheckpointError",
+    "ConfigError",
     "CorpusError",
+    "EvaluationFileError",
+    "InputFileError",
     "KeyedVectors",
     "Progress",
     "SkipGram",

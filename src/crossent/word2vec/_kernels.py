@@ -74,12 +74,12 @@ def _lookup(
 
 @njit(inline="always")
 def _update(
-    l1: np.ndarray, out: np.ndarray, node: int, label: float, alpha: float, neu1e: np.ndarray
+    l1: np.ndarray, syn1: np.ndarray, node: int, label: float, alpha: float, neu1e: np.ndarray
 ) -> float:  # pragma: no cover - compiled
     """One logistic unit on input vector ``l1``: accumulate its gradient into ``neu1e``,
-    update output row ``node``; returns the unit's loss -log sigma(±f) (float64)."""
+    update output row ``node`` of ``syn1``; returns the unit's loss -log sigma(±f) (float64)."""
     dim = l1.shape[0]
-    row = out[node]
+    row = syn1[node]
     f = np.float32(0.0)
     for d in range(dim):
         f += l1[d] * row[d]
@@ -113,7 +113,7 @@ def _subsample(
 @njit(nogil=True, cache=True, fastmath=True)
 def train_job(  # pragma: no cover - compiled
     syn0: np.ndarray,
-    out: np.ndarray,
+    syn1: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -157,9 +157,9 @@ def train_job(  # pragma: no cover - compiled
                 if hs:
                     for q in range(lengths[o]):
                         label = 1.0 - codes[o, q]
-                        loss += _update(l1, out, points[o, q], label, alpha, neu1e)
+                        loss += _update(l1, syn1, points[o, q], label, alpha, neu1e)
                 else:
-                    loss += _update(l1, out, o, 1.0, alpha, neu1e)
+                    loss += _update(l1, syn1, o, 1.0, alpha, neu1e)
                     for _ in range(negative):
                         x = _next(state)  # alias draw: high bits pick a column, low a coin
                         col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
@@ -168,7 +168,7 @@ def train_job(  # pragma: no cover - compiled
                             neg = np.int64(neg_alias[col])
                         if neg == o:
                             continue
-                        loss += _update(l1, out, neg, 0.0, alpha, neu1e)
+                        loss += _update(l1, syn1, neg, 0.0, alpha, neu1e)
                 for d in range(l1.shape[0]):
                     l1[d] += neu1e[d]
                 pairs += 1

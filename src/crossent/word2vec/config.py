@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 LOSSES = ("ns", "hs", "softmax")
@@ -34,30 +35,98 @@ class TrainConfig:
     batch_pairs: int = 1024  # loss="softmax": pairs per SGD step (whole windows; RESULTS.md)
 
     def __post_init__(self) -> None:
-        for name in ("dim", "window", "epochs", "threads", "min_count", "job_words", "batch_pairs"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name}: expected a positive integer, got {value!r}")
-        if not isinstance(self.negative, int) or self.negative < 0:
-            raise ValueError(f"negative: expected an integer >= 0, got {self.negative!r}")
+        for name, (low, high) in _INT_RANGES.items():
+            _check_int(name, getattr(self, name), low, high)
+        if self.max_vocab is not None:
+            _check_int("max_vocab", self.max_vocab, 1, 2**31 - 1)
         if self.loss not in LOSSES:
-            raise ValueError(f"loss: expected one of {LOSSES}, got {self.loss!r}")
+            raise ConfigError("loss", f"expected one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.loss == "ns" and self.negative < 1:
-            raise ValueError("negative: negative sampling needs negative >= 1, got 0")
-        if not (self.alpha > 0):
-            raise ValueError(f"alpha: expected a positive learning rate, got {self.alpha!r}")
-        if not (0 <= self.sample < 1):
-            raise ValueError(f"sample: expected a threshold in [0, 1), got {self.sample!r}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise ValueError(f"max_vocab: expected a positive integer, got {self.max_vocab!r}")
+            raise ConfigError("negative", "negative sampling needs negative >= 1, got 0")
+        _check_float("alpha", self.alpha, 0.0, math.inf, "a positive learning rate", open_low=True)
+        _check_float("min_alpha_ratio", self.min_alpha_ratio, 0.0, 1.0, "a ratio in [0, 1]")
+        _check_float("sample", self.sample, 0.0, 1.0, "a threshold in [0, 1)", open_high=True)
+        if not isinstance(self.lowercase, bool):
+            raise ConfigError("lowercase", f"expected True or False, got {self.lowercase!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        """The configuration saved by :meth:`to_dict` (unknown keys are an error)."""
+        unknown = sorted(set(data) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ConfigError(unknown[0], "unknown setting")
+        return cls(**data)
+
+    def resumed(self, **requested: Any) -> TrainConfig:
+        """This (saved) configuration, continued with the ``requested`` settings.
+
+        ``epochs`` (continue to that many epochs in all) and ``threads`` may change;
+        any other setting must equal the saved one (else ``ConfigError`` naming it)."""
+        for name, value in requested.items():
+            if name not in self.__dataclass_fields__:
+                raise ConfigError(name, "unknown setting")
+            if name not in ("epochs", "threads") and value != getattr(self, name):
+                raise ConfigError(
+                    name,
+                    f"{value!r} contradicts the checkpoint, which was trained with "
+                    f"{getattr(self, name)!r} (a resumed run keeps its settings)",
+                )
+        return replace(self, **requested)
+
+
+class ConfigError(ValueError):
+    """A setting out of range, of the wrong type, or contradicting a checkpoint.
+
+    ``field`` is the setting's name (the command line shows it as ``--field``)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+_INT_RANGES = {  # inclusive; upper bounds keep memory and time finite, far above any use
+    "dim": (1, 100_000),
+    "window": (1, 1_000),
+    "negative": (0, 1_000),
+    "min_count": (1, 2**62),
+    "epochs": (1, 1_000_000),
+    "threads": (1, 4_096),
+    "seed": (0, 2**63 - 1),
+    "job_words": (1, 1 << 30),
+    "batch_pairs": (1, 1 << 24),
+}
+
+
+def _check_int(name: str, value: object, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ConfigError(name, f"expected an integer, got {value!r}")
+    if value < low:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ConfigError(name, f"expected {what}, got {value!r}")
+    if value > high:
+        raise ConfigError(name, f"expected at most {high:,}, got {value!r}")
+
+
+def _check_float(
+    name: str,
+    value: object,
+    low: float,
+    high: float,
+    what: str,
+    *,
+    open_low: bool = False,
+    open_high: bool = False,
+) -> None:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ConfigError(name, f"expected {what}, got {value!r}")
+    too_low = value <= low if open_low else value < low
+    too_high = value >= high if open_high else value > high
+    if not math.isfinite(value) or too_low or too_high:
+        raise ConfigError(name, f"expected {what}, got {value!r}")
 
 
 def default_threads() -> int:

@@ -70,9 +70,11 @@ def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
     return device, True
 
 
-def is_main_rank() -> bool:
-    """Rank 0 of an initialised group, or a single process: the one that prints and writes."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
+def leave() -> None:
+    """Leave the process group before the process exits (a gloo group still alive at
+    interpreter shutdown can abort the process)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 @dataclass(frozen=True)

@@ -14,45 +14,98 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from crossent.word2vec import _kernels
-from crossent.word2vec.corpus import CorpusError, encode_corpus
+from crossent.word2vec.corpus import (
+    Corpus,
+    CorpusError,
+    CorpusLike,
+    as_corpus,
+    encode_corpus,
+    job_bounds,
+)
+from crossent.word2vec.keyedvectors import KeyedVectors
 from crossent.word2vec.model import SkipGram
-from crossent.word2vec.train import job_bounds
+
+
+@dataclass
+class EvaluationReport:
+    """Scores of one set of vectors: per word-pair file (by file name), analogies and the
+    held-out loss (each as returned by the function that computes it), where asked."""
+
+    words: int
+    similarity: dict[str, dict[str, Any]]
+    analogies: dict[str, Any] | None = None
+    heldout: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data; parts that were not asked for are left out."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+def evaluate(
+    vectors: KeyedVectors,
+    model: SkipGram | None = None,
+    *,
+    similarity: Sequence[str | os.PathLike[str]] = (),
+    analogies: str | os.PathLike[str] | None = None,
+    heldout: CorpusLike | Corpus = (),
+) -> EvaluationReport:
+    """Word similarity (Spearman) on each ``similarity`` file, analogy accuracy on
+    ``analogies``, and the exact held-out J(θ) of ``model`` on the ``heldout`` text."""
+    heldout_corpus = None if _empty(heldout) else as_corpus(heldout)
+    if heldout_corpus is not None and model is None:
+        raise ValueError(
+            "heldout: needs a model (a checkpoint holds the output vectors), not only vectors"
+        )
+    report = EvaluationReport(len(vectors), {})
+    for path in similarity:
+        report.similarity[Path(path).name] = vectors.evaluate_word_pairs(path)
+    if analogies is not None:
+        report.analogies = vectors.evaluate_word_analogies(analogies)
+    if heldout_corpus is not None and model is not None:
+        report.heldout = heldout_loss(model, heldout_corpus)
+    return report
+
+
+def _empty(corpus: object) -> bool:
+    return isinstance(corpus, (list, tuple)) and not corpus
 
 
 def heldout_loss(
     model: SkipGram,
-    paths: Sequence[str | os.PathLike[str]],
+    corpus: CorpusLike | Corpus,
     *,
     window: int | None = None,
     batch_pairs: int = 8192,
     block_words: int = 100_000,
 ) -> dict[str, Any]:
-    """Mean held-out J(θ) over the text's pairs, its perplexity and the pair count.
+    """Mean held-out J(θ) over the pairs of ``corpus`` (paths or token lists, as
+    :func:`.train.train`), its perplexity and the pair count.
 
     The text is encoded to a memory-mapped file and scored ``block_words`` words at a time,
     so memory stays bounded (about ``32 · window · block_words`` bytes of pairs) whatever
     the text's size."""
     window = window or model.config.window
+    if not isinstance(window, int) or not 1 <= window <= 1000:
+        raise ValueError(f"window: expected an integer in [1, 1000], got {window!r}")
     keep = np.ones(len(model.vocab), dtype=np.float32)
     score = _hs_scorer(model) if model.config.loss == "hs" else _softmax_scorer(model, batch_pairs)
     total, pairs = 0.0, 0
-    with tempfile.TemporaryDirectory(prefix="crossent-heldout-") as tmp:
-        enc = encode_corpus(paths, model.vocab.index, Path(tmp), lowercase=model.config.lowercase)
-        words = np.asarray(enc.words)
-        for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
-            offsets = enc.offsets[s0 : s1 + 1]
-            centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 0, False)
-            if len(contexts):
-                total += score(centres, starts, contexts)
-                pairs += len(contexts)
+    enc = encode_corpus(corpus, model.vocab.index, lowercase=model.config.lowercase)
+    words = np.asarray(enc.words)
+    for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
+        offsets = enc.offsets[s0 : s1 + 1]
+        centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 0, False)
+        if len(contexts):
+            total += score(centres, starts, contexts)
+            pairs += len(contexts)
     if pairs == 0:
         raise CorpusError("heldout: no pair of in-vocabulary words within the window")
     mean = total / pairs

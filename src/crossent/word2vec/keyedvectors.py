@@ -6,11 +6,11 @@ import difflib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from crossent.word2vec.evalsets import read_analogies, read_word_pairs
 from crossent.word2vec.io import load_word2vec, save_word2vec
 
 
@@ -106,24 +106,29 @@ class KeyedVectors:
     ) -> dict[str, Any]:
         """Spearman correlation between cosine similarity and human scores of word pairs.
 
-        File: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments. Pairs with a word outside
-        the ``restrict_vocab`` most frequent are skipped and counted in ``oov_ratio``.
+        File: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments (a line that does not
+        parse is an error naming ``file:line``). Pairs with a word outside the
+        ``restrict_vocab`` most frequent are skipped and counted in ``oov_ratio``; fewer
+        than 2 pairs left is an error (no correlation exists).
         """
         lookup = self._case_index(restrict_vocab, case_insensitive)
-        ours, human, total = [], [], 0
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if not line.strip() or line.startswith("#"):
-                continue
-            a, b, score = line.split("\t")[:3]
-            total += 1
+        pairs = read_word_pairs(path)
+        ours, human = [], []
+        for pair in pairs:
+            a, b = (pair.first, pair.second)
             a, b = (a.lower(), b.lower()) if case_insensitive else (a, b)
             if a in lookup and b in lookup:
                 ours.append(float(self._unit[lookup[a]] @ self._unit[lookup[b]]))
-                human.append(float(score))
+                human.append(pair.score)
+        if len(ours) < 2:
+            raise ValueError(
+                f"similarity: {os.fspath(path)}: only {len(ours)} of its {len(pairs)} pairs "
+                f"have both words among the {restrict_vocab} most frequent; need 2 or more"
+            )
         return {
-            "spearman": spearman(np.asarray(ours), np.asarray(human)) if len(ours) > 1 else 0.0,
+            "spearman": spearman(np.asarray(ours), np.asarray(human)),
             "pairs": len(ours),
-            "oov_ratio": 1 - len(ours) / total if total else 0.0,
+            "oov_ratio": 1 - len(ours) / len(pairs),
         }
 
     def evaluate_word_analogies(
@@ -140,21 +145,23 @@ class KeyedVectors:
         """
         lookup = self._case_index(restrict_vocab, case_insensitive)
         unit = self._unit[: min(restrict_vocab, len(self))]
+        questions = read_analogies(path)
         names: list[str] = []
         asked: list[int] = []  # section of each covered question
         quads: list[tuple[int, ...]] = []
-        total = 0
-        for line in Path(path).read_text(encoding="utf-8").splitlines():
-            if line.startswith(":"):
-                names.append(line[1:].strip())
-                continue
-            parts = (line.lower() if case_insensitive else line).split()
-            if len(parts) != 4:
-                continue
-            total += 1
+        for question in questions:
+            if not names or names[-1] != question.section:
+                names.append(question.section)
+            parts = [p.lower() if case_insensitive else p for p in question.words]
             if all(p in lookup for p in parts):
                 quads.append(tuple(lookup[p] for p in parts))
-                asked.append(max(len(names) - 1, 0))
+                asked.append(len(names) - 1)
+        if not quads:
+            raise ValueError(
+                f"analogies: {os.fspath(path)}: none of its {len(questions)} questions has all "
+                f"four words among the {restrict_vocab} most frequent"
+            )
+        total = len(questions)
         ids = np.asarray(quads, dtype=np.int64).reshape(-1, 4)
         hits = np.zeros(len(ids), dtype=bool)
         for s in range(0, len(ids), 1024):  # batched: one matrix multiply per 1024 questions

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from crossent.word2vec.checkpoint import is_checkpoint, read_checkpoint, save_checkpoint
 from crossent.word2vec.config import TrainConfig
-from crossent.word2vec.io import VectorFileError, load_checkpoint, save_checkpoint
 from crossent.word2vec.keyedvectors import KeyedVectors
 from crossent.word2vec.vocab import Vocabulary
 
@@ -33,11 +33,16 @@ class Position:
 
 @dataclass
 class SkipGram:
+    """A model and where its training stands. ``corpus`` is the fingerprint of the corpus
+    it was trained on (sizes and digest; None before training): a run continues only on
+    the same corpus."""
+
     config: TrainConfig
     vocab: Vocabulary
     syn0: np.ndarray  # float32 [V, D]
     syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs)
     position: Position = field(default_factory=Position)
+    corpus: dict[str, Any] | None = None
 
     @classmethod
     def initial(cls, config: TrainConfig, vocab: Vocabulary) -> SkipGram:
@@ -51,10 +56,12 @@ class SkipGram:
     def keyed_vectors(self) -> KeyedVectors:
         return KeyedVectors(self.vocab.words, self.syn0, dict(self.vocab.index))
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: str | os.PathLike[str], *, replace: bool = True) -> None:
+        """Write a checkpoint atomically (``replace=False``: never over an existing file)."""
         meta: dict[str, Any] = {
             "config": self.config.to_dict(),
             "position": vars(self.position),
+            "corpus": self.corpus,
         }
         arrays = {
             "syn0": self.syn0,
@@ -62,25 +69,21 @@ class SkipGram:
             "counts": self.vocab.counts,
             "words": np.asarray(self.vocab.words, dtype=str),
         }
-        save_checkpoint(path, arrays, meta)
+        save_checkpoint(path, arrays, meta, replace=replace)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SkipGram:
-        arrays, meta = load_checkpoint(path)
-        try:
-            config = TrainConfig.from_dict(meta["config"])
-            vocab = Vocabulary([str(w) for w in arrays["words"]], arrays["counts"])
-            model = cls(
-                config,
-                vocab,
-                arrays["syn0"],
-                arrays["syn1"],
-                Position(**meta["position"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise VectorFileError(f"{path}: incomplete checkpoint ({exc})") from exc
-        if model.syn0.shape != (len(vocab), config.dim):
-            raise VectorFileError(
-                f"{path}: syn0 has shape {model.syn0.shape}, expected {(len(vocab), config.dim)}"
-            )
-        return model
+    def load(cls, path: str | os.PathLike[str], what: str = "checkpoint") -> SkipGram:
+        """Read a checkpoint, every array proved consistent (:mod:`.checkpoint`)."""
+        ckpt = read_checkpoint(path, what)
+        vocab = Vocabulary(ckpt.words, ckpt.counts)
+        return cls(ckpt.config, vocab, ckpt.syn0, ckpt.syn1, Position(**ckpt.position), ckpt.corpus)
+
+
+def load_any(
+    path: str | os.PathLike[str], what: str = "vectors"
+) -> tuple[KeyedVectors, SkipGram | None]:
+    """Vectors from a word2vec file, or from a checkpoint (then also its model)."""
+    if is_checkpoint(path, what):
+        model = SkipGram.load(path, what)
+        return model.keyed_vectors(), model
+    return KeyedVectors.load(path), None

@@ -12,28 +12,29 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-import tempfile
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from crossent.word2vec import _kernels
-from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.checkpoint import CheckpointError
+from crossent.word2vec.config import ConfigError, TrainConfig
 from crossent.word2vec.corpus import (
+    Corpus,
     CorpusError,
+    CorpusLike,
     EncodedCorpus,
-    check_readable,
+    as_corpus,
     count_words,
     encode_corpus,
+    job_bounds,
 )
 from crossent.word2vec.device import resolve_device, weights_on, write_back
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.model import Position, SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
 if TYPE_CHECKING:
@@ -56,6 +57,10 @@ class Progress:
     epoch_losses: list[float]
 
 
+JobResult = tuple[float, int, int]
+"""What one job returns: (loss summed over its pairs in float64, pairs, words read)."""
+
+
 class TrainingInterrupted(Exception):
     """Ctrl-C during training: ``model`` holds the state reached, ready to checkpoint."""
 
@@ -75,11 +80,13 @@ class TrainingDiverged(ValueError):
         )
 
 
-def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) -> SkipGram:
+def build_model(corpus: CorpusLike | Corpus, config: TrainConfig) -> SkipGram:
     """First pass: count words, build the vocabulary, initialise the weights."""
-    counts, stats = count_words(check_readable(paths), lowercase=config.lowercase)
+    source = as_corpus(corpus)
+    source.check()
+    counts, stats = count_words(source, lowercase=config.lowercase)
     if stats.words == 0:
-        raise CorpusError(f"corpus: no words in {', '.join(map(str, paths))}")
+        raise CorpusError(f"corpus: no words in {source.describe()}")
     vocab = Vocabulary.build(counts, min_count=config.min_count, max_size=config.max_vocab)
     if len(vocab) == 0:
         top = ", ".join(f"{w!r}×{c}" for w, c in counts.most_common(3))
@@ -93,7 +100,7 @@ def build_model(paths: Sequence[str | os.PathLike[str]], config: TrainConfig) ->
 
 
 def train(
-    paths: Sequence[str | os.PathLike[str]],
+    corpus: CorpusLike | Corpus,
     config: TrainConfig | None = None,
     *,
     model: SkipGram | None = None,
@@ -101,7 +108,13 @@ def train(
     device: Any = None,
     distributed: bool = False,
 ) -> SkipGram:
-    """Train skip-gram on text files; ``model`` continues a checkpoint from its position.
+    """Train skip-gram on ``corpus``: a path (a plain string is a path), a list of paths,
+    or a re-iterable of token lists (gensim's ``sentences``).
+
+    ``model`` (e.g. a checkpoint) continues from its position, on the corpus it was trained
+    on (else :class:`CorpusError`); with ``config`` too, only ``epochs`` (train to that many
+    epochs in all, so a finished run can be extended) and ``threads`` may differ from the
+    model's settings (else :class:`ConfigError` naming the setting).
 
     ``device`` (``loss="softmax"`` only): ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``
     — where the weights live during training (see :mod:`.device`). ``distributed``: train
@@ -110,39 +123,32 @@ def train(
     par = _parallel() if distributed else None
     cfg = model.config if model is not None else config or TrainConfig()
     dev = resolve_device(device, cfg.loss) if par is None else par.settings(cfg, device, model)
-    with tempfile.TemporaryDirectory(prefix="crossent-corpus-") as tmp:
-        prepare = functools.partial(_prepare, paths, config, model, Path(tmp))
-        model, enc = prepare() if par is None else par.prepare(prepare)
-        weights = None
-        if model.config.loss == "softmax":
-            weights = weights_on(model, dev) if par is None else par.weights(model, dev)
-        _Trainer(model, enc, progress, weights).run()
-        if par is not None and weights is not None:
-            par.gather(weights, model)
+    prepare = functools.partial(_prepare, corpus, config, model)
+    model, enc = prepare() if par is None else par.prepare(prepare)
+    weights = None
+    if model.config.loss == "softmax":
+        weights = weights_on(model, dev) if par is None else par.weights(model, dev)
+    _Trainer(model, enc, progress, weights).run()
+    if par is not None and weights is not None:
+        par.gather(weights, model)
     return model
 
 
 def _prepare(
-    paths: Sequence[str | os.PathLike[str]],
-    config: TrainConfig | None,
-    model: SkipGram | None,
-    tmp: Path,
+    corpus: CorpusLike | Corpus, config: TrainConfig | None, model: SkipGram | None
 ) -> tuple[SkipGram, EncodedCorpus]:
     """The model (built, or the one given) and the encoded corpus it trains on."""
+    source = as_corpus(corpus)
+    source.check()
     counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
-        model = build_model(paths, config or TrainConfig())
-    else:
-        check_readable(paths)
+        model = build_model(source, config or TrainConfig())
+    elif config is not None:
+        model.config = resume_config(model, **config.to_dict())
     enc = encode_corpus(
-        paths,
-        model.vocab.index,
-        tmp,
-        lowercase=model.config.lowercase,
-        warn=not counted,
+        source, model.vocab.index, lowercase=model.config.lowercase, warn=not counted
     )
-    if len(enc.words) == 0:
-        raise CorpusError("corpus: no in-vocabulary words to train on")
+    _check_trainable(model, enc)
     return model, enc
 
 
@@ -152,12 +158,38 @@ def _parallel() -> Parallel:
     return Parallel()
 
 
-def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
-    """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
-    targets = np.arange(job_words, offsets[-1] + job_words, job_words)
-    cuts = np.unique(np.clip(np.searchsorted(offsets, targets), 1, len(offsets) - 1))
-    starts = np.concatenate([[0], cuts[:-1]])
-    return [(int(a), int(b)) for a, b in zip(starts, cuts, strict=True) if b > a]
+def resume_config(model: SkipGram, **requested: Any) -> TrainConfig:
+    """The settings to continue ``model`` with: its own, with the ``requested`` epochs
+    (to that many in all: at least what it has trained) and threads; any other requested
+    setting must equal the model's (else :class:`ConfigError` naming it)."""
+    config = model.config.resumed(**requested)
+    pos = model.position
+    if config.epochs < pos.epoch or (config.epochs == pos.epoch and pos.job > 0):
+        raise ConfigError(
+            "epochs",
+            f"{config.epochs} is fewer than the checkpoint has trained "
+            f"({pos.epoch} epochs{' and part of the next' if pos.job else ''})",
+        )
+    return config
+
+
+def _check_trainable(model: SkipGram, enc: EncodedCorpus) -> None:
+    """The encoded corpus can train ``model``: words to pair, and the model's own corpus."""
+    if len(enc.words) == 0:
+        raise CorpusError("corpus: no in-vocabulary words to train on")
+    if int(np.diff(enc.offsets).max()) < 2:
+        raise CorpusError(
+            "corpus: no sentence has two in-vocabulary words: no (centre, context) pair"
+        )
+    fingerprint = enc.fingerprint()
+    if model.corpus is not None and fingerprint != model.corpus:
+        raise CorpusError(
+            "corpus: not the corpus the checkpoint was trained on ("
+            f"{model.corpus['words']} in-vocabulary words in {model.corpus['sentences']} "
+            f"sentences then, {fingerprint['words']} in {fingerprint['sentences']} now, "
+            "or different words)"
+        )
+    model.corpus = fingerprint
 
 
 def _finite(*arrays: np.ndarray) -> bool:
@@ -207,86 +239,100 @@ class _Trainer:
         return cfg.alpha * (1.0 - (1.0 - cfg.min_alpha_ratio) * frac)
 
     def run(self) -> None:
-        pos, cfg = self.m.position, self.m.config
-        while pos.epoch < cfg.epochs:
-            try:
-                self._epoch(pos.epoch, pos.job)
-            finally:  # a GPU's weights back into the model, also when interrupted
-                if self.weights is not None:
-                    write_back(self.weights, self.m)
-            if not _finite(self.m.syn0, self.m.syn1):
-                raise TrainingDiverged(
-                    f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss
-                )
-            pos.epoch_losses.append(pos.partial_loss / max(pos.partial_pairs, 1))
-            pos.epoch, pos.job, pos.partial_loss, pos.partial_pairs = pos.epoch + 1, 0, 0.0, 0
-
-    def _epoch(self, epoch: int, first_job: int) -> None:
-        todo = list(range(first_job, len(self.jobs)))
-        begin = {j: epoch * len(self.enc.words) + int(self.job_starts[j]) for j in todo}
-        finished: dict[int, tuple[float, int, int]] = {}
-        results = self._results(epoch, todo, begin, finished)
+        """Epochs from the model's position to ``config.epochs``. The position changes by
+        whole assignments only, so Ctrl-C anywhere leaves it consistent."""
+        cfg = self.m.config
+        if self.m.position.job > len(self.jobs):
+            raise CheckpointError(
+                f"checkpoint: position: job {self.m.position.job} is beyond the "
+                f"{len(self.jobs)} jobs of the corpus"
+            )
         try:
-            for j, result in results:
-                if not math.isfinite(result[0]):
-                    results.close()
-                    where = f"the loss in epoch {epoch + 1}, job {j + 1}"
-                    raise TrainingDiverged(where, self.m.config.alpha, self.m.config.loss)
-                self._account(j, result, begin[j])
-                self._report(epoch)
-        except KeyboardInterrupt:
-            results.close()  # waits for the running jobs, collects them into ``finished``
-            # Jobs start in order, so those that ran form a run of consecutive indices.
-            for j in sorted(finished):
-                self._account(j, finished[j], begin[j])
+            while self.m.position.epoch < cfg.epochs:
+                pos = self.m.position
+                try:
+                    self._epoch(pos.epoch, pos.job)
+                finally:  # a GPU's weights back into the model, also when interrupted
+                    if self.weights is not None:
+                        write_back(self.weights, self.m)
+                self._end_epoch(self.m.position)
+        except KeyboardInterrupt:  # outside a job: the position is a consistent snapshot
             raise TrainingInterrupted(self.m) from None
 
-    def _account(self, j: int, result: tuple[float, int, int], words_before: int) -> None:
-        """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
-        pos = self.m.position
-        loss, pairs, words = result
-        assert j == pos.job, (j, pos.job)
-        pos.partial_loss += loss
-        pos.partial_pairs += pairs
-        pos.words_done = words_before + words
-        pos.job = j + 1
+    def _end_epoch(self, pos: Position) -> None:
+        cfg = self.m.config
+        if not _finite(self.m.syn0, self.m.syn1):
+            raise TrainingDiverged(f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss)
+        if pos.partial_pairs == 0:
+            raise ConfigError(
+                "sample",
+                f"subsampling with sample={cfg.sample:g} left no (centre, context) pair in "
+                f"epoch {pos.epoch + 1}; use a larger sample, or 0 to turn it off",
+            )
+        losses = [*pos.epoch_losses, pos.partial_loss / pos.partial_pairs]
+        self.m.position = replace(
+            pos, epoch=pos.epoch + 1, job=0, epoch_losses=losses, partial_loss=0.0, partial_pairs=0
+        )
 
-    def _results(
-        self,
-        epoch: int,
-        todo: list[int],
-        begin: dict[int, int],
-        finished: dict[int, tuple[float, int, int]],
-    ) -> Generator[tuple[int, tuple[float, int, int]], None, None]:
-        """Results in job order; with several threads, jobs overlap (Hogwild). Jobs run on
-        worker threads even with ``threads=1``, so that Ctrl-C (delivered to the main thread)
-        never lands inside a job: when the generator is closed early, jobs that had started
-        run to the end (their updates are in the weights) and their results go to
-        ``finished``."""
-        threads = self.m.config.threads
-        pending: dict[int, Future[tuple[float, int, int]]] = {}
+    def _epoch(self, epoch: int, first_job: int) -> None:
+        """Jobs ``first_job..`` of the epoch, accounted in job order. With several threads,
+        jobs overlap (Hogwild). Jobs run on worker threads even with ``threads=1``, so that
+        Ctrl-C (delivered to the main thread) never lands inside a job: on Ctrl-C, jobs that
+        had started run to the end (their updates are in the weights) and are accounted."""
+        pending: dict[int, Future[JobResult]] = {}
         try:
-            with ThreadPoolExecutor(threads) as ex:
+            with ThreadPoolExecutor(self.m.config.threads) as pool:
                 try:
-                    ahead = iter(todo)
-                    for j in todo:
-                        while len(pending) < 2 * threads:
-                            nxt = next(ahead, None)
-                            if nxt is None:
-                                break
-                            pending[nxt] = ex.submit(self._job, epoch, nxt, begin[nxt])
+                    for j in range(first_job, len(self.jobs)):
+                        self._submit_ahead(pool, pending, epoch, j)
                         result = pending[j].result()
                         del pending[j]
-                        yield j, result
+                        self._account(epoch, j, result)
                 finally:
-                    for f in pending.values():
-                        f.cancel()
-        finally:  # the executor has shut down: every job has finished or never started
-            for j, f in pending.items():
-                if not f.cancelled() and f.exception() is None:
-                    finished[j] = f.result()
+                    for future in pending.values():
+                        future.cancel()
+        except KeyboardInterrupt:  # the pool has shut down: started jobs have finished
+            for j in sorted(pending):  # jobs start in order: the finished ones come first
+                if pending[j].cancelled() or pending[j].exception() is not None:
+                    break
+                self._account(epoch, j, pending[j].result())
+            raise TrainingInterrupted(self.m) from None
 
-    def _job(self, epoch: int, j: int, words_before: int) -> tuple[float, int, int]:
+    def _submit_ahead(
+        self,
+        pool: ThreadPoolExecutor,
+        pending: dict[int, Future[JobResult]],
+        epoch: int,
+        j: int,
+    ) -> None:
+        """Keep up to two jobs per thread queued, from job ``j`` on."""
+        nxt = max(pending, default=j - 1) + 1
+        while len(pending) < 2 * self.m.config.threads and nxt < len(self.jobs):
+            pending[nxt] = pool.submit(self._job, epoch, nxt, self._words_before(epoch, nxt))
+            nxt += 1
+
+    def _words_before(self, epoch: int, j: int) -> int:
+        """In-vocabulary words of all the jobs before job ``j`` of ``epoch``, over all epochs."""
+        return epoch * len(self.enc.words) + int(self.job_starts[j])
+
+    def _account(self, epoch: int, j: int, result: JobResult) -> None:
+        """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
+        pos, cfg = self.m.position, self.m.config
+        loss, pairs, words = result
+        if not math.isfinite(loss):
+            where = f"the loss in epoch {epoch + 1}, job {j + 1}"
+            raise TrainingDiverged(where, cfg.alpha, cfg.loss)
+        assert j == pos.job, (j, pos.job)
+        self.m.position = replace(  # one assignment: Ctrl-C never sees half an update
+            pos,
+            partial_loss=pos.partial_loss + loss,
+            partial_pairs=pos.partial_pairs + pairs,
+            words_done=self._words_before(epoch, j) + words,
+            job=j + 1,
+        )
+        self._report(epoch)
+
+    def _job(self, epoch: int, j: int, words_before: int) -> JobResult:
         s0, s1 = self.jobs[j]
         offsets = self.enc.offsets[s0 : s1 + 1]
         a0 = self.alpha(words_before)

@@ -1,4 +1,4 @@
-"""The ``crossent`` command line (typer + rich)."""
+"""``crossent explain``: a thin layer over :func:`crossent.explain.explain`."""
 
 from __future__ import annotations
 
@@ -7,30 +7,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from crossent.cli.common import fail
 from crossent.explain import Explanation, explain, plot_explanation, to_json
 
-app = typer.Typer(
-    help="crossent: cross-entropy, softmax and word2vec, correct and fast.",
-    no_args_is_help=True,
-    add_completion=False,
-)
 console = Console()
-
-
-@app.callback()
-def _root() -> None:
-    """crossent: cross-entropy, softmax and word2vec, correct and fast."""
-
-
-def _explain_error(message: str) -> typer.Exit:
-    """One line ``error: message`` on stderr; the returned exit has status 2."""
-    Console(stderr=True).print(
-        f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False
-    )
-    return typer.Exit(2)
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:
@@ -39,7 +21,7 @@ def _floats(text: str | None, name: str) -> list[float] | None:
     try:
         return [float(v) for v in text.replace(",", " ").split()]
     except ValueError:
-        raise _explain_error(f"{name}: expected comma-separated numbers, got {text!r}") from None
+        raise fail(f"{name}: expected comma-separated numbers, got {text!r}") from None
 
 
 def _target(text: str | None) -> int | list[float] | None:
@@ -48,11 +30,10 @@ def _target(text: str | None) -> int | list[float] | None:
     if values is None or len(values) > 1:
         return values
     if not values[0].is_integer():
-        raise _explain_error(f"--target: one value is a class index (an integer), got {text!r}")
+        raise fail(f"--target: one value is a class index (an integer), got {text!r}")
     return int(values[0])
 
 
-@app.command("explain")
 def explain_cmd(
     logits: Annotated[
         str | None, typer.Option(help="Comma-separated logits (default: the seed's 1,2,0.5).")
@@ -94,7 +75,7 @@ def explain_cmd(
         if plot is not None:
             plot_explanation(result, plot)
     except ValueError as exc:
-        raise _explain_error(str(exc)) from None
+        raise fail(str(exc)) from None
     if as_json:
         typer.echo(to_json(result))
     else:
@@ -159,17 +140,3 @@ def _print_seed_one_liner(r: Explanation) -> None:
         f"max-shifted logsumexp → {o.shifted_stable_loss:.6f}",
         soft_wrap=True,
     )
-
-
-def main() -> None:
-    """Entry point of the ``crossent`` script."""
-    app()
-
-
-def _register_word2vec() -> None:
-    from crossent.cli_word2vec import register
-
-    register(app)
-
-
-_register_word2vec()

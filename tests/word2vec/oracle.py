@@ -80,7 +80,7 @@ def softmax_step_reference(
 
 def train_job_reference(
     syn0: np.ndarray,
-    out: np.ndarray,
+    syn1: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -96,7 +96,7 @@ def train_job_reference(
     points: np.ndarray,
     lengths: np.ndarray,
 ) -> tuple[float, int, int]:
-    """Updates ``syn0`` and ``out`` (float64 arrays) in place; returns (loss, pairs, words)."""
+    """Updates ``syn0`` and ``syn1`` (float64 arrays) in place; returns (loss, pairs, words)."""
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, pairs = 0, 0.0, 0
@@ -131,10 +131,10 @@ def train_job_reference(
                             units.append((col, 0.0))
                 neu1e = np.zeros(syn0.shape[1])
                 for node, label in units:
-                    f = float(syn0[c] @ out[node])
+                    f = float(syn0[c] @ syn1[node])
                     g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
-                    neu1e += g * out[node]
-                    out[node] += g * syn0[c]
+                    neu1e += g * syn1[node]
+                    syn1[node] += g * syn0[c]
                     loss += softplus(-f) if label > 0.5 else softplus(f)
                 syn0[c] += neu1e
                 pairs += 1

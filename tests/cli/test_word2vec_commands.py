@@ -16,15 +16,6 @@ from crossent.word2vec import KeyedVectors
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rng = np.random.default_rng(1)
-    words = [f"w{i}" for i in range(60)]
-    path = tmp_path_factory.mktemp("cli") / "c.txt"
-    path.write_text("\n".join(" ".join(rng.choice(words, 12)) for _ in range(400)))
-    return path
-
-
 def test_train_eval_similar(corpus: Path, tmp_path: Path) -> None:
     out, ckpt, plot = tmp_path / "v.txt", tmp_path / "m.npz", tmp_path / "loss.png"
     res = runner.invoke(
@@ -131,53 +122,11 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert "nearest neighbours" in res.output
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith("held-out J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c) on wikitext2-test.txt")
-    from crossent.cli_word2vec import data_file
     from crossent.word2vec import SkipGram
+    from crossent.word2vec.data import data_file
     from crossent.word2vec.evaluate import heldout_loss
 
     model = SkipGram.load(tmp_path / "demo" / "model.ckpt.npz")
     exact = heldout_loss(model, [data_file("wikitext2-test.txt")])
     assert f"{exact['loss']:.4f} nats per pair" in last
     assert f"{exact['pairs']:,} pairs" in last
-
-
-def test_ctrl_c_writes_a_checkpoint_that_resumes(tmp_path: Path) -> None:
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    from crossent.cli_word2vec import data_file
-    from crossent.word2vec import TrainConfig, train
-
-    warm = tmp_path / "warm.txt"
-    warm.write_text("a b c a b c\n" * 20)
-    train([warm], TrainConfig(min_count=1, epochs=1, dim=4))  # numba kernels compiled and cached
-    out = tmp_path / "v.bin"
-    cmd = [
-        sys.executable,
-        "-m",
-        "crossent",
-        "train",
-        str(data_file("wikitext2-valid.txt")),
-        "--out",
-        str(out),
-        "--epochs",
-        "200",
-        "--threads",
-        "1",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    ckpt = tmp_path / "v.bin.ckpt"
-    time.sleep(6)  # past start-up, inside the epochs
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
-    assert "checkpoint written to" in err
-    assert ckpt.exists()
-    assert not out.exists()  # no half-written vectors
-    from crossent.word2vec import SkipGram
-
-    model = SkipGram.load(ckpt)
-    assert model.position.words_done > 0
-    assert model.position.epoch < 200

@@ -1,0 +1,71 @@
+"""``crossent eval``: word similarity, analogies and the exact held-out loss of vectors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from crossent.cli.common import JsonFlag, fail, stdout, user_errors
+
+if TYPE_CHECKING:
+    from crossent.word2vec.evaluate import EvaluationReport
+
+
+def eval_cmd(
+    vectors: Annotated[Path, typer.Argument(help="Vector file or checkpoint.")],
+    similarity: Annotated[list[Path] | None, typer.Option(help="Word-pair file(s).")] = None,
+    analogies: Annotated[Path | None, typer.Option(help="Analogy questions file.")] = None,
+    heldout: Annotated[list[Path] | None, typer.Option(help="Text for held-out J(θ).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Evaluate vectors: word similarity, analogies, exact held-out loss (checkpoints)."""
+    from crossent.word2vec.data import ANALOGIES, WORD_PAIRS, data_file
+    from crossent.word2vec.evaluate import evaluate
+    from crossent.word2vec.model import load_any
+
+    defaults = not similarity and analogies is None and not heldout
+    sim = similarity or ([data_file(WORD_PAIRS)] if defaults else [])
+    ana = analogies or (data_file(ANALOGIES) if defaults else None)
+    with user_errors():
+        kv, model = load_any(vectors, "VECTORS")
+        if heldout and model is None:
+            raise fail(
+                "--heldout needs a checkpoint (it holds the output vectors), not a vector file"
+            )
+        report = evaluate(kv, model, similarity=sim, analogies=ana, heldout=heldout or [])
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        print_report(report)
+
+
+def print_report(report: EvaluationReport) -> None:
+    """The report as a table on stdout."""
+    table = Table(title=f"evaluation ({report.words} words)")
+    for col in ("task", "score", "coverage"):
+        table.add_column(col)
+    for name, r in report.similarity.items():
+        table.add_row(
+            f"similarity {name}",
+            f"Spearman {r['spearman']:.4f}",
+            f"{r['pairs']} pairs, OOV {r['oov_ratio']:.1%}",
+        )
+    if report.analogies is not None:
+        r = report.analogies
+        table.add_row(
+            "analogies",
+            f"accuracy {r['accuracy']:.2%}",
+            f"{r['questions']} questions ({r['coverage']:.1%})",
+        )
+    if report.heldout is not None:
+        r = report.heldout
+        table.add_row(
+            f"held-out J(θ), {r['objective']}",
+            f"{r['loss']:.4f} (perplexity {r['perplexity']:.1f})",
+            f"{r['pairs']} pairs",
+        )
+    stdout.print(table)

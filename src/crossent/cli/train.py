@@ -1,0 +1,380 @@
+"""``crossent train``: skip-gram word vectors from text files.
+
+Before any work every path is checked (inputs are readable regular files, outputs are
+writable, and no output is an input or another output). SIGTERM is handled like Ctrl-C:
+during training the state reached goes to a checkpoint (the ``--checkpoint`` path, else a
+free ``OUT.ckpt`` name that replaces nothing), after training the message says what was
+written. :func:`run_training` is shared with ``crossent demo``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from crossent.cli.common import JsonFlag, console, fail, user_errors
+from crossent.cli.progress import progress_display
+
+if TYPE_CHECKING:
+    from crossent.word2vec import Progress as TrainProgress
+    from crossent.word2vec import SkipGram, TrainConfig
+
+INTERRUPTED = 130  # the shell's status for a run stopped by SIGINT
+
+
+@dataclass
+class Outputs:
+    """The files a run writes (the user named each of them)."""
+
+    vectors: Path
+    binary: bool = True
+    checkpoint: Path | None = None
+    plot: Path | None = None
+
+    def named(self) -> list[tuple[str, Path]]:
+        """``(option, path)`` of every output."""
+        pairs = [("--out", self.vectors), ("--checkpoint", self.checkpoint), ("--plot", self.plot)]
+        return [(option, path) for option, path in pairs if path is not None]
+
+
+@dataclass
+class TrainingSummary:
+    """What a run wrote, and its per-epoch losses."""
+
+    vectors: str
+    checkpoint: str | None
+    plot: str | None
+    vocabulary: int
+    epoch_losses: list[float] = field(default_factory=list)
+    loss: str = "ns"
+
+
+@dataclass
+class Placement:
+    """Where a run trains: ``device`` (``--device``), and whether torchrun launched it
+    (then every rank trains and rank 0 alone prints and writes)."""
+
+    device: str | None = None
+    distributed: bool = False
+
+    rank: int = 0  # this process's rank under torchrun
+
+    def main_rank(self) -> bool:
+        return self.rank == 0
+
+    def leave(self) -> None:
+        """Leave torchrun's process group before exiting."""
+        if self.distributed:
+            from crossent.word2vec.distributed import leave
+
+            leave()
+
+
+def run_training(
+    corpus: list[Path],
+    settings: dict[str, Any],
+    outputs: Outputs,
+    *,
+    resume: Path | None = None,
+    quiet: bool = False,
+    placement: Placement | None = None,
+) -> TrainingSummary:
+    """Check the paths, train (``settings``: TrainConfig fields the user gave; or continue
+    ``resume``), then write the outputs."""
+    placement = placement or Placement()
+    check_paths(corpus, outputs, resume)
+    with sigterm_as_interrupt():
+        try:
+            config, resumed = _start(settings, resume)
+            _check_placement(config or resumed.config, placement)  # type: ignore[union-attr]
+        except KeyboardInterrupt:
+            raise fail("interrupted before training started; nothing was written", 130) from None
+        points: list[tuple[float, float]] = []
+        main = placement.main_rank()
+        model = _train(corpus, config, resumed, outputs, quiet or not main, points, placement)
+        if main:
+            _write_outputs(model, outputs, points)
+    return TrainingSummary(
+        vectors=str(outputs.vectors),
+        checkpoint=str(outputs.checkpoint) if outputs.checkpoint else None,
+        plot=str(outputs.plot) if outputs.plot else None,
+        vocabulary=len(model.vocab),
+        epoch_losses=model.position.epoch_losses,
+        loss=model.config.loss,
+    )
+
+
+def check_paths(corpus: list[Path], outputs: Outputs, resume: Path | None) -> None:
+    """Inputs are readable regular files, outputs writable, no output an input or another
+    output (real files compared: symlinks and hard links count)."""
+    from crossent.word2vec.files import check_distinct, check_input, check_writable
+
+    if not corpus:
+        raise ValueError("corpus: expected at least one text file, got none")
+    for option, path in outputs.named():
+        check_writable(path, option)
+    inputs = [("corpus", check_input(path, "corpus", "text file")) for path in corpus]
+    if resume is not None:
+        inputs.append(("--resume", check_input(resume, "--resume")))
+    check_distinct(inputs, outputs.named())
+
+
+def _start(
+    settings: dict[str, Any], resume: Path | None
+) -> tuple[TrainConfig | None, SkipGram | None]:
+    """A new run's configuration, or the checkpoint to continue (with its settings)."""
+    from crossent.word2vec import CheckpointError, SkipGram, TrainConfig
+    from crossent.word2vec.config import default_threads
+    from crossent.word2vec.train import resume_config
+
+    settings = {"threads": default_threads(), **settings}
+    if resume is None:
+        return TrainConfig(**settings), None
+    try:
+        model = SkipGram.load(resume, "--resume")
+    except CheckpointError as exc:
+        raise CheckpointError(f"--resume: {exc}") from None
+    model.config = resume_config(model, **settings)
+    return None, model
+
+
+def _check_placement(config: TrainConfig, placement: Placement) -> None:
+    """``--device`` and what torchrun needs, checked before any work (train() checks them
+    again, agreed across ranks)."""
+    if placement.device is not None or placement.distributed:
+        from crossent.word2vec.device import resolve_device
+
+        resolve_device(placement.device, config.loss)
+    if placement.distributed:
+        from crossent.word2vec.distributed import check_parallel_config
+
+        check_parallel_config(config)
+
+
+def torchrun_placement(device: str | None) -> Placement:
+    """This rank's device and whether torchrun launched the run (torch imported only then)."""
+    if os.environ.get("WORLD_SIZE", "1") == "1":
+        return Placement(device, False)
+    from crossent.word2vec.distributed import Ranks, launch_from_environment
+
+    device, distributed = launch_from_environment(device)
+    return Placement(device, distributed, Ranks.current().rank if distributed else 0)
+
+
+def _train(
+    corpus: list[Path],
+    config: TrainConfig | None,
+    model: SkipGram | None,
+    outputs: Outputs,
+    quiet: bool,
+    points: list[tuple[float, float]],
+    placement: Placement,
+) -> SkipGram:
+    from crossent.word2vec import TrainingInterrupted, train
+
+    display = progress_display(quiet)
+
+    def on_progress(p: TrainProgress) -> None:
+        points.append((p.words_done * p.epochs / max(p.words_total, 1), p.loss))
+        display(p)
+
+    try:
+        with display:
+            return train(
+                corpus,
+                config,
+                model=model,
+                progress=on_progress,
+                device=placement.device,
+                distributed=placement.distributed,
+            )
+    except TrainingInterrupted as stop:
+        if placement.distributed:  # each rank holds only its rows of the output vectors
+            raise fail("interrupted: a run across ranks writes no checkpoint", 130) from None
+        target = save_interrupted(stop.model, outputs)
+        console.print(
+            f"interrupted: checkpoint written to {target} (resume with --resume {target}); "
+            "nothing else was written",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+    except KeyboardInterrupt:  # during the corpus passes, before any job
+        raise fail("interrupted before training started; nothing was written", 130) from None
+
+
+def save_interrupted(model: SkipGram, outputs: Outputs) -> Path:
+    """Checkpoint an interrupted run: to ``--checkpoint`` if named, else to a free
+    ``OUT.ckpt`` name (never replacing a file). Further signals wait until it is written."""
+    with signals_ignored():
+        if outputs.checkpoint is not None:
+            model.save(outputs.checkpoint)
+            return outputs.checkpoint
+        from crossent.word2vec.files import free_path
+
+        while True:
+            target = free_path(outputs.vectors.with_name(outputs.vectors.name + ".ckpt"))
+            with contextlib.suppress(FileExistsError):  # taken meanwhile: try the next name
+                model.save(target, replace=False)
+                return target
+
+
+def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, float]]) -> None:
+    """Write vectors, checkpoint and plot; on Ctrl-C/SIGTERM, say what was written (and
+    keep the trained model in a checkpoint if none was written yet)."""
+    from crossent.word2vec.plot import plot_loss
+
+    steps: list[tuple[Path, Callable[[], None]]] = [
+        (
+            outputs.vectors,
+            lambda: model.keyed_vectors().save(outputs.vectors, binary=outputs.binary),
+        )
+    ]
+    if outputs.checkpoint is not None:
+        steps.append((outputs.checkpoint, lambda: model.save(outputs.checkpoint)))  # type: ignore[arg-type]
+    if outputs.plot is not None:
+        plot = outputs.plot
+        steps.append(
+            (plot, lambda: plot_loss(plot, points, model.position.epoch_losses, model.config.loss))
+        )
+    written: list[Path] = []
+    try:
+        for path, write in steps:
+            write()
+            written.append(path)
+    except KeyboardInterrupt:
+        left = [str(path) for path, _ in steps if path not in written]
+        kept = ""
+        if outputs.checkpoint is None or outputs.checkpoint not in written:
+            target = save_interrupted(model, outputs)
+            kept = f"; the trained model is in {target} (finish with --resume {target})"
+        console.print(
+            "interrupted after training had finished: written: "
+            f"{', '.join(map(str, written)) or 'nothing'}; not written (previous versions "
+            f"intact): {', '.join(left)}{kept}",
+            soft_wrap=True,
+        )
+        raise typer.Exit(INTERRUPTED) from None
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM raises KeyboardInterrupt, as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Within the block, SIGINT and SIGTERM are ignored (a checkpoint being written)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def train_cmd(
+    corpus: Annotated[list[Path], typer.Argument(help="Text files (plain or .gz).")],
+    out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
+    fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
+    loss: Annotated[
+        str | None, typer.Option(help="ns, hs or softmax (the seed's exact loss) (default: ns).")
+    ] = None,
+    dim: Annotated[int | None, typer.Option(help="Vector dimension (default: 100).")] = None,
+    window: Annotated[int | None, typer.Option(help="Max context distance (default: 5).")] = None,
+    negative: Annotated[
+        int | None, typer.Option(help="Negative samples per pair (default: 5).")
+    ] = None,
+    min_count: Annotated[
+        int | None, typer.Option("--min-count", help="Drop words seen fewer times (default: 5).")
+    ] = None,
+    max_vocab: Annotated[
+        int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
+    ] = None,
+    sample: Annotated[
+        float | None, typer.Option(help="Subsampling (0: off) (default: 1e-3).")
+    ] = None,
+    epochs: Annotated[int | None, typer.Option(help="Passes over the corpus (default: 5).")] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Initial learning rate (default: 0.025).")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option(help="Worker threads (default: all cores).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (1 thread: identical) (default: 1).")
+    ] = None,
+    checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
+    lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Train skip-gram word vectors on CORPUS.
+
+    Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
+    the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
+    if fmt not in ("bin", "text"):
+        raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
+    given = {
+        "loss": loss, "dim": dim, "window": window, "negative": negative,
+        "min_count": min_count, "max_vocab": max_vocab, "sample": sample, "epochs": epochs,
+        "alpha": alpha, "threads": threads, "seed": seed, "lowercase": lowercase,
+    }  # fmt: skip
+    settings = {k: v for k, v in given.items() if v is not None}
+    outputs = Outputs(out, fmt == "bin", checkpoint, plot)
+    placement = Placement(device)
+    try:
+        with user_errors():
+            placement = torchrun_placement(device)
+            if placement.distributed:
+                settings.setdefault("threads", 1)  # one job at a time on every rank
+            summary = run_training(
+                corpus, settings, outputs, resume=resume, quiet=quiet or as_json,
+                placement=placement,
+            )  # fmt: skip
+    except KeyboardInterrupt:  # while checking paths or loading: nothing was written
+        raise fail("interrupted before training started; nothing was written", 130) from None
+    finally:
+        placement.leave()
+    if not placement.main_rank():
+        return
+    if as_json:
+        typer.echo(json.dumps(vars(summary), indent=2))
+    elif not quiet:
+        console.print(
+            f"vectors written to {summary.vectors}; epoch losses: "
+            + ", ".join(f"{x:.4f}" for x in summary.epoch_losses),
+            soft_wrap=True,
+        )
