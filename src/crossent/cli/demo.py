@@ -60,7 +60,7 @@ def demo_cmd(
         _prepare(folder)
         console.print(
             f"training skip-gram ({loss}) on the bundled WikiText-2 validation text "
-            f"(217k words; the test text is held out) into {folder.resolve()}/"
+            f"(214k words; the test text is held out) into {folder.resolve()}/"
         )
         corpus = [data_file(DEMO_TRAIN)]
         summary = run_training(corpus, {"epochs": epochs, "loss": loss}, outputs)
