@@ -13,20 +13,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.word2vec.corpora import random_text
 
 from crossent.word2vec import KeyedVectors
 
 TIMEOUT = 240  # seconds for a whole torchrun launch: never a hang in the suite
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return random_text(tmp_path_factory.mktemp("softmax-cli") / "c.txt", 45, 200, 10, seed=3)
-
-
 def _crossent(*args: str, launcher: list[str] | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src"), "COLUMNS": "200"}
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src"), "COLUMNS": "200"}
     env.pop("WORLD_SIZE", None)
     cmd = [*(launcher or [sys.executable]), "-m", "crossent", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=TIMEOUT)
