@@ -1,8 +1,12 @@
-"""Fused linear cross-entropy vs the naive ``F.cross_entropy(h @ W.T, t)`` on CPU, float32.
+"""Fused linear cross-entropy vs its peers on CPU, float32: the naive
+``F.cross_entropy(h @ W.T, t)`` and PyTorch's own chunked
+``F.linear_cross_entropy(h, W, t, options=torch.nn.LinearCrossEntropyOptions())`` ("native",
+torch >= 2.13, its default options).
 
 Each measurement runs in its own process (so peak memory is that case's own): forward +
-backward time (best of ``--repeat``) and peak resident memory above the inputs. The naive
-path runs with ``torch.set_flush_denormal(True)`` (its best); ours never touches that flag.
+backward time (best of ``--repeat``) and peak resident memory above the inputs and the
+gradients (which every method allocates alike). The naive path runs with
+``torch.set_flush_denormal(True)`` (its best); ours never touches that flag.
 Also: our time with logits of std ~30 (probabilities underflow into subnormals) relative to
 our normal case, and our time per chunk size.
 
@@ -17,6 +21,7 @@ import os
 import resource
 import subprocess
 import sys
+from collections.abc import Callable
 
 _AVAILABLE_BYTES = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
@@ -44,6 +49,12 @@ def worker(impl: str, n: int, d: int, v: int, scale: float, repeat: int, chunk: 
     def loss(h: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if impl.startswith("naive"):
             return F.cross_entropy(h @ w.T, t)
+        if impl.startswith("native"):  # "native" (default options) or "native-ROWS"
+            rows = int(impl.split("-")[1]) if "-" in impl else None
+            opts = torch.nn.LinearCrossEntropyOptions(
+                **({} if rows is None else {"chunking_method": None, "batch_chunk_size": rows})
+            )
+            return F.linear_cross_entropy(h, w, t, options=opts)
         return linear_cross_entropy(h, w, t, chunk_size=chunk or None)  # type: ignore[return-value]
 
     fn = torch.compile(loss, fullgraph=True) if impl.endswith("compiled") else loss
@@ -86,18 +97,25 @@ def measure(
     return result
 
 
-def _row(label: str, ours: dict[str, float], naive: dict[str, float] | None) -> str:
-    gib = 2**30
-    if naive is None:
-        return (
-            f"{label:28s} {ours['time']:8.3f} {'-':>8s} {'-':>6s} "
-            f"{ours['extra'] / gib:8.3f} {'-':>8s} {'-':>6s}  (naive would not fit)"
-        )
-    return (
-        f"{label:28s} {ours['time']:8.3f} {naive['time']:8.3f} "
-        f"{ours['time'] / naive['time']:6.2f} {ours['extra'] / gib:8.3f} "
-        f"{naive['extra'] / gib:8.3f} {ours['extra'] / naive['extra']:6.3f}"
-    )
+PEERS = ("naive", "native")
+
+
+def _row(label: str, ours: dict[str, float], peers: dict[str, dict[str, float] | None]) -> str:
+    """Times (s) and memory above the gradients (GiB) of ours and each peer, then our ratios."""
+
+    def mem(m: dict[str, float]) -> float:
+        return (m["extra"] - m["grads"]) / 2**30
+
+    def each(value: Callable[[dict[str, float]], float], fmt: str) -> list[str]:
+        width = int(fmt.split(".")[0])
+        return [format(value(p), fmt) if p else "-".rjust(width) for p in peers.values()]
+
+    cells = [f"{label:16s}", f"{ours['time']:8.3f}", *each(lambda p: p["time"], "8.3f")]
+    cells += each(lambda p: ours["time"] / p["time"], "6.2f")
+    cells += [f"{mem(ours):10.3f}", *each(mem, "10.3f")]
+    cells += each(lambda p: mem(ours) / max(mem(p), 1e-9), "6.3f")
+    missing = [name for name, p in peers.items() if p is None]
+    return " ".join(cells) + (f"  ({', '.join(missing)} would not fit)" if missing else "")
 
 
 def main() -> None:
@@ -111,33 +129,49 @@ def main() -> None:
         if args.quick
         else [(n, v) for v in (32000, 128256) for n in (1024, 4096, 16384)]
     )
+    _table(shapes, d, args.repeat)
+    _special_cases(d, args.repeat)
+
+
+def _table(shapes: list[tuple[int, int]], d: int, repeat: int) -> None:
+    """Ours against every peer, one row per shape."""
     print(
-        f"D={d}, float32, forward+backward; time in s, peak memory above inputs in GiB "
-        "(gradients included on both sides)"
+        f"D={d}, float32, forward+backward; time in s (best of {repeat}), peak memory "
+        "above the inputs and the gradients in GiB; ratios are ours / peer"
     )
-    print(
-        f"{'N x V':28s} {'ours':>8s} {'naive':>8s} {'ratio':>6s} {'ours_mem':>8s} "
-        f"{'naive_mem':>8s} {'ratio':>6s}"
-    )
+    names = [f"{x:>8s}" for x in ("ours", *PEERS)]
+    ratios = [f"{'/' + x[:5]:>6s}" for x in PEERS]
+    mems = [f"{x + ' GiB':>10s}" for x in ("ours", *PEERS)]
+    print(" ".join([f"{'N x V':16s}", *names, *ratios, *mems, *ratios]))
     for n, v in shapes:
-        rep = args.repeat if n * v <= 4096 * 32000 else 1
+        rep = repeat if n * v <= 4096 * 32000 else 1
         ours = measure("ours", n, d, v, repeat=rep)
-        naive = measure("naive", n, d, v, repeat=rep)
         assert ours is not None
-        print(_row(f"{n} x {v}", ours, naive), flush=True)
+        peers = {name: measure(name, n, d, v, repeat=rep) for name in PEERS}
+        print(_row(f"{n} x {v}", ours, peers), flush=True)
+
+
+def _special_cases(d: int, repeat: int) -> None:
+    """At 4096 x 32000: native with our kind of chunk size, large logits, torch.compile."""
     n, v = 4096, 32000
-    normal = measure("ours", n, d, v, repeat=args.repeat)
-    large = measure("ours", n, d, v, scale=30.0, repeat=args.repeat)
+    normal = measure("ours", n, d, v, repeat=repeat)
+    tuned = measure("native-512", n, d, v, repeat=repeat)
+    large = measure("ours", n, d, v, scale=30.0, repeat=repeat)
     naive_large = measure("naive", n, d, v, scale=30.0, repeat=1)
-    assert normal and large and naive_large
+    compiled = measure("ours-compiled", n, d, v, repeat=repeat)
+    naive_compiled = measure("naive-compiled", n, d, v, repeat=repeat)
+    assert normal and tuned and large and naive_large and compiled and naive_compiled
+    print(
+        f"native with 512-row chunks instead of its default, {n} x {v}: "
+        f"{tuned['time']:.3f}s, ours {normal['time']:.3f}s, ratio "
+        f"{normal['time'] / tuned['time']:.2f}; memory above the gradients "
+        f"{(tuned['extra'] - tuned['grads']) / 2**30:.3f} GiB"
+    )
     print(
         f"logits std ~30, {n} x {v}: ours {large['time']:.3f}s = "
         f"{large['time'] / normal['time']:.2f}x our normal case; naive with flush_denormal "
         f"{naive_large['time']:.3f}s"
     )
-    compiled = measure("ours-compiled", n, d, v, repeat=args.repeat)
-    naive_compiled = measure("naive-compiled", n, d, v, repeat=args.repeat)
-    assert compiled and naive_compiled
     print(
         f"torch.compile(fullgraph=True), {n} x {v}: ours {compiled['time']:.3f}s "
         f"(= {compiled['time'] / normal['time']:.2f}x ours eager; recomputing backward), "

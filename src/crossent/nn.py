@@ -18,6 +18,7 @@ from crossent.fused import (
     LinearCrossEntropyOutput,
     linear_cross_entropy,
 )
+from crossent.fused.api import check_keyword_options
 from crossent.losses import binary_cross_entropy_with_logits, softmax_cross_entropy
 
 
@@ -52,6 +53,7 @@ class LinearCrossEntropyLoss(torch.nn.Module):
                 f"LinearCrossEntropyLoss: unknown option {unknown[0]!r}; expected some of "
                 f"{sorted(known)}, or return_stats"
             )
+        check_keyword_options(options)
         self.class_weight: torch.Tensor | None
         self.register_buffer("class_weight", options.pop("class_weight", None))
         self.options = options

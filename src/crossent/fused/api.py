@@ -39,8 +39,8 @@ import torch
 from typing_extensions import Unpack
 
 from crossent.fused.autograd import run_autograd
-from crossent.fused.checks import check_options, check_target_values
-from crossent.fused.inputs import prepare_and_run
+from crossent.fused.checks import check_options, check_target_values, check_vocabulary
+from crossent.fused.inputs import check_num_items, check_shift, prepare_and_run
 from crossent.fused.op import linear_cross_entropy_op
 from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.plan import IMPLS, plan
@@ -130,7 +130,9 @@ def linear_cross_entropy(
     memory and ``torch.compile`` behaviour: :mod:`crossent.fused.api`).
 
     Args:
-      hidden: ``[..., D]`` floating (16-bit inputs are computed in float32).
+      hidden: ``[..., D]`` floating (16-bit inputs are computed in float32 by the torch
+        loop; the Triton loop keeps the logits in the inputs' dtype with float32
+        accumulation — float16 logits beyond ±65504 overflow: prefer bfloat16).
       weight: ``[V, D]``, same dtype and device as ``hidden`` (under autocast: any).
       targets: ``[...]`` integer class indices, or ``[..., V]`` probabilities (those may
         require grad: they get ``F.cross_entropy``'s gradient).
@@ -148,7 +150,7 @@ def linear_cross_entropy(
         by it (``reduction="mean"`` only; no host synchronisation).
       return_lse: also return the per-row log-sum-exp ``[...]``.
       return_stats: return a :class:`LinearCrossEntropyOutput`: loss, lse, entropy (its
-        gradient flows, 0 on ignored rows), target log-probability and correctness (not
+        gradient flows, except on ignored rows), target log-probability and correctness (not
         differentiable). A row is correct when the first index of its largest logit (ties
         broken as ``torch.argmax`` does) is the target class — for probability targets the
         first index of the row's largest probability — and never on an ignored row.
@@ -181,6 +183,7 @@ def linear_cross_entropy(
 
 def _naive(p: Problem, o: Options) -> Result:
     """The materialising reference: plain torch operations (traced as they are)."""
+    check_vocabulary(p.weight)
     ref = linear_cross_entropy_reference(
         p.hidden,
         p.weight,
@@ -194,12 +197,14 @@ def _naive(p: Problem, o: Options) -> Result:
         softcap=o.softcap,
         temperature=o.temperature,
     )
-    return Result(ref.loss, ref.lse, Statistics(ref.entropy, ref.target_logprob, ref.correct))
+    loss = ref.loss.to(ref.lse.dtype) if o.float32_loss else ref.loss
+    return Result(loss, ref.lse, Statistics(ref.entropy, ref.target_logprob, ref.correct))
 
 
 def _fused(p: Problem, options: Options) -> Result:
     """Eagerly through the autograd function; traced, as one custom operator (see
     :mod:`crossent.fused.op`), whose kernel checks the target values."""
+    check_vocabulary(p.weight)
     if torch.compiler.is_compiling():
         scalars = tuple(getattr(options, f.name) for f in dataclasses.fields(options))
         loss, lse, entropy, logprob, correct = linear_cross_entropy_op(
@@ -210,3 +215,30 @@ def _fused(p: Problem, options: Options) -> Result:
     check_target_values(p.targets, p.weight.shape[0], options.ignore_index)
     targets_grad = p.targets.is_floating_point() and p.targets.requires_grad
     return run_autograd(p, plan(p.hidden, p.weight.shape[0], options, targets_grad=targets_grad))
+
+
+def options_from(
+    kwargs: LinearCrossEntropyKwargs, *, with_stats: bool, impls: tuple[str, ...]
+) -> Options:
+    """The validated :class:`Options` of keyword options (defaults as the public function's);
+    ``shift`` and ``num_items_in_batch`` are checked too (they act outside the op)."""
+    raw = Options(
+        kwargs.get("ignore_index", -100),
+        kwargs.get("label_smoothing", 0.0),
+        kwargs.get("z_loss", 0.0),
+        kwargs.get("softcap"),
+        kwargs.get("temperature", 1.0),
+        kwargs.get("reduction", "mean"),
+        kwargs.get("chunk_size"),
+        with_stats,
+        kwargs.get("impl", "auto"),
+    )
+    options = check_options(raw, impls)
+    check_shift(kwargs.get("shift", 0))
+    check_num_items(kwargs.get("num_items_in_batch"), options.reduction)
+    return options
+
+
+def check_keyword_options(kwargs: LinearCrossEntropyKwargs) -> None:
+    """Validate a set of options before any call (e.g. a module's, at construction)."""
+    options_from(kwargs, with_stats=False, impls=(*IMPLS, "naive"))

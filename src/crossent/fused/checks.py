@@ -63,6 +63,11 @@ def check_inputs(
             raise ValueError(f"{name}: expected shape [{rows}] (V of weight), got {tuple(x.shape)}")
     if class_weight is not None and not class_weight.is_floating_point():
         raise TypeError(f"class_weight: expected a floating tensor, got {class_weight.dtype}")
+    if class_weight is not None and class_weight.requires_grad and torch.is_grad_enabled():
+        raise ValueError(
+            "class_weight: no gradient flows to the class weights (as in F.cross_entropy); "
+            "pass class_weight.detach()"
+        )
     if targets.device != hidden.device:
         raise TypeError(f"targets: expected device {hidden.device}, got {targets.device}")
     check_target_shape(targets, tuple(hidden.shape[:-1]), rows, ignore_index)
@@ -84,15 +89,23 @@ def check_target_shape(
                 f"ignore_index={ignore_index} with probability targets"
             )
         return
-    if targets.dtype == torch.bool:
+    if targets.dtype == torch.bool or targets.is_complex():
         raise TypeError(
             "targets: expected integer class indices or floating probabilities, "
-            "got dtype torch.bool"
+            f"got dtype {targets.dtype}"
         )
     if tuple(targets.shape) != batch:
         raise ValueError(
             f"targets: expected class indices of shape {list(batch)} (hidden's "
             f"batch shape), got {list(targets.shape)}"
+        )
+
+
+def check_vocabulary(weight: torch.Tensor) -> None:
+    """A softmax needs at least one class (a vocabulary slice of one rank may be empty)."""
+    if weight.shape[0] < 1:
+        raise ValueError(
+            f"weight: expected at least one class (V >= 1), got shape {list(weight.shape)}"
         )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import numbers
 from collections.abc import Callable, Iterator
 
@@ -30,11 +31,12 @@ def prepare_and_run(
     flattening, the runner (autocast off), the outputs in the batch shape, and the division
     by ``num_items``."""
     check_num_items(num_items, options.reduction)
-    if num_items is not None:  # the sum, divided below
-        options = dataclasses.replace(options, reduction="sum")
     hidden, weight, bias = autocast_inputs(given.hidden, given.weight, given.bias)
     if isinstance(hidden, torch.Tensor) and autocast_dtype(hidden.device) is not None:
         options = dataclasses.replace(options, float32_loss=True)  # as F.cross_entropy's
+    loss_dtype = None if options.float32_loss else getattr(hidden, "dtype", None)
+    if num_items is not None:  # the sum in float32 (16 bits overflow), divided below
+        options = dataclasses.replace(options, reduction="sum", float32_loss=True)
     targets, class_weight = given.targets, given.class_weight
     check_inputs(hidden, weight, targets, bias, class_weight, options.ignore_index)
     targets = shift_targets(targets, check_shift(shift), options.ignore_index)
@@ -42,14 +44,15 @@ def prepare_and_run(
         res = runner(flatten(Problem(hidden, weight, bias, targets, class_weight)), options)
     out = pack_output(res.loss, res.lse, res.stats, tuple(hidden.shape[:-1]))
     if num_items is not None:
-        out = out._replace(loss=per_item(out.loss, num_items))
+        loss = per_item(out.loss, num_items)
+        out = out._replace(loss=loss if loss_dtype is None else loss.to(loss_dtype))
     return out
 
 
 def flatten(p: Problem) -> Problem:
     """The rows flattened: ``hidden [N, D]``, targets ``[N]`` or ``[N, V_r]``."""
-    h2 = p.hidden.reshape(-1, p.hidden.shape[-1])
-    n, local = h2.shape[0], p.weight.shape[0]
+    n, local = math.prod(p.hidden.shape[:-1]), p.weight.shape[0]
+    h2 = p.hidden.reshape(n, p.hidden.shape[-1])  # (explicit n: D may be 0)
     t = p.targets
     t2 = t.reshape(n, local) if t.is_floating_point() else t.reshape(n).long()
     return Problem(h2, p.weight, p.bias, t2, p.class_weight)
@@ -114,6 +117,7 @@ def shift_targets(targets: torch.Tensor, shift: int, ignore_index: int) -> torch
         )
     if targets.dim() == 0:
         raise ValueError("shift: targets need a sequence axis, got a 0-d tensor")
+    targets = targets.long()  # (room for a negative ignore_index in any integer dtype)
     pad = targets.new_full((*targets.shape[:-1], min(shift, targets.shape[-1])), ignore_index)
     return torch.cat([targets[..., shift:], pad], dim=-1)
 

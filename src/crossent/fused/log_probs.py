@@ -115,6 +115,14 @@ def linear_log_probs(
     return _log_probs(out, targets, shift, ignore_index, return_entropy)
 
 
+class ParallelLogProbsKwargs(LinearLogProbsKwargs, total=False):
+    """:class:`LinearLogProbsKwargs` and the vocabulary layout over the ranks."""
+
+    group: Any
+    vocab_start: int | None
+    vocab_size: int | None
+
+
 def vocab_parallel_linear_log_probs(
     hidden: torch.Tensor,
     weight: torch.Tensor,
@@ -122,21 +130,24 @@ def vocab_parallel_linear_log_probs(
     bias: torch.Tensor | None = None,
     *,
     return_entropy: bool = False,
-    shift: int | bool = 0,
-    ignore_index: int = -100,
-    **options: Any,
+    **options: Unpack[ParallelLogProbsKwargs],
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """:func:`linear_log_probs` with ``weight`` split by rows over a ``torch.distributed``
-    group, as :func:`~crossent.fused.vocab_parallel_linear_cross_entropy` (``group``,
-    ``vocab_start``, ``vocab_size``, ``temperature``, ``softcap``, ``chunk_size`` pass through);
-    the same values and ``hidden`` gradient on every rank."""
+    group (``group``, ``vocab_start``, ``vocab_size`` as in
+    :func:`~crossent.fused.vocab_parallel_linear_cross_entropy`; ``impl`` must be
+    ``"auto"`` or ``"torch"``); the same values and ``hidden`` gradient on every rank."""
+    unknown = sorted(set(options) - set(ParallelLogProbsKwargs.__annotations__))
+    if unknown:
+        raise TypeError(
+            f"vocab_parallel_linear_log_probs: unexpected option {unknown[0]!r}; expected "
+            f"some of {sorted(ParallelLogProbsKwargs.__annotations__)}"
+        )
+    shift, ignore_index = options.get("shift", 0), options.get("ignore_index", -100)
     out = vocab_parallel_linear_cross_entropy(
         hidden,
         weight,
         _class_targets(targets),
         bias,
-        ignore_index=ignore_index,
-        shift=shift,
         reduction="none",
         return_stats=True,
         **options,

@@ -34,9 +34,11 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from typing_extensions import Unpack
 
+from crossent.fused.api import LinearCrossEntropyKwargs, options_from
 from crossent.fused.autograd import run_autograd
-from crossent.fused.checks import check_options, check_target_values
+from crossent.fused.checks import check_target_values
 from crossent.fused.comm import Distributed
 from crossent.fused.inputs import prepare_and_run
 from crossent.fused.outputs import LinearCrossEntropyOutput
@@ -54,18 +56,9 @@ def vocab_parallel_linear_cross_entropy(
     group: Any = None,
     vocab_start: int | None = None,
     vocab_size: int | None = None,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    class_weight: torch.Tensor | None = None,
-    reduction: str = "mean",
-    z_loss: float = 0.0,
-    softcap: float | None = None,
-    temperature: float = 1.0,
-    shift: int | bool = 0,
-    num_items_in_batch: int | torch.Tensor | None = None,
     return_lse: bool = False,
     return_stats: bool = False,
-    chunk_size: int | None = None,
+    **options: Unpack[LinearCrossEntropyKwargs],
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | LinearCrossEntropyOutput:
     r"""Cross-entropy of ``softcap(h Wᵀ + b)`` over the whole vocabulary, ``W`` split by rows
     across the ranks of ``group``; the same value (and ``hidden`` gradient) on every rank.
@@ -83,9 +76,8 @@ def vocab_parallel_linear_cross_entropy(
       vocab_start, vocab_size: this slice's first global class and the global ``V``; by
         default the slices are taken to be in rank order and their sizes are exchanged once
         (one small all-gather).
-      class_weight: optional ``[V_r]``, this rank's slice of the class weights.
-      ignore_index, label_smoothing, reduction, z_loss, softcap, temperature, shift,
-        num_items_in_batch, chunk_size: as in :func:`crossent.linear_cross_entropy`.
+      options: those of :func:`crossent.linear_cross_entropy` (``class_weight``: this rank's
+        slice ``[V_r]``; ``impl``: ``"auto"`` or ``"torch"``, the loop that runs).
       return_lse: also return the per-row global log-sum-exp ``[...]``.
       return_stats: return a :class:`~crossent.fused.LinearCrossEntropyOutput` (loss, lse,
         entropy, target log-probability, correctness), each over the whole vocabulary, on
@@ -104,9 +96,11 @@ def vocab_parallel_linear_cross_entropy(
         loss = vocab_parallel_linear_cross_entropy(h, W_r, y)  # = F.cross_entropy(h @ W.T, y)
         loss.backward()  # h.grad: the whole gradient; W_r.grad: this rank's rows
     """
-    raw = Options(ignore_index, label_smoothing, z_loss, softcap, temperature, reduction)
-    raw = dataclasses.replace(raw, chunk_size=chunk_size, with_stats=return_stats, impl="torch")
-    options = check_options(raw, ("torch",))
+    unknown = sorted(set(options) - set(LinearCrossEntropyKwargs.__annotations__))
+    if unknown:
+        raise TypeError(f"vocab_parallel_linear_cross_entropy: unexpected option {unknown[0]!r}")
+    opts = options_from(options, with_stats=return_stats, impls=("auto", "torch"))
+    opts = dataclasses.replace(opts, impl="torch")
     if not (dist.is_available() and dist.is_initialized()):
         raise RuntimeError(
             "group: torch.distributed is not initialised; call "
@@ -120,8 +114,9 @@ def vocab_parallel_linear_cross_entropy(
         name = "vocab_parallel_linear_cross_entropy"
         return run_autograd(problem, plan(problem.hidden, local, options, comm, name=name))
 
-    given = Problem(hidden, weight, bias, targets, class_weight)
-    res = prepare_and_run(given, options, shift, num_items_in_batch, run)
+    given = Problem(hidden, weight, bias, targets, options.get("class_weight"))
+    shift, num_items = options.get("shift", 0), options.get("num_items_in_batch")
+    res = prepare_and_run(given, opts, shift, num_items, run)
     if return_stats:
         return res
     return (res.loss, res.lse) if return_lse else res.loss

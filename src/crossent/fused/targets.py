@@ -124,7 +124,7 @@ class Targets:
         """This slice's share of ``a_i · z_i`` for a chunk ``z [c, V_r]`` (``a`` from
         :meth:`weights`)."""
         if a is not None:
-            return torch.bmm(a.unsqueeze(1), z.unsqueeze(2)).view(-1)
+            return _dot_rows(a, z)
         part = (1 - self.eps) * self.w_y[rows] * self.pick(rows, z)
         if self.eps > 0:
             cw = self.class_weight
@@ -135,8 +135,7 @@ class Targets:
     def y_dot(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
         """This slice's share of ``y_i · z_i`` of the raw targets (for statistics)."""
         if self.probabilities:
-            y = self._y[rows].to(z.dtype)
-            return torch.bmm(y.unsqueeze(1), z.unsqueeze(2)).view(-1)
+            return _dot_rows(self._y[rows].to(z.dtype), z)
         return self.pick(rows, z)
 
     def pick(self, rows: slice, z: torch.Tensor) -> torch.Tensor:
@@ -181,3 +180,11 @@ class Targets:
         logprob = stats.y_dot_z - self.y_sum.to(lse.dtype) * lse
         correct = self.valid & (stats.argmax == self.statistics_class())
         return Statistics(stats.entropy, logprob, correct)
+
+
+def _dot_rows(a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``Σ_c a_ic z_ic`` per row, a zero weight on a ``-inf`` logit contributing 0 (not NaN)."""
+    if bool(torch.isinf(z).any()):
+        inf = float("inf")
+        return (a * z).nan_to_num_(nan=0.0, posinf=inf, neginf=-inf).sum(1)
+    return torch.bmm(a.unsqueeze(1), z.unsqueeze(2)).view(-1)

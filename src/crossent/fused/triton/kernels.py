@@ -97,7 +97,7 @@ def _store_grad(
         p = tl.exp(z - lse)
         g = coef * p
         if HAS_ENT:  # dH/dz = -p (log p + H)
-            g -= s_ent * p * (z - lse + ent)
+            g -= s_ent * p * tl.where(p > 0.0, z - lse + ent, 0.0)  # -inf logits: 0
         if HAS_CW:
             w = tl.load(CW + cols, mask=mask, other=0.0).to(tl.float32)
         else:
@@ -166,20 +166,20 @@ def row_kernel(
         e = tl.where(mask, tl.exp(zm - new_m), 0.0)
         scale = tl.exp(m - new_m)
         s = s * scale + tl.sum(e, 0)
-        sum_ez = sum_ez * scale + tl.sum(e * zz, 0)
+        sum_ez = sum_ez * scale + tl.sum(e * tl.where(e > 0.0, zz, 0.0), 0)  # -inf z: 0
         m = new_m
         if HAS_CW:
             w = tl.load(CW + offs, mask=mask, other=0.0).to(tl.float32)
         else:
             w = tl.where(mask, 1.0, 0.0)
         if CLASS:
-            w_dot_z += tl.sum(w * zz, 0)
+            w_dot_z += tl.sum(w * tl.where(w != 0.0, zz, 0.0), 0)  # 0 · (-inf) = 0
         else:
             y = tl.load(y_row + offs, mask=mask, other=0.0).to(tl.float32)
             a = w * (y * (1.0 - eps) + eps / V)
             a_sum += tl.sum(a, 0)
-            w_dot_z += tl.sum(a * zz, 0)
-            y_dot_z += tl.sum(y * zz, 0)
+            w_dot_z += tl.sum(a * tl.where(a != 0.0, zz, 0.0), 0)  # 0 · (-inf) = 0
+            y_dot_z += tl.sum(y * tl.where(y != 0.0, zz, 0.0), 0)
     lse = m + tl.log(s)
     if HAS_CW:
         cw_sum = tl.load(CWSUM).to(tl.float32)
@@ -189,8 +189,10 @@ def row_kernel(
         safe, w_y, v = _class_target(y_row, ignore_index, CW, HAS_CW)
         z_y, _ = _capped(tl.load(z_row + safe).to(tl.float32) * inv_t, cap, HAS_CAP)
         total = (1.0 - eps) * w_y + (eps / V) * cw_sum * v
-        a_dot_z = (1.0 - eps) * w_y * z_y + (eps / V) * v * w_dot_z
-        y_dot_z = v * z_y
+        a_dot_z = (1.0 - eps) * w_y * z_y
+        if eps > 0.0:  # (smoothing on a -inf logit: an infinite loss, as torch's)
+            a_dot_z += (eps / V) * v * w_dot_z
+        y_dot_z = tl.where(v > 0.0, z_y, 0.0)
     else:
         safe, w_y, v = 0, 0.0, 1.0
         total = a_sum

@@ -96,7 +96,9 @@ def run_chunks_triton(
             torch.mm(z, weight, out=grads.hidden[rows])
         if grads.bias is not None:
             grads.bias.add_(z.sum(0, dtype=torch.float32))
-    if grads.weight is not None:
+    if grads.weight is not None and n == 0:
+        grads.weight.zero_()  # no rows: a zero gradient, not an uninitialised one
+    elif grads.weight is not None:
         _weight_grad(grads.weight, hidden, weight, bias, k, max_width=chunk * vocab // n)
     return _results(out, options.with_stats), grads
 
@@ -115,6 +117,13 @@ def _results(out: torch.Tensor, with_stats: bool) -> rec.RowResults:
         lse=out[:, k.COL_LSE.value],
         stats=stats,
     )
+
+
+def _dense_rows(x: torch.Tensor) -> torch.Tensor:
+    """``x`` itself when its last axis has stride 1 (and, 1-D, no stride 0), else a copy."""
+    if x.dim() == 1:
+        return x if x.stride(0) == 1 or x.numel() <= 1 else x.contiguous()
+    return x if x.stride(-1) == 1 and x.stride(0) >= x.shape[-1] else x.contiguous()
 
 
 def _blas_ready(x: torch.Tensor) -> torch.Tensor:
@@ -150,9 +159,11 @@ class _KernelArgs:
 
         self.options, self.vocab, self.out = options, vocab, out
         self.write = scales is not None
-        self.targets = t.raw
-        self.stride_y = t.raw.stride(0) if t.probabilities else 1
-        cw = t.class_weight
+        # the kernels step along a row with stride 1: rows of targets and the class weights
+        # must be dense (a strided or expanded view is copied once)
+        self.targets = _dense_rows(t.raw)
+        self.stride_y = self.targets.stride(0) if t.probabilities else 1
+        cw = None if t.class_weight is None else t.class_weight.contiguous()
         self.cw = out if cw is None else cw  # placeholders where a pointer is unused
         self.cw_sum = out if cw is None else cw.sum().reshape(1)
         self.sce = out if scales is None else scales.ce.contiguous()
