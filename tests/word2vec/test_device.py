@@ -3,7 +3,6 @@ of the fused op inside training (here under TRITON_INTERPRET=1 when there is no 
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,6 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
-
-if not torch.cuda.is_available():  # before triton is imported (as in tests/fused)
-    os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from crossent.word2vec import TrainConfig, train
 from crossent.word2vec._softmax import Weights
