@@ -111,7 +111,7 @@ def test_resume_checkpoint_as_output_is_refused(workdir: Path) -> None:
         (["--min-count", "0"], ["--min-count"]),
         (["--max-vocab", "0"], ["--max-vocab"]),
         (["--seed", "-1"], ["--seed: expected an integer >= 0, got -1"]),
-        (["--loss", "softmaxx"], ["--loss: expected one of ns, hs, softmax"]),
+        (["--loss", "softmaxx"], ["--loss: expected one of ns, hs, hs+ns, softmax"]),
         (["--loss", "ns", "--negative", "0"], ["--negative"]),
         (["--format", "xml"], ["--format"]),
         (["--sample", "1e-9"], ["--sample: subsampling with sample=1e-09 left no"]),

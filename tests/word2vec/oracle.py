@@ -7,6 +7,7 @@ It follows the same sequence of random numbers (word2vec.c's LCG) and updates as
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +82,7 @@ def softmax_step_reference(
 def train_job_reference(
     syn0: np.ndarray,
     syn1: np.ndarray,
+    syn1neg: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -90,52 +92,145 @@ def train_job_reference(
     seed: int,
     hs: bool,
     negative: int,
-    neg_prob: np.ndarray,
-    neg_alias: np.ndarray,
-    codes: np.ndarray,
-    points: np.ndarray,
-    lengths: np.ndarray,
+    *tables_and_shrink: Any,
 ) -> tuple[float, int, int]:
-    """Updates ``syn0`` and ``syn1`` (float64 arrays) in place; returns (loss, pairs, words)."""
+    """Skip-gram in float64 (``tables_and_shrink``: neg_prob, neg_alias, codes, points,
+    lengths, shrink); updates the arrays in place; returns (loss, pairs, words)."""
+    *tables, shrink = tables_and_shrink
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, pairs = 0, 0.0, 0
-    vocab = len(neg_prob)
+    out = {"hs": syn1, "ns": syn1neg}
     for s in range(len(offsets) - 1):
-        sent = []
-        for k in range(offsets[s], offsets[s + 1]):
-            w = int(words[k])
-            if keep[w] < 1.0:
-                r = ((rng.next() >> 16) & 0xFFFF) / 65536.0
-                if float(keep[w]) < r:
-                    continue
-            sent.append(w)
+        sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
         done += int(offsets[s + 1] - offsets[s])
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
         for i, c in enumerate(sent):
-            b = rng.next() % window
+            b = rng.next() % window if shrink else 0
             for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1)):
                 if j == i:
                     continue
-                o = sent[j]
-                if hs:
-                    units = [(int(points[o, q]), 1.0 - codes[o, q]) for q in range(lengths[o])]
-                else:
-                    units = [(o, 1.0)]
-                    for _ in range(negative):
-                        x = rng.next()
-                        col = ((x >> 32) * vocab) >> 32
-                        if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
-                            col = int(neg_alias[col])
-                        if col != o:
-                            units.append((col, 0.0))
                 neu1e = np.zeros(syn0.shape[1])
-                for node, label in units:
-                    f = float(syn0[c] @ syn1[node])
+                for matrix, row, label in _units(sent[j], rng, hs, negative, tuple(tables)):
+                    f = float(syn0[c] @ out[matrix][row])
                     g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
-                    neu1e += g * syn1[node]
-                    syn1[node] += g * syn0[c]
+                    neu1e += g * out[matrix][row]
+                    out[matrix][row] += g * syn0[c]
                     loss += softplus(-f) if label > 0.5 else softplus(f)
                 syn0[c] += neu1e
                 pairs += 1
     return loss, pairs, done
+
+
+def _subsampled(words: np.ndarray, start: int, end: int, keep: np.ndarray, rng: LCG) -> list[int]:
+    sent = []
+    for k in range(start, end):
+        w = int(words[k])
+        if keep[w] < 1.0:
+            r = ((rng.next() >> 16) & 0xFFFF) / 65536.0
+            if float(keep[w]) < r:
+                continue
+        sent.append(w)
+    return sent
+
+
+def _units(
+    target: int, rng: LCG, hs: bool, negative: int, tables: tuple[np.ndarray, ...]
+) -> list[tuple[str, int, float]]:
+    """(matrix, row, label) of the logistic units predicting ``target``: hs path, then ns."""
+    neg_prob, neg_alias, codes, points, lengths = tables
+    units = []
+    if hs:
+        units += [
+            ("hs", int(points[target, q]), 1.0 - codes[target, q]) for q in range(lengths[target])
+        ]
+    if negative > 0:
+        units.append(("ns", target, 1.0))
+        for _ in range(negative):
+            x = rng.next()
+            col = ((x >> 32) * len(neg_prob)) >> 32
+            if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
+                col = int(neg_alias[col])
+            if col != target:
+                units.append(("ns", col, 0.0))
+    return units
+
+
+def cbow_job_reference(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    *tables_and_flags: Any,
+) -> tuple[float, int, int]:
+    """word2vec.c's CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes,
+    points, lengths, cbow_mean, shrink); updates the arrays in place."""
+    *tables, cbow_mean, shrink = tables_and_flags
+    rng = LCG(seed)
+    total = int(offsets[-1] - offsets[0])
+    done, loss, examples = 0, 0.0, 0
+    out = {"hs": syn1, "ns": syn1neg}
+    for s in range(len(offsets) - 1):
+        sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
+        done += int(offsets[s + 1] - offsets[s])
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
+        for i, centre in enumerate(sent):
+            b = rng.next() % window if shrink else 0
+            context = [
+                sent[j]
+                for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1))
+                if j != i
+            ]
+            if not context:
+                continue
+            h = syn0[context].sum(0) / (len(context) if cbow_mean else 1)
+            err = np.zeros(syn0.shape[1])
+            for matrix, row, label in _units(centre, rng, hs, negative, tuple(tables)):
+                f = float(h @ out[matrix][row])
+                g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
+                err += g * out[matrix][row]
+                out[matrix][row] += g * h
+                loss += softplus(-f) if label > 0.5 else softplus(f)
+            for w in context:
+                syn0[w] += err
+            examples += 1
+    return loss, examples, done
+
+
+def cbow_softmax_reference(
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    examples: tuple[np.ndarray, np.ndarray, np.ndarray],
+    cbow_mean: bool,
+    batch: int,
+    alpha0: float,
+    alpha1: float,
+) -> float:
+    """CBOW full-softmax SGD in float64 with explicit V-wide logits; returns the loss sum."""
+    centres, starts, contexts = examples
+    n, loss = len(centres), 0.0
+    for b0 in range(0, n, batch):
+        b1 = min(b0 + batch, n)
+        alpha = alpha0 + (alpha1 - alpha0) * b0 / max(n, 1)
+        ctx = [contexts[starts[k] : starts[k + 1]] for k in range(b0, b1)]
+        h = np.stack([syn0[c].sum(0) / (len(c) if cbow_mean else 1) for c in ctx])
+        logits = h @ syn1.T
+        logits -= logits.max(1, keepdims=True)
+        p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+        rows = np.arange(b1 - b0)
+        loss += float(-np.log(p[rows, centres[b0:b1]]).sum())
+        p[rows, centres[b0:b1]] -= 1.0  # d loss / d logits
+        g_h, g_w = p @ syn1, p.T @ h
+        for k, c in enumerate(ctx):
+            for w in c:
+                syn0[w] -= alpha * g_h[k]
+        syn1 -= alpha * g_w
+    return loss

@@ -16,6 +16,7 @@ from crossent.word2vec import KeyedVectors, SkipGram, train
 from crossent.word2vec.corpus import count_words
 from crossent.word2vec.evalsets import read_analogies, read_word_pairs
 from crossent.word2vec.evaluate import heldout_loss
+from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
 from crossent.word2vec.model import load_any
 
 READERS: dict[str, Callable[[Path], Any]] = {
@@ -93,26 +94,26 @@ def test_evaluation_files_name_the_first_bad_line(tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.tsv"
     pairs.write_text("# header\na\tb\t1.0\nc\td\tlots\na\tc\t2\n")
     with pytest.raises(ValueError, match=r"pairs.tsv:3: expected 'word1<TAB>word2<TAB>score'"):
-        kv.evaluate_word_pairs(pairs)
+        word_pairs_report(kv, pairs)
     pairs.write_text("a\tb\tnan\n")
     with pytest.raises(ValueError, match=r"pairs.tsv:1:"):
-        kv.evaluate_word_pairs(pairs)
+        word_pairs_report(kv, pairs)
     pairs.write_text("# only comments\n\n")
     with pytest.raises(ValueError, match="no word pairs in the file"):
-        kv.evaluate_word_pairs(pairs)
+        word_pairs_report(kv, pairs)
     pairs.write_text("x\ty\t1\nz\tw\t2\n")
     with pytest.raises(ValueError, match="only 0 of its 2 pairs have both words"):
-        kv.evaluate_word_pairs(pairs)
+        word_pairs_report(kv, pairs)
     pairs.write_bytes(b"a\tb\t1\n\xff\xfe\tb\t2\n")
     with pytest.raises(ValueError, match=r"pairs.tsv:2: not UTF-8 text"):
-        kv.evaluate_word_pairs(pairs)
+        word_pairs_report(kv, pairs)
     questions = tmp_path / "q.txt"
     questions.write_text(": section\na b c d\na b c\n")
     with pytest.raises(ValueError, match=r"q.txt:3: expected 4 words"):
-        kv.evaluate_word_analogies(questions)
+        analogy_report(kv, questions)
     questions.write_text(": only a section\n")
     with pytest.raises(ValueError, match="no analogy questions in the file"):
-        kv.evaluate_word_analogies(questions)
+        analogy_report(kv, questions)
     questions.write_text(": s\nx y z w\n")
     with pytest.raises(ValueError, match="none of its 1 questions has all four words"):
-        kv.evaluate_word_analogies(questions)
+        analogy_report(kv, questions)

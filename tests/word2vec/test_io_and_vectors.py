@@ -12,6 +12,7 @@ from scipy import stats
 from crossent.word2vec import KeyedVectors, SkipGram, TrainConfig, UnknownWordError, VectorFileError
 from crossent.word2vec.checkpoint import read_checkpoint, save_checkpoint
 from crossent.word2vec.files import atomic_write
+from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
 from crossent.word2vec.io import load_word2vec, save_word2vec
 from crossent.word2vec.vocab import Vocabulary
 
@@ -162,12 +163,13 @@ def test_word_pairs_spearman_against_scipy(tmp_path: Path) -> None:
         pairs.append((a, b, score))
     lines.append("unknownword\tw1\t5.0")
     (tmp_path / "sim.tsv").write_text("\n".join(lines))
-    result = kv.evaluate_word_pairs(tmp_path / "sim.tsv")
+    result = word_pairs_report(kv, tmp_path / "sim.tsv")
     ours = [kv.similarity(f"w{a}", f"w{b}") for a, b, _ in pairs]
     expected = stats.spearmanr(ours, [s for *_, s in pairs]).statistic
-    assert result["spearman"] == pytest.approx(expected, rel=1e-9)
-    assert result["pairs"] == 40
-    assert result["oov_ratio"] == pytest.approx(1 / 41)
+    assert result.spearman == pytest.approx(expected, rel=1e-9)
+    assert result.pearson == pytest.approx(stats.pearsonr(ours, [s for *_, s in pairs])[0])
+    assert result.pairs == 40
+    assert result.oov_fraction == pytest.approx(1 / 41)
 
 
 def test_analogies_on_constructed_vectors(tmp_path: Path) -> None:
@@ -182,11 +184,11 @@ def test_analogies_on_constructed_vectors(tmp_path: Path) -> None:
         ": family\nman woman king queen\nMan King woman queen\n"
         ": capitals\nparis france rome italy\nfoo bar baz qux\n"
     )
-    result = kv.evaluate_word_analogies(tmp_path / "q.txt")
-    assert result["questions"] == 3
-    assert result["coverage"] == pytest.approx(3 / 4)
-    assert result["sections"]["family"] == 1.0
-    assert result["correct"] == 2 + int(result["sections"]["capitals"] == 1.0)
+    result = analogy_report(kv, tmp_path / "q.txt")
+    assert result.questions == 3
+    assert result.coverage == pytest.approx(3 / 4)
+    assert result.sections["family"] == 1.0
+    assert result.correct == 2 + int(result.sections["capitals"] == 1.0)
     assert gender is not None or capital is None
 
 

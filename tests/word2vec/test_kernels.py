@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from crossent.word2vec import _kernels
 from crossent.word2vec.vocab import Vocabulary
 
-from .oracle import train_job_reference
+from .oracle import cbow_job_reference, train_job_reference
 
 
 def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.ndarray, np.ndarray]:
@@ -21,46 +22,79 @@ def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.nd
     return zipf.astype(np.int32), offsets
 
 
-@pytest.mark.parametrize(
-    ("hs", "window", "sample"), [(False, 3, 0.0), (True, 2, 0.0), (False, 5, 1e-2), (True, 4, 1e-2)]
-)
-def test_train_job_matches_python_oracle(hs: bool, window: int, sample: float) -> None:
-    rng = np.random.default_rng(7)
+def _problem(
+    seed: int, sample: float, exponent: float = 0.75
+) -> tuple[tuple[Any, ...], tuple[Any, ...], list[np.ndarray]]:
+    """A random job over 40 words sorted by count, its tables, and float32 weights
+    (syn0, syn1 of the tree, syn1neg) with non-trivial outputs."""
+    rng = np.random.default_rng(seed)
     vocab_size, dim = 40, 16
     words, offsets = _corpus(rng, vocab_size, 30)
     counts = np.bincount(words, minlength=vocab_size) + 1
     order = np.argsort(-counts, kind="stable")
     vocab = Vocabulary([f"w{i}" for i in order], counts[order].astype(np.int64))
     words = np.argsort(order)[words].astype(np.int32)  # re-index by decreasing count
-    keep = vocab.keep_probabilities(sample)
-    prob, alias = vocab.alias_table()
-    codes, points, lengths = vocab.huffman()
-    syn0 = ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32)
-    syn1 = (rng.normal(size=(vocab_size - 1 if hs else vocab_size, dim)) * 0.1).astype(np.float32)
-    ref0, ref1 = syn0.astype(np.float64), syn1.astype(np.float64)
-    args = (
-        words,
-        offsets,
-        keep,
-        window,
-        0.05,
-        0.01,
-        12345,
-        hs,
-        3,
-        prob,
-        alias,
-        codes,
-        points,
-        lengths,
-    )
-    loss, pairs, done = _kernels.train_job(syn0, syn1, *args)
-    rloss, rpairs, rdone = train_job_reference(ref0, ref1, *args)
-    assert (pairs, done) == (rpairs, rdone)
-    assert pairs > 50
+    data = (words, offsets, vocab.keep_probabilities(sample))
+    tables = (*vocab.alias_table(exponent), *vocab.huffman())
+    weights = [
+        ((rng.random((vocab_size, dim)) - 0.5) / dim).astype(np.float32),
+        (rng.normal(size=(vocab_size - 1, dim)) * 0.1).astype(np.float32),
+        (rng.normal(size=(vocab_size, dim)) * 0.1).astype(np.float32),
+    ]
+    return data, tables, weights
+
+
+def _run_both(kernel: Any, oracle: Any, weights: list[np.ndarray], args: tuple[Any, ...],
+              hs: bool, negative: int) -> None:  # fmt: skip
+    """The kernel on float32 weights and the oracle on float64 copies agree; exactly the
+    output matrices in use (tree if ``hs``, syn1neg if ``negative``) have changed."""
+    refs = [w.astype(np.float64) for w in weights]
+    initial = [w.copy() for w in weights]
+    loss, examples, done = kernel(*weights, *args)
+    rloss, rexamples, rdone = oracle(*refs, *args)
+    assert (examples, done) == (rexamples, rdone)
+    assert examples > 50
     assert loss == pytest.approx(rloss, rel=1e-5)
-    np.testing.assert_allclose(syn0, ref0, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(syn1, ref1, rtol=1e-4, atol=1e-6)
+    for w, r in zip(weights, refs, strict=True):
+        np.testing.assert_allclose(w, r, rtol=1e-4, atol=1e-6)
+    assert (not np.array_equal(weights[1], initial[1])) == hs
+    assert (not np.array_equal(weights[2], initial[2])) == (negative > 0)
+
+
+@pytest.mark.parametrize(
+    ("hs", "negative", "shrink", "window", "sample"),
+    [
+        (False, 3, True, 3, 0.0),
+        (True, 0, True, 2, 0.0),
+        (False, 3, False, 5, 1e-2),
+        (True, 0, True, 4, 1e-2),
+        (True, 2, True, 3, 1e-2),  # word2vec.c's -hs 1 -negative 2: both summed
+    ],
+)
+def test_train_job_matches_python_oracle(
+    hs: bool, negative: int, shrink: bool, window: int, sample: float
+) -> None:
+    data, tables, weights = _problem(7, sample)
+    args = (*data, window, 0.05, 0.01, 12345, hs, negative, *tables, shrink)
+    _run_both(_kernels.train_job, train_job_reference, weights, args, hs, negative)
+
+
+@pytest.mark.parametrize(
+    ("hs", "negative", "cbow_mean", "shrink", "window", "sample"),
+    [
+        (False, 3, True, True, 3, 0.0),
+        (True, 0, True, True, 2, 0.0),
+        (True, 2, True, False, 4, 1e-2),
+        (False, 4, False, True, 5, 1e-2),
+        (True, 3, False, False, 1, 0.0),
+    ],
+)
+def test_cbow_job_matches_python_oracle(
+    hs: bool, negative: int, cbow_mean: bool, shrink: bool, window: int, sample: float
+) -> None:
+    data, tables, weights = _problem(8, sample, exponent=0.6)
+    args = (*data, window, 0.05, 0.01, 99, hs, negative, *tables, cbow_mean, shrink)
+    _run_both(_kernels.cbow_job, cbow_job_reference, weights, args, hs, negative)
 
 
 def test_sigmoid_tables_are_exact_to_float32() -> None:

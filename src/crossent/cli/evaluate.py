@@ -51,21 +51,19 @@ def print_report(report: EvaluationReport) -> None:
     for name, r in report.similarity.items():
         table.add_row(
             f"similarity {name}",
-            f"Spearman {r['spearman']:.4f}",
-            f"{r['pairs']} pairs, OOV {r['oov_ratio']:.1%}",
+            f"Spearman {r.spearman:.4f}",
+            f"{r.pairs} pairs, OOV {r.oov_fraction:.1%}",
         )
     if report.analogies is not None:
-        r = report.analogies
+        a = report.analogies
         table.add_row(
-            "analogies",
-            f"accuracy {r['accuracy']:.2%}",
-            f"{r['questions']} questions ({r['coverage']:.1%})",
+            "analogies", f"accuracy {a.accuracy:.2%}", f"{a.questions} questions ({a.coverage:.1%})"
         )
     if report.heldout is not None:
-        r = report.heldout
+        h = report.heldout
         table.add_row(
-            f"held-out J(θ), {r['objective']}",
-            f"{r['loss']:.4f} (perplexity {r['perplexity']:.1f})",
-            f"{r['pairs']} pairs",
+            f"held-out J(θ), {h['objective']}",
+            f"{h['loss']:.4f} (perplexity {h['perplexity']:.1f})",
+            f"{h['pairs']} pairs",
         )
     stdout.print(table)

@@ -1,4 +1,4 @@
-"""``crossent train``: skip-gram word vectors from text files.
+"""``crossent train``: skip-gram or CBOW word vectors from text files.
 
 Before any work every path is checked (inputs are readable regular files, outputs are
 writable, and no output is an input or another output). SIGTERM is handled like Ctrl-C:
@@ -40,11 +40,22 @@ class Outputs:
     binary: bool = True
     checkpoint: Path | None = None
     plot: Path | None = None
+    vocab: Path | None = None  # --save-vocab: word2vec.c's 'word count' lines
 
     def named(self) -> list[tuple[str, Path]]:
         """``(option, path)`` of every output."""
-        pairs = [("--out", self.vectors), ("--checkpoint", self.checkpoint), ("--plot", self.plot)]
+        pairs = [("--out", self.vectors), ("--checkpoint", self.checkpoint), ("--plot", self.plot),
+                 ("--save-vocab", self.vocab)]  # fmt: skip
         return [(option, path) for option, path in pairs if path is not None]
+
+
+@dataclass
+class VocabSource:
+    """``--read-vocab`` (the vocabulary of a new run) and ``--update-vocab`` (grow the
+    ``--resume`` checkpoint's vocabulary with the corpus's new words)."""
+
+    read: Path | None = None
+    update: bool = False
 
 
 @dataclass
@@ -87,16 +98,24 @@ def run_training(
     *,
     resume: Path | None = None,
     quiet: bool = False,
+    vocab: VocabSource | None = None,
     placement: Placement | None = None,
 ) -> TrainingSummary:
     """Check the paths, train (``settings``: TrainConfig fields the user gave; or continue
-    ``resume``), then write the outputs."""
+    ``resume``; ``vocab``: read or grow the vocabulary), then write the outputs."""
+    vocab = vocab or VocabSource()
     placement = placement or Placement()
-    check_paths(corpus, outputs, resume)
+    if vocab.update and resume is None:
+        raise ValueError("--update-vocab: needs --resume CHECKPOINT (the model to grow)")
+    if vocab.read is not None and resume is not None:
+        raise ValueError("--read-vocab: a resumed model keeps its vocabulary (see --update-vocab)")
+    check_paths(corpus, outputs, resume, vocab.read)
     with sigterm_as_interrupt():
         try:
             config, resumed = _start(settings, resume)
             _check_placement(config or resumed.config, placement)  # type: ignore[union-attr]
+            resumed = _vocabulary(corpus, config, resumed, vocab)
+            config = None if resumed is not None else config
         except KeyboardInterrupt:
             raise fail("interrupted before training started; nothing was written", 130) from None
         points: list[tuple[float, float]] = []
@@ -114,7 +133,9 @@ def run_training(
     )
 
 
-def check_paths(corpus: list[Path], outputs: Outputs, resume: Path | None) -> None:
+def check_paths(
+    corpus: list[Path], outputs: Outputs, resume: Path | None, read_vocab: Path | None = None
+) -> None:
     """Inputs are readable regular files, outputs writable, no output an input or another
     output (real files compared: symlinks and hard links count)."""
     from crossent.word2vec.files import check_distinct, check_input, check_writable
@@ -126,6 +147,8 @@ def check_paths(corpus: list[Path], outputs: Outputs, resume: Path | None) -> No
     inputs = [("corpus", check_input(path, "corpus", "text file")) for path in corpus]
     if resume is not None:
         inputs.append(("--resume", check_input(resume, "--resume")))
+    if read_vocab is not None:
+        inputs.append(("--read-vocab", check_input(read_vocab, "--read-vocab")))
     check_distinct(inputs, outputs.named())
 
 
@@ -169,6 +192,24 @@ def torchrun_placement(device: str | None) -> Placement:
 
     device, distributed = launch_from_environment(device)
     return Placement(device, distributed, Ranks.current().rank if distributed else 0)
+
+
+def _vocabulary(
+    corpus: list[Path], config: TrainConfig | None, model: SkipGram | None, vocab: VocabSource
+) -> SkipGram | None:
+    """A new model on the ``--read-vocab`` vocabulary, or the checkpoint grown by the
+    corpus's new words (``--update-vocab``: gensim's ``build_vocab(update=True)``, a new run
+    on the new text), or ``model`` unchanged (None: :func:`train` builds the model)."""
+    if vocab.read is not None and config is not None:
+        from crossent.word2vec.train import build_model
+        from crossent.word2vec.vocabfile import read_vocab
+
+        return build_model(corpus, config, counts=read_vocab(vocab.read))
+    if vocab.update and model is not None:
+        from crossent.word2vec.update import update_from_text
+
+        return update_from_text(model, corpus)
+    return model
 
 
 def _train(
@@ -241,6 +282,11 @@ def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, 
     ]
     if outputs.checkpoint is not None:
         steps.append((outputs.checkpoint, lambda: model.save(outputs.checkpoint)))  # type: ignore[arg-type]
+    if outputs.vocab is not None:
+        from crossent.word2vec.vocabfile import save_vocab
+
+        vocab_path = outputs.vocab
+        steps.append((vocab_path, lambda: save_vocab(vocab_path, model.vocab)))
     if outputs.plot is not None:
         plot = outputs.plot
         steps.append(
@@ -302,7 +348,30 @@ def train_cmd(
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
     loss: Annotated[
-        str | None, typer.Option(help="ns, hs or softmax (the seed's exact loss) (default: ns).")
+        str | None,
+        typer.Option(help="ns, hs, hs+ns or softmax (the seed's exact loss) (default: ns)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="skipgram or cbow (word2vec.c's -cbow 1) (default: skipgram)."),
+    ] = None,
+    cbow_mean: Annotated[
+        bool | None,
+        typer.Option("--cbow-mean/--no-cbow-mean", help="CBOW: mean or sum of the context."),
+    ] = None,
+    hs: Annotated[
+        bool,
+        typer.Option(
+            "--hs", help="word2vec.c's -hs 1: hierarchical softmax, plus ns unless --negative 0."
+        ),
+    ] = False,
+    ns_exponent: Annotated[
+        float | None,
+        typer.Option("--ns-exponent", help="Negatives drawn from count^e (default: 0.75)."),
+    ] = None,
+    shrink_windows: Annotated[
+        bool | None,
+        typer.Option("--shrink-windows/--no-shrink-windows", help="Dynamic window (default: on)."),
     ] = None,
     dim: Annotated[int | None, typer.Option(help="Vector dimension (default: 100).")] = None,
     window: Annotated[int | None, typer.Option(help="Max context distance (default: 5).")] = None,
@@ -333,6 +402,15 @@ def train_cmd(
         Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
     ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
+    save_vocab: Annotated[
+        Path | None, typer.Option("--save-vocab", help="Write 'word count' lines (word2vec.c).")
+    ] = None,
+    read_vocab: Annotated[
+        Path | None, typer.Option("--read-vocab", help="Vocabulary from 'word count' lines.")
+    ] = None,
+    update_vocab: Annotated[
+        bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
+    ] = False,
     lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
     device: Annotated[
         str | None,
@@ -341,19 +419,26 @@ def train_cmd(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train skip-gram word vectors on CORPUS.
+    """Train skip-gram or CBOW word vectors on CORPUS.
 
     Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
     the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
+    if hs and loss is not None:
+        raise fail(f"--hs: give either --hs (word2vec.c's style) or --loss, got --loss {loss}")
+    if hs:
+        loss = "hs" if negative == 0 else "hs+ns"
     given = {
         "loss": loss, "dim": dim, "window": window, "negative": negative,
         "min_count": min_count, "max_vocab": max_vocab, "sample": sample, "epochs": epochs,
         "alpha": alpha, "threads": threads, "seed": seed, "lowercase": lowercase,
+        "model": model, "cbow_mean": cbow_mean, "ns_exponent": ns_exponent,
+        "shrink_windows": shrink_windows,
     }  # fmt: skip
     settings = {k: v for k, v in given.items() if v is not None}
-    outputs = Outputs(out, fmt == "bin", checkpoint, plot)
+    outputs = Outputs(out, fmt == "bin", checkpoint, plot, save_vocab)
+    vocab = VocabSource(read_vocab, update_vocab)
     placement = Placement(device)
     try:
         with user_errors():
@@ -361,7 +446,7 @@ def train_cmd(
             if placement.distributed:
                 settings.setdefault("threads", 1)  # one job at a time on every rank
             summary = run_training(
-                corpus, settings, outputs, resume=resume, quiet=quiet or as_json,
+                corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,
             )  # fmt: skip
     except KeyboardInterrupt:  # while checking paths or loading: nothing was written

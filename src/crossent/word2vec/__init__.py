@@ -1,28 +1,41 @@
-"""Skip-gram word2vec: exact full softmax (the seed's loss), negative sampling and
-hierarchical softmax; word2vec.c/gensim vector formats; evaluation.
+"""word2vec, skip-gram and CBOW: exact full softmax (the seed's loss), negative sampling and
+hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation.
 
 >>> from crossent.word2vec import TrainConfig
 >>> TrainConfig().window, TrainConfig().negative, TrainConfig().alpha
 (5, 5, 0.025)
 """
 
+from crossent.word2vec.callbacks import CallbackAny2Vec
 from crossent.word2vec.checkpoint import CheckpointError
 from crossent.word2vec.config import ConfigError, TrainConfig
 from crossent.word2vec.corpus import CorpusError
 from crossent.word2vec.evalsets import EvaluationFileError
 from crossent.word2vec.files import InputFileError
+from crossent.word2vec.intrinsic import (
+    AnalogyReport,
+    Correlation,
+    PairsReport,
+    analogy_report,
+    word_pairs_report,
+)
 from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
 from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.model import EpochStats, SkipGram
 from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
 
 __all__ = [
+    "AnalogyReport",
+    "CallbackAny2Vec",
     "CheckpointError",
     "ConfigError",
     "CorpusError",
+    "Correlation",
+    "EpochStats",
     "EvaluationFileError",
     "InputFileError",
     "KeyedVectors",
+    "PairsReport",
     "Progress",
     "SkipGram",
     "TrainConfig",
@@ -30,7 +43,9 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownWordError",
     "VectorFileError",
+    "analogy_report",
     "load_word2vec",
     "save_word2vec",
     "train",
+    "word_pairs_report",
 ]

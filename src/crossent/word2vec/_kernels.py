@@ -1,20 +1,21 @@
-r"""Numba kernels of skip-gram training: negative sampling and hierarchical softmax.
+r"""Numba kernels of word2vec training: skip-gram and CBOW, negative sampling and
+hierarchical softmax.
 
 One call trains on one job (a run of sentences) with the GIL released, so worker threads
 run them in parallel on shared weight matrices (Hogwild, as word2vec.c and gensim do).
 Semantics follow word2vec.c: subsampling before windowing, a reduced window
-``window − b`` with ``b`` uniform in ``{0, …, window−1}``, word2vec.c's linear congruential
-generator (so one thread and one seed give bit-identical vectors), and a learning rate
-interpolated linearly over the job. Pairs are oriented as the seed's formula: the centre
-word's input vector :math:`v_c` (``syn0``) predicts the context word ``o`` through output
-vectors (``syn1`` / ``syn1neg``).
+``window − b`` with ``b`` uniform in ``{0, …, window−1}`` (unless window shrinking is off),
+word2vec.c's linear congruential generator (so one thread and one seed give bit-identical
+vectors), and a learning rate interpolated linearly over the job. Skip-gram pairs are
+oriented as the seed's formula: the centre word's input vector :math:`v_c` (``syn0``)
+predicts the context word ``o`` through output vectors (``syn1`` / ``syn1neg``).
 
 Per pair the loss added to the float64 total is, with :math:`\sigma` the logistic function,
 negative sampling :math:`-\log\sigma(u_o^\top v_c) - \sum_{k} \log\sigma(-u_k^\top v_c)`
-over ``negative`` draws from the unigram^0.75 distribution (an alias table; draws equal to
-``o`` are skipped), or
-hierarchical softmax :math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)
-\,u_n^\top v_c)`.
+over ``negative`` draws from the unigram^ns_exponent distribution (an alias table; draws
+equal to ``o`` are skipped), hierarchical softmax
+:math:`-\sum_{n \in \mathrm{path}(o)} \log\sigma((1-2\,\mathrm{code}_n)\,u_n^\top v_c)`,
+or both summed (word2vec.c's ``-hs 1 -negative N``). CBOW: see :func:`cbow_job`.
 """
 
 from __future__ import annotations
@@ -94,6 +95,16 @@ def _update(
 
 
 @njit(inline="always")
+def _window(
+    state: np.ndarray, i: int, n: int, window: int, shrink: bool
+) -> tuple[int, int]:  # pragma: no cover - compiled
+    """Positions ``[lo, hi)`` around ``i`` in a sentence of ``n``: ``window − b`` each side,
+    ``b`` uniform in ``{0..window−1}`` if ``shrink`` (one draw), else ``b = 0``."""
+    b = int(_next(state) % np.uint64(window)) if shrink else 0
+    return max(0, i - window + b), min(n, i + window - b + 1)
+
+
+@njit(inline="always")
 def _subsample(
     words: np.ndarray, start: int, end: int, keep: np.ndarray, state: np.ndarray, sent: np.ndarray
 ) -> int:  # pragma: no cover - compiled
@@ -114,6 +125,7 @@ def _subsample(
 def train_job(  # pragma: no cover - compiled
     syn0: np.ndarray,
     syn1: np.ndarray,
+    syn1neg: np.ndarray,
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -128,8 +140,12 @@ def train_job(  # pragma: no cover - compiled
     codes: np.ndarray,
     points: np.ndarray,
     lengths: np.ndarray,
+    shrink: bool,
 ) -> tuple[float, int, int]:
-    """Train on sentences ``offsets[s]..offsets[s+1]`` of ``words``.
+    """Skip-gram on sentences ``offsets[s]..offsets[s+1]`` of ``words``: ``syn1`` the
+    inner-node vectors (used if ``hs``), ``syn1neg`` the output vectors (used if
+    ``negative > 0``; both: the losses are summed per pair, as word2vec.c's ``-hs 1
+    -negative N``); ``shrink``: window ``window − b``, ``b`` uniform in ``{0..window−1}``.
 
     Returns (loss summed over pairs in float64, number of pairs, words read).
     """
@@ -138,7 +154,6 @@ def train_job(  # pragma: no cover - compiled
     neu1e = np.zeros(syn0.shape[1], dtype=np.float32)
     sent = np.empty(10_000, dtype=np.int32)
     total_words = offsets[-1] - offsets[0]
-    n_neg = np.uint64(neg_prob.shape[0])
     loss, pairs, done = 0.0, 0, 0
     for s in range(offsets.shape[0] - 1):
         n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
@@ -146,29 +161,16 @@ def train_job(  # pragma: no cover - compiled
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         for i in range(n):
             c = sent[i]
-            b = int(_next(state) % np.uint64(window))
-            lo, hi = max(0, i - window + b), min(n, i + window - b + 1)
+            lo, hi = _window(state, i, n, window, shrink)
             for j in range(lo, hi):
                 if j == i:
                     continue
-                o = sent[j]
                 l1 = syn0[c]
                 neu1e[:] = 0.0
-                if hs:
-                    for q in range(lengths[o]):
-                        label = 1.0 - codes[o, q]
-                        loss += _update(l1, syn1, points[o, q], label, alpha, neu1e)
-                else:
-                    loss += _update(l1, syn1, o, 1.0, alpha, neu1e)
-                    for _ in range(negative):
-                        x = _next(state)  # alias draw: high bits pick a column, low a coin
-                        col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
-                        neg = col
-                        if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
-                            neg = np.int64(neg_alias[col])
-                        if neg == o:
-                            continue
-                        loss += _update(l1, syn1, neg, 0.0, alpha, neu1e)
+                loss += _output_units(
+                    l1, syn1, syn1neg, sent[j], alpha, neu1e, state, hs, negative,
+                    neg_prob, neg_alias, codes, points, lengths,
+                )  # fmt: skip
                 for d in range(l1.shape[0]):
                     l1[d] += neu1e[d]
                 pairs += 1
@@ -200,8 +202,8 @@ def job_windows(  # pragma: no cover - compiled
     for s in range(offsets.shape[0] - 1):
         n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         for i in range(n):
-            b = int(_next(state) % np.uint64(window)) if dynamic else 0
-            for j in range(max(0, i - window + b), min(n, i + window - b + 1)):
+            lo, hi = _window(state, i, n, window, dynamic)
+            for j in range(lo, hi):
                 if j != i:
                     contexts[p] = sent[j]
                     p += 1
@@ -246,3 +248,154 @@ def hs_log_likelihood(  # pragma: no cover - compiled
                 f += float(syn0[c, d]) * float(syn1[points[o, q], d])
             total += _softplus(-f) if codes[o, q] == 0 else _softplus(f)
     return total
+
+
+# --- CBOW (word2vec.c's -cbow 1) ---------------------------------------------------------
+# The hidden vector of centre position i is h = Σ_{j ∈ window(i), j≠i} v_{w_j}, divided by
+# the number of context words cw when cbow_mean (word2vec.c's default). h predicts the centre
+# word w_i through the same logistic units as skip-gram: hierarchical softmax along w_i's
+# Huffman path, and/or negative sampling (word2vec.c allows both: the two losses are summed
+# and their gradients accumulated into one error e = Σ_units g_u u_u). As word2vec.c (and
+# unlike the exact gradient of the mean), every context row receives the whole error e.
+# Loss per centre: Σ_units -log σ(±u_uᵀ h); one "example" per centre with cw > 0.
+
+
+@njit(inline="always")
+def _output_units(  # pragma: no cover - compiled
+    l1: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    target: int,
+    alpha: float,
+    neu1e: np.ndarray,
+    state: np.ndarray,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+) -> float:
+    """Hierarchical-softmax units (if ``hs``), then ``negative`` sampled units (if > 0), of
+    input ``l1`` predicting ``target``; gradients accumulate in ``neu1e``; returns the loss."""
+    loss = 0.0
+    if hs:
+        for q in range(lengths[target]):
+            loss += _update(l1, syn1, points[target, q], 1.0 - codes[target, q], alpha, neu1e)
+    if negative > 0:
+        n_neg = np.uint64(neg_prob.shape[0])
+        loss += _update(l1, syn1neg, target, 1.0, alpha, neu1e)
+        for _ in range(negative):
+            x = _next(state)  # alias draw: high bits pick a column, low a coin
+            col = np.int64(((x >> _HIGH) * n_neg) >> _HIGH)
+            neg = col
+            if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
+                neg = np.int64(neg_alias[col])
+            if neg != target:
+                loss += _update(l1, syn1neg, neg, 0.0, alpha, neu1e)
+    return loss
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def cbow_job(  # pragma: no cover - compiled
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+    cbow_mean: bool,
+    shrink: bool,
+) -> tuple[float, int, int]:
+    """CBOW on sentences ``offsets[s]..offsets[s+1]`` of ``words``: ``syn1`` the inner-node
+    vectors (used if ``hs``), ``syn1neg`` the output vectors (used if ``negative > 0``);
+    ``shrink``: window ``window − b``, ``b`` uniform in ``{0..window−1}`` per centre.
+
+    Returns (loss summed over examples in float64, number of examples, words read)."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    dim = syn0.shape[1]
+    neu1 = np.zeros(dim, dtype=np.float32)
+    neu1e = np.zeros(dim, dtype=np.float32)
+    sent = np.empty(10_000, dtype=np.int32)
+    total_words = offsets[-1] - offsets[0]
+    loss, examples, done = 0.0, 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        done += offsets[s + 1] - offsets[s]
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
+        for i in range(n):
+            lo, hi = _window(state, i, n, window, shrink)
+            neu1[:] = 0.0
+            for j in range(lo, hi):
+                if j != i:
+                    row = syn0[sent[j]]
+                    for d in range(dim):
+                        neu1[d] += row[d]
+            cw = hi - lo - 1
+            if cw <= 0:
+                continue
+            if cbow_mean:
+                inv = np.float32(1.0 / cw)
+                for d in range(dim):
+                    neu1[d] *= inv
+            neu1e[:] = 0.0
+            loss += _output_units(
+                neu1, syn1, syn1neg, sent[i], alpha, neu1e, state, hs, negative,
+                neg_prob, neg_alias, codes, points, lengths,
+            )  # fmt: skip
+            for j in range(lo, hi):
+                if j != i:
+                    row = syn0[sent[j]]
+                    for d in range(dim):
+                        row[d] += neu1e[d]
+            examples += 1
+    return loss, examples, done
+
+
+@njit(nogil=True, cache=True)
+def cbow_examples(  # pragma: no cover - compiled
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    seed: int,
+    shrink: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The CBOW examples of a job, after subsampling and the (shrunk) window, with the same
+    random stream as :func:`cbow_job`: centres ``[N]``, and the context words of example
+    ``k`` at ``contexts[starts[k]:starts[k + 1]]`` (``starts [N + 1]``)."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    total = offsets[-1] - offsets[0]
+    centres = np.empty(total, dtype=np.int64)
+    starts = np.zeros(total + 1, dtype=np.int64)
+    contexts = np.empty(total * 2 * window, dtype=np.int64)
+    sent = np.empty(10_000, dtype=np.int32)
+    n_ex, m = 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        for i in range(n):
+            lo, hi = _window(state, i, n, window, shrink)
+            if hi - lo <= 1:
+                continue
+            for j in range(lo, hi):
+                if j != i:
+                    contexts[m] = sent[j]
+                    m += 1
+            centres[n_ex] = sent[i]
+            n_ex += 1
+            starts[n_ex] = m
+    return centres[:n_ex], starts[: n_ex + 1], contexts[:m]

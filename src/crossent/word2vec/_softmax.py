@@ -173,7 +173,7 @@ def softmax_job(
     """Train one job, the learning rate going from ``alphas[0]`` to ``alphas[1]``; returns
     (loss summed over its pairs, pairs, words read)."""
     centres, starts, contexts = _kernels.job_windows(
-        words, offsets, keep, config.window, seed, True
+        words, offsets, keep, config.window, seed, config.shrink_windows
     )
     dev = w.syn0.device
     c_t, s_t, o_t = (torch.from_numpy(x).to(dev) for x in (centres, starts, contexts))

@@ -1,8 +1,9 @@
 """Training checkpoints: one uncompressed ``.npz`` (zip) file, proved sound before use.
 
-Members: ``syn0`` (float32 [V, D]), ``syn1`` (float32 [V, D], or [V−1, D] for ``hs``),
-``counts`` (int64 [V], ≥ 1, non-increasing), ``words`` (str [V], distinct tokens) and
-``meta`` (JSON: format, version, config, training position, corpus fingerprint).
+Members: ``syn0`` (float32 [V, D]), ``syn1`` (float32 [V, D], or [V−1, D] for ``hs`` and
+``hs+ns``), ``syn1neg`` (float32 [V, D], only for ``hs+ns``), ``counts`` (int64 [V], ≥ 1,
+non-increasing), ``words`` (str [V], distinct tokens) and ``meta`` (JSON: format, version,
+config, training position, corpus fingerprint).
 
 :func:`read_checkpoint` checks everything the trainer and the numba kernels will rely on —
 each member's dtype and shape from its header before its data is read (so a crafted header
@@ -36,6 +37,7 @@ _MEMBERS = {  # name: (dtype kind and size, or None for any str; ndim)
     "syn0": (np.dtype("<f4"), 2),
     "syn1": (np.dtype("<f4"), 2),
 }
+_OPTIONAL = {"syn1neg": (np.dtype("<f4"), 2)}  # the output vectors of loss "hs+ns"
 _POSITION_INTS = ("epoch", "job", "words_done", "partial_pairs")
 MAX_TOTAL_COUNT = 2**53  # counts are summed in float64 (subsampling) and int64 (Huffman)
 
@@ -52,9 +54,10 @@ class Checkpoint:
     words: list[str]
     counts: np.ndarray  # int64 [V]
     syn0: np.ndarray  # float32 [V, D]
-    syn1: np.ndarray  # float32 [V, D] or [V-1, D] (hs)
+    syn1: np.ndarray  # float32 [V, D] or [V-1, D] (hs, hs+ns)
     position: dict[str, Any]  # the fields of ``model.Position``, checked
     corpus: dict[str, Any] | None  # ``words``, ``sentences``, ``digest``; None: untrained
+    syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
 
 
 def is_checkpoint(path: str | os.PathLike[str], what: str = "file") -> bool:
@@ -90,13 +93,15 @@ def read_checkpoint(path: str | os.PathLike[str], what: str = "checkpoint") -> C
     words = [str(w) for w in arrays["words"]]
     _check_vocabulary(words, arrays["counts"], name)
     _check_weights(arrays["syn0"], arrays["syn1"], len(words), config, name)
+    _check_syn1neg(arrays.get("syn1neg"), len(words), config, name)
     position = _checked_position(meta["position"], config, name)
     corpus = _checked_corpus(meta["corpus"], position, name)
     if position["words_done"] > config.epochs * (corpus["words"] if corpus else 0):
         raise CheckpointError(f"{name}: position: words_done is beyond the end of the run")
     return Checkpoint(
-        config, words, arrays["counts"], arrays["syn0"], arrays["syn1"], position, corpus
-    )
+        config, words, arrays["counts"], arrays["syn0"], arrays["syn1"], position, corpus,
+        arrays.get("syn1neg"),
+    )  # fmt: skip
 
 
 def _read_members(f: IO[bytes], name: str) -> dict[str, np.ndarray]:
@@ -104,14 +109,15 @@ def _read_members(f: IO[bytes], name: str) -> dict[str, np.ndarray]:
     try:
         with zipfile.ZipFile(f) as z:
             infos = {i.filename: i for i in z.infolist()}
-            expected = {f"{m}.npy" for m in _MEMBERS}
+            members = {**_MEMBERS, **{m: t for m, t in _OPTIONAL.items() if f"{m}.npy" in infos}}
+            expected = {f"{m}.npy" for m in members}
             if set(infos) != expected:
                 missing = sorted(expected - set(infos))
                 extra = sorted(set(infos) - expected)
                 raise CheckpointError(
                     f"{name}: not a crossent checkpoint (missing {missing}, unexpected {extra})"
                 )
-            return {m: _read_array(z, infos[f"{m}.npy"], m, size, name) for m in _MEMBERS}
+            return {m: _read_array(z, infos[f"{m}.npy"], m, size, name) for m in members}
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
@@ -129,7 +135,7 @@ def _read_array(
     z: zipfile.ZipFile, info: zipfile.ZipInfo, member: str, size: int, name: str
 ) -> np.ndarray:
     """One member, its header checked before its data is read."""
-    dtype_wanted, ndim = _MEMBERS[member]
+    dtype_wanted, ndim = {**_MEMBERS, **_OPTIONAL}[member]
     if info.compress_type != zipfile.ZIP_STORED or info.file_size > size:
         raise CheckpointError(f"{name}: {member}: not stored as crossent writes it (compressed)")
     with z.open(info) as fp:
@@ -204,8 +210,8 @@ def _check_vocabulary(words: list[str], counts: np.ndarray, name: str) -> None:
 def _check_weights(
     syn0: np.ndarray, syn1: np.ndarray, v: int, config: TrainConfig, name: str
 ) -> None:
-    rows = v - 1 if config.loss == "hs" else v
-    if config.loss == "hs" and v < 2:
+    rows = v - 1 if config.hs else v
+    if config.hs and v < 2:
         raise CheckpointError(f"{name}: words: hierarchical softmax needs at least 2 words")
     for member, array, want in (
         ("syn0", syn0, (v, config.dim)),
@@ -218,6 +224,21 @@ def _check_weights(
             )
         if not math.isfinite(float(np.sum(array, dtype=np.float64))):
             raise CheckpointError(f"{name}: {member}: holds non-finite values")
+
+
+def _check_syn1neg(syn1neg: np.ndarray | None, v: int, config: TrainConfig, name: str) -> None:
+    """``syn1neg`` is there exactly for loss ``hs+ns``, of shape [V, D], finite."""
+    if (syn1neg is not None) != (config.loss == "hs+ns"):
+        state = "has" if syn1neg is not None else "lacks"
+        raise CheckpointError(f"{name}: syn1neg: the checkpoint {state} it, loss {config.loss!r}")
+    if syn1neg is None:
+        return
+    if syn1neg.shape != (v, config.dim):
+        raise CheckpointError(
+            f"{name}: syn1neg: expected shape {(v, config.dim)}, got {syn1neg.shape}"
+        )
+    if not math.isfinite(float(np.sum(syn1neg, dtype=np.float64))):
+        raise CheckpointError(f"{name}: syn1neg: holds non-finite values")
 
 
 def _checked_position(position: dict[str, Any], config: TrainConfig, name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Training configuration of skip-gram word2vec, with word2vec.c's defaults."""
+"""Training configuration of word2vec (skip-gram or CBOW), with word2vec.c's defaults."""
 
 from __future__ import annotations
 
@@ -7,15 +7,19 @@ import os
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-LOSSES = ("ns", "hs", "softmax")
+LOSSES = ("ns", "hs", "hs+ns", "softmax")
+MODELS = ("skipgram", "cbow")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Hyper-parameters (word2vec.c names in brackets).
 
-    ``loss``: ``"ns"`` negative sampling, ``"hs"`` hierarchical softmax, ``"softmax"`` the
-    seed's exact full softmax through :func:`crossent.linear_cross_entropy`.
+    ``loss``: ``"ns"`` negative sampling, ``"hs"`` hierarchical softmax, ``"hs+ns"`` both
+    summed per example (word2vec.c's ``-hs 1 -negative N``), ``"softmax"`` the seed's exact
+    full softmax through :func:`crossent.linear_cross_entropy`. ``model``: ``"skipgram"``
+    (the centre predicts each context word) or ``"cbow"`` (the mean — ``cbow_mean=False``:
+    the sum — of the context vectors predicts the centre).
     """
 
     dim: int = 100  # [-size]
@@ -33,6 +37,10 @@ class TrainConfig:
     lowercase: bool = False
     job_words: int = 10_000  # words per job handed to a worker thread
     batch_pairs: int = 1024  # loss="softmax": pairs per SGD step (whole windows; RESULTS.md)
+    model: str = "skipgram"  # [-cbow 0 / 1]
+    cbow_mean: bool = True  # [-cbow 1 uses the mean]; False: the sum of the context vectors
+    ns_exponent: float = 0.75  # negatives drawn from count^ns_exponent
+    shrink_windows: bool = True  # gensim's name for the dynamic window
 
     def __post_init__(self) -> None:
         for name, (low, high) in _INT_RANGES.items():
@@ -41,13 +49,29 @@ class TrainConfig:
             _check_int("max_vocab", self.max_vocab, 1, 2**31 - 1)
         if self.loss not in LOSSES:
             raise ConfigError("loss", f"expected one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if self.loss == "ns" and self.negative < 1:
-            raise ConfigError("negative", "negative sampling needs negative >= 1, got 0")
+        if self.loss in ("ns", "hs+ns") and self.negative < 1:
+            raise ConfigError(
+                "negative", f"negative sampling needs negative >= 1 (loss {self.loss!r}), got 0"
+            )
+        if self.model not in MODELS:
+            raise ConfigError("model", f"expected one of {', '.join(MODELS)}, got {self.model!r}")
         _check_float("alpha", self.alpha, 0.0, math.inf, "a positive learning rate", open_low=True)
         _check_float("min_alpha_ratio", self.min_alpha_ratio, 0.0, 1.0, "a ratio in [0, 1]")
         _check_float("sample", self.sample, 0.0, 1.0, "a threshold in [0, 1)", open_high=True)
-        if not isinstance(self.lowercase, bool):
-            raise ConfigError("lowercase", f"expected True or False, got {self.lowercase!r}")
+        _check_float("ns_exponent", self.ns_exponent, -100.0, 100.0, "a number in [-100, 100]")
+        for name in ("lowercase", "cbow_mean", "shrink_windows"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(name, f"expected True or False, got {getattr(self, name)!r}")
+
+    @property
+    def hs(self) -> bool:
+        """Whether training uses hierarchical softmax (``"hs"`` or ``"hs+ns"``)."""
+        return self.loss in ("hs", "hs+ns")
+
+    @property
+    def ns(self) -> bool:
+        """Whether training uses negative sampling (``"ns"`` or ``"hs+ns"``)."""
+        return self.loss in ("ns", "hs+ns")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -141,6 +141,10 @@ def check_parallel_config(config: TrainConfig) -> None:
             f"loss: training across ranks (torchrun) splits the full softmax by vocabulary; "
             f"loss={config.loss!r} is not supported, use --loss softmax"
         )
+    if config.model != "skipgram":
+        raise ValueError(
+            f"model: training across ranks (torchrun) supports skip-gram, got {config.model!r}"
+        )
     if config.threads != 1:
         raise ValueError(
             f"threads: training across ranks runs one job at a time on every rank "

@@ -30,6 +30,12 @@ from crossent.word2vec.corpus import (
     encode_corpus,
     job_bounds,
 )
+from crossent.word2vec.intrinsic import (
+    AnalogyReport,
+    PairsReport,
+    analogy_report,
+    word_pairs_report,
+)
 from crossent.word2vec.keyedvectors import KeyedVectors
 from crossent.word2vec.model import SkipGram
 
@@ -40,8 +46,8 @@ class EvaluationReport:
     held-out loss (each as returned by the function that computes it), where asked."""
 
     words: int
-    similarity: dict[str, dict[str, Any]]
-    analogies: dict[str, Any] | None = None
+    similarity: dict[str, PairsReport]
+    analogies: AnalogyReport | None = None
     heldout: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,9 +72,9 @@ def evaluate(
         )
     report = EvaluationReport(len(vectors), {})
     for path in similarity:
-        report.similarity[Path(path).name] = vectors.evaluate_word_pairs(path)
+        report.similarity[Path(path).name] = word_pairs_report(vectors, path)
     if analogies is not None:
-        report.analogies = vectors.evaluate_word_analogies(analogies)
+        report.analogies = analogy_report(vectors, analogies)
     if heldout_corpus is not None and model is not None:
         report.heldout = heldout_loss(model, heldout_corpus)
     return report
@@ -92,11 +98,16 @@ def heldout_loss(
     The text is encoded to a memory-mapped file and scored ``block_words`` words at a time,
     so memory stays bounded (about ``32 · window · block_words`` bytes of pairs) whatever
     the text's size."""
+    if model.config.model != "skipgram":
+        raise ValueError(
+            f"heldout: J(θ) is skip-gram's objective p(context | centre); this model is "
+            f"{model.config.model!r}, whose output vectors predict the centre from its context"
+        )
     window = window or model.config.window
     if not isinstance(window, int) or not 1 <= window <= 1000:
         raise ValueError(f"window: expected an integer in [1, 1000], got {window!r}")
     keep = np.ones(len(model.vocab), dtype=np.float32)
-    score = _hs_scorer(model) if model.config.loss == "hs" else _softmax_scorer(model, batch_pairs)
+    score = _hs_scorer(model) if model.config.hs else _softmax_scorer(model, batch_pairs)
     total, pairs = 0.0, 0
     enc = encode_corpus(corpus, model.vocab.index, lowercase=model.config.lowercase)
     words = np.asarray(enc.words)
@@ -113,7 +124,7 @@ def heldout_loss(
         "loss": mean,
         "perplexity": math.exp(min(mean, 700.0)),
         "pairs": pairs,
-        "objective": "hierarchical softmax" if model.config.loss == "hs" else "softmax",
+        "objective": "hierarchical softmax" if model.config.hs else "softmax",
     }
 
 

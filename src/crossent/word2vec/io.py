@@ -60,10 +60,13 @@ def save_word2vec(
 
 
 def load_word2vec(
-    path: str | os.PathLike[str], *, binary: bool | None = None
+    path: str | os.PathLike[str], *, binary: bool | None = None, limit: int | None = None
 ) -> tuple[list[str], np.ndarray]:
     """Read a word2vec binary or text file, plain or ``.gz`` (``binary=None``: decided
-    from the first record). Returns the words and their vectors ``float32 [V, D]``."""
+    from the first record); only its first ``limit`` vectors if given (gensim's ``limit``).
+    Returns the words and their vectors ``float32 [V, D]``."""
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
     name = os.fspath(path)
     with open_input(path, "vectors") as raw:
         if name.endswith(".gz"):
@@ -73,7 +76,7 @@ def load_word2vec(
         else:
             data = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            return _parse(data, name, binary)
+            return _parse(data, name, binary, limit)
         finally:
             if isinstance(data, mmap.mmap):
                 data.close()
@@ -87,8 +90,12 @@ def _gunzip(raw: IO[bytes], name: str) -> bytes:
         raise VectorFileError(f"{name}: not a readable gzip file ({exc})") from None
 
 
-def _parse(data: bytes | mmap.mmap, name: str, binary: bool | None) -> tuple[list[str], np.ndarray]:
+def _parse(
+    data: bytes | mmap.mmap, name: str, binary: bool | None, limit: int | None = None
+) -> tuple[list[str], np.ndarray]:
     count, dim, start = _header(data, name)
+    whole = limit is None or limit >= count  # else: the first ``limit`` records, rest unread
+    count = count if whole or limit is None else limit
     first_end = data.find(b"\n", start)
     first = data[start : first_end if first_end >= 0 else len(data)]
     if binary is None:  # text if the first record is a word and numbers (any count: the
@@ -97,7 +104,7 @@ def _parse(data: bytes | mmap.mmap, name: str, binary: bool | None) -> tuple[lis
     rows = min(count, (len(data) - start) // record)  # never more than the file can fill
     vectors = np.empty((rows, dim), dtype=np.float32)
     reader = _read_binary if binary else _read_text
-    words = reader(data, start, count, vectors, name)
+    words = reader(data, start, count, vectors, name, whole)
     return words, vectors
 
 
@@ -131,7 +138,7 @@ def _is_text_record(line: bytes, dim: int | None) -> bool:
 
 
 def _read_binary(
-    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str
+    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str, whole: bool
 ) -> list[str]:
     words: list[str] = []
     width, size = 4 * vectors.shape[1], len(data)
@@ -155,7 +162,7 @@ def _read_binary(
         _check_finite(vectors[i], word, f"{name}: byte {space + 1}")
         words.append(word)
         pos = space + 1 + width
-    if data[pos:].strip():
+    if whole and data[pos:].strip():
         raise VectorFileError(
             f"{name}: byte {pos}: the header announces {count} vectors, more data follows"
         )
@@ -163,13 +170,15 @@ def _read_binary(
 
 
 def _read_text(
-    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str
+    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str, whole: bool
 ) -> list[str]:
     words: list[str] = []
     dim = vectors.shape[1]
     line_no = 1
     for line_no, line in _lines(data, pos, first=2):
         if len(words) == count:
+            if not whole:
+                break
             if line.strip():
                 raise VectorFileError(
                     f"{name}: line {line_no}: the header announces {count} vectors, "

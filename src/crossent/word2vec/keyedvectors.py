@@ -1,201 +1,299 @@
-"""Word vectors with gensim's KeyedVectors-style API: lookup, neighbours, evaluation."""
+r"""Word vectors with gensim 4's ``KeyedVectors`` API: lookup, neighbours, distances, files.
+
+Code written for gensim runs unchanged on these vectors:
+
+>>> import numpy as np
+>>> kv = KeyedVectors(["king", "queen", "man", "woman"], np.eye(4, dtype=np.float32) + 0.1)
+>>> kv["king"].shape, kv[["king", "man"]].shape, kv.vector_size, kv.key_to_index["man"]
+((4,), (2, 4), 4, 2)
+>>> [w for w, _ in kv.most_similar(positive=["king", "woman"], negative=["man"], topn=1)]
+['queen']
+>>> kv.most_similar(kv["king"], topn=None).shape  # a vector query; topn=None: every score
+(4,)
+
+Similarities are cosines :math:`\cos(x, y) = x^\top y / (\lVert x\rVert\,\lVert y\rVert)`;
+``most_similar`` ranks every row ``w`` by :math:`\cos(v_w, m)` with ``m`` the weighted mean
+of the unit vectors of the query keys (raw query vectors are used as given), as gensim and
+word2vec.c's ``distance`` do; query keys are left out of the answer.
+
+Deliberate differences from gensim 4.4: a zero vector has cosine 0 with everything (gensim:
+NaN); ``most_similar_cosmul`` honours ``restrict_vocab`` (gensim ignores it) and normalises
+query vectors (gensim uses them raw, so its scores leave [0, 1]); empty inputs raise
+``ValueError`` (gensim: ``ZeroDivisionError`` in ``n_similarity``). Unknown keys raise
+:class:`UnknownWordError`, a ``KeyError`` like gensim's, listing close matches.
+"""
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias, overload
 
 import numpy as np
 
-from crossent.word2vec.evalsets import read_analogies, read_word_pairs
 from crossent.word2vec.io import load_word2vec, save_word2vec
+from crossent.word2vec.vectortable import Key, Term, UnknownWordError, VectorTable, unit_vector
+
+if TYPE_CHECKING:
+    from crossent.word2vec.intrinsic import AnalogySection, Correlation
+
+__all__ = ["KeyedVectors", "UnknownWordError"]
+
+Query: TypeAlias = Term | Sequence[Term | tuple[Term, float]] | None
+"""One term, a matrix ``[k, D]`` of vectors, or a list of terms or ``(term, weight)`` pairs."""
+Neighbours: TypeAlias = list[tuple[str, float]]
 
 
-class UnknownWordError(KeyError):
-    """A word that is not in the vocabulary; the message lists close matches."""
+class KeyedVectors(VectorTable):
+    """Word vectors with gensim 4's KeyedVectors methods (see the module docstring)."""
 
-    def __str__(self) -> str:
-        return str(self.args[0])
+    def closer_than(self, key1: Key, key2: Key) -> list[str]:
+        """Keys closer to ``key1`` than ``key2`` is (``key1`` itself left out)."""
+        dist = self.distances(key1)
+        i1, i2 = self.get_index(key1), self.get_index(key2)
+        return [self.words[i] for i in np.flatnonzero(dist < dist[i2]) if i != i1]
 
+    words_closer_than = closer_than
 
-@dataclass
-class KeyedVectors:
-    """``vectors [V, D]`` (float32) for ``words``, most frequent first."""
+    def rank(self, key1: Key, key2: Key) -> int:
+        """1 + the number of keys closer to ``key1`` than ``key2``."""
+        return len(self.closer_than(key1, key2)) + 1
 
-    words: list[str]
-    vectors: np.ndarray
-    index: dict[str, int] = field(default_factory=dict)
+    def rank_by_centrality(
+        self, words: Sequence[str], use_norm: bool = True
+    ) -> list[tuple[float, str]]:
+        """``(cosine to the centroid, word)`` of the known ``words``, most central first."""
+        used = [w for w in words if w in self]
+        if not used:
+            raise ValueError(f"words: none of {list(words)[:5]} is in the vocabulary")
+        vectors = np.stack([self.get_vector(w, norm=use_norm) for w in used])
+        centre = unit_vector(vectors.mean(axis=0))
+        return sorted(zip((float(x) for x in vectors @ centre), used, strict=True), reverse=True)
 
-    def __post_init__(self) -> None:
-        self.vectors = np.asarray(self.vectors, dtype=np.float32)
-        if not self.index:
-            self.index = {w: i for i, w in enumerate(self.words)}
-        norms = np.linalg.norm(self.vectors, axis=1, keepdims=True)
-        self._unit = self.vectors / np.where(norms == 0, 1, norms)
+    def doesnt_match(self, words: Sequence[str]) -> str:
+        """The word furthest from the centroid of the (unit) vectors of ``words``."""
+        return self.rank_by_centrality(words)[-1][1]
 
-    def __len__(self) -> int:
-        return len(self.words)
+    # --- neighbours -----------------------------------------------------------------------
+    @overload
+    def most_similar(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        topn: int = ...,
+        restrict_vocab: int | None = ...,
+    ) -> Neighbours: ...
+    @overload
+    def most_similar(
+        self, positive: Query, negative: Query, topn: None, restrict_vocab: int | None = ...
+    ) -> np.ndarray: ...
+    @overload
+    def most_similar(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        *,
+        topn: None,
+        restrict_vocab: int | None = ...,
+    ) -> np.ndarray: ...
+    def most_similar(
+        self,
+        positive: Query = None,
+        negative: Query = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> Neighbours | np.ndarray:
+        """The ``topn`` keys nearest (cosine) to the weighted mean of the unit vectors of
+        ``positive`` (weight +1) and ``negative`` (weight −1) keys or raw vectors; items may
+        be ``(term, weight)``. Among the first ``restrict_vocab`` rows if given; ``topn=None``
+        returns the cosines ``[restrict_vocab or V]`` of every row instead."""
+        terms, weights = _weighted_terms(positive, negative)
+        limit = self._limit(restrict_vocab)
+        mean = self.get_mean_vector(terms, weights, post_normalize=True, ignore_missing=False)
+        scores: np.ndarray = (self.vectors[:limit] @ mean) / self._divisors()[:limit]
+        return self._ranked(scores, terms, topn)
 
-    def __contains__(self, word: object) -> bool:
-        return word in self.index
+    @overload
+    def most_similar_cosmul(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        topn: int = ...,
+        restrict_vocab: int | None = ...,
+    ) -> Neighbours: ...
+    @overload
+    def most_similar_cosmul(
+        self,
+        positive: Query = ...,
+        negative: Query = ...,
+        *,
+        topn: None,
+        restrict_vocab: int | None = ...,
+    ) -> np.ndarray: ...
+    def most_similar_cosmul(
+        self,
+        positive: Query = None,
+        negative: Query = None,
+        topn: int | None = 10,
+        restrict_vocab: int | None = None,
+    ) -> Neighbours | np.ndarray:
+        """3CosMul (Levy & Goldberg 2014): rank rows ``w`` by
+        :math:`\\prod_{p} s_{wp} / (\\prod_{n} s_{wn} + 10^{-6})`, :math:`s = (1 + \\cos)/2`."""
+        pos, neg = _as_list(positive), _as_list(negative)
+        if not pos:
+            raise ValueError("positive: expected at least one key or vector, got none")
+        limit = self._limit(restrict_vocab)
+        unit = self.vectors[:limit] / self._divisors()[:limit, None]
 
-    def __getitem__(self, word: str) -> np.ndarray:
-        """The vector ``[D]`` of ``word`` (UnknownWordError with close matches if absent)."""
-        vector: np.ndarray = self.vectors[self._id(word)]
-        return vector
+        def shifted(term: Term) -> np.ndarray:
+            if isinstance(term, np.ndarray):
+                vec = unit_vector(self._check_vector(term, "positive"))
+            else:
+                vec = self.get_vector(term, norm=True)
+            shift: np.ndarray = (1 + unit @ vec) / 2
+            return shift
 
-    def _id(self, word: str) -> int:
-        if word in self.index:
-            return self.index[word]
-        close = difflib.get_close_matches(word, self.words[:50_000], n=5)
-        hint = f"; close matches: {', '.join(close)}" if close else ""
-        raise UnknownWordError(f"word {word!r} is not in the vocabulary of {len(self)} words{hint}")
+        scores = np.prod([shifted(t) for t in pos], axis=0)
+        if neg:
+            scores = scores / (np.prod([shifted(t) for t in neg], axis=0) + 1e-6)
+        return self._ranked(scores.astype(np.float32), pos + neg, topn)
 
+    @overload
+    def similar_by_key(
+        self, key: Key, topn: int = ..., restrict_vocab: int | None = ...
+    ) -> Neighbours: ...
+    @overload
+    def similar_by_key(
+        self, key: Key, topn: None, restrict_vocab: int | None = ...
+    ) -> np.ndarray: ...
+    def similar_by_key(
+        self, key: Key, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Neighbours | np.ndarray:
+        """``most_similar(positive=[key], ...)``."""
+        return self.most_similar([key], None, topn, restrict_vocab)
+
+    @overload
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: int = ..., restrict_vocab: int | None = ...
+    ) -> Neighbours: ...
+    @overload
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: None, restrict_vocab: int | None = ...
+    ) -> np.ndarray: ...
+    def similar_by_vector(
+        self, vector: np.ndarray, topn: int | None = 10, restrict_vocab: int | None = None
+    ) -> Neighbours | np.ndarray:
+        """``most_similar(positive=[vector], ...)``: nothing is left out."""
+        return self.most_similar([vector], None, topn, restrict_vocab)
+
+    similar_by_word = similar_by_key
+
+    def _limit(self, restrict_vocab: int | None) -> int:
+        if restrict_vocab is None or restrict_vocab == 0:
+            return len(self)
+        if not isinstance(restrict_vocab, (int, np.integer)) or restrict_vocab < 0:
+            raise ValueError(
+                f"restrict_vocab: expected a positive int or None, got {restrict_vocab!r}"
+            )
+        return min(int(restrict_vocab), len(self))
+
+    def _ranked(
+        self, scores: np.ndarray, terms: Sequence[Any], topn: int | None
+    ) -> Neighbours | np.ndarray:
+        """``topn`` best rows by decreasing score, the rows of key ``terms`` left out."""
+        if topn is None:
+            return scores
+        if not isinstance(topn, (int, np.integer)) or isinstance(topn, bool):
+            raise TypeError(f"topn: expected an int or None, got {topn!r}")
+        if topn < 1:
+            return []
+        skip = {self.get_index(t) for t in terms if not isinstance(t, np.ndarray)}
+        k = min(int(topn) + len(skip), len(scores))
+        best = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+        best = best[np.argsort(-scores[best], kind="stable")]
+        return [(self.words[i], float(scores[i])) for i in best if i not in skip][:topn]
+
+    # --- files and evaluation -------------------------------------------------------------
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, binary: bool | None = None) -> KeyedVectors:
         """Read a word2vec binary or text file (gensim's and word2vec.c's included)."""
         words, vectors = load_word2vec(path, binary=binary)
         return cls(words, vectors)
 
+    @classmethod
+    def load_word2vec_format(
+        cls, fname: str | os.PathLike[str], binary: bool | None = None, limit: int | None = None
+    ) -> KeyedVectors:
+        """gensim's loader: the first ``limit`` vectors of a text or binary file (``.gz``
+        too); ``binary=None`` detects the format from the content."""
+        words, vectors = load_word2vec(fname, binary=binary, limit=limit)
+        return cls(words, vectors)
+
     def save(self, path: str | os.PathLike[str], *, binary: bool = True) -> None:
         """Write in word2vec binary (default) or text format, atomically."""
         save_word2vec(path, self.words, self.vectors, binary=binary)
 
-    def similarity(self, w1: str, w2: str) -> float:
-        """Cosine similarity of two words."""
-        return float(self._unit[self._id(w1)] @ self._unit[self._id(w2)])
-
-    def most_similar(
-        self,
-        positive: Sequence[str] | str = (),
-        negative: Sequence[str] = (),
-        topn: int = 10,
-        restrict_vocab: int | None = None,
-    ) -> list[tuple[str, float]]:
-        """Words nearest (cosine) to ``Σ positive − Σ negative`` of unit vectors (3CosAdd),
-        the query words excluded."""
-        pos = [positive] if isinstance(positive, str) else list(positive)
-        neg = list(negative)
-        if not pos and not neg:
-            raise ValueError("most_similar: expected at least one positive or negative word")
-        ids = [self._id(w) for w in pos + neg]
-        query = self._unit[ids[: len(pos)]].sum(0) - self._unit[ids[len(pos) :]].sum(0)
-        query /= max(float(np.linalg.norm(query)), 1e-12)
-        limit = len(self) if restrict_vocab is None else min(restrict_vocab, len(self))
-        scores = self._unit[:limit] @ query
-        scores[[i for i in ids if i < limit]] = -np.inf
-        top = np.argsort(-scores)[:topn]
-        return [(self.words[i], float(scores[i])) for i in top if np.isfinite(scores[i])]
-
-    def _case_index(self, limit: int, case_insensitive: bool) -> dict[str, int]:
-        """Word → id among the ``limit`` most frequent; lowercased, first (most frequent) wins."""
-        out: dict[str, int] = {}
-        for i, w in enumerate(self.words[:limit]):
-            out.setdefault(w.lower() if case_insensitive else w, i)
-        return out
+    def save_word2vec_format(self, fname: str | os.PathLike[str], binary: bool = False) -> None:
+        """gensim's writer (text by default, as gensim), atomically."""
+        save_word2vec(fname, self.words, self.vectors, binary=binary)
 
     def evaluate_word_pairs(
         self,
-        path: str | os.PathLike[str],
-        *,
+        pairs: str | os.PathLike[str],
+        delimiter: str = "\t",
+        encoding: str = "utf8",
         restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
-    ) -> dict[str, Any]:
-        """Spearman correlation between cosine similarity and human scores of word pairs.
+        dummy4unknown: bool = False,
+    ) -> tuple[Correlation, Correlation, float]:
+        """gensim's result: ``(pearson, spearman, oov_ratio)``, each correlation a
+        ``(statistic, pvalue)`` pair, the ratio of pairs with an unknown word in percent.
+        See :func:`crossent.word2vec.intrinsic.evaluate_word_pairs`."""
+        from crossent.word2vec.intrinsic import evaluate_word_pairs
 
-        File: ``word1<TAB>word2<TAB>score`` lines, ``#`` comments (a line that does not
-        parse is an error naming ``file:line``). Pairs with a word outside the
-        ``restrict_vocab`` most frequent are skipped and counted in ``oov_ratio``; fewer
-        than 2 pairs left is an error (no correlation exists).
-        """
-        lookup = self._case_index(restrict_vocab, case_insensitive)
-        pairs = read_word_pairs(path)
-        ours, human = [], []
-        for pair in pairs:
-            a, b = (pair.first, pair.second)
-            a, b = (a.lower(), b.lower()) if case_insensitive else (a, b)
-            if a in lookup and b in lookup:
-                ours.append(float(self._unit[lookup[a]] @ self._unit[lookup[b]]))
-                human.append(pair.score)
-        if len(ours) < 2:
-            raise ValueError(
-                f"similarity: {os.fspath(path)}: only {len(ours)} of its {len(pairs)} pairs "
-                f"have both words among the {restrict_vocab} most frequent; need 2 or more"
-            )
-        return {
-            "spearman": spearman(np.asarray(ours), np.asarray(human)),
-            "pairs": len(ours),
-            "oov_ratio": 1 - len(ours) / len(pairs),
-        }
+        return evaluate_word_pairs(
+            self, pairs, delimiter, encoding, restrict_vocab, case_insensitive, dummy4unknown
+        )
 
     def evaluate_word_analogies(
         self,
-        path: str | os.PathLike[str],
-        *,
-        restrict_vocab: int = 30_000,
+        analogies: str | os.PathLike[str],
+        restrict_vocab: int = 300_000,
         case_insensitive: bool = True,
-    ) -> dict[str, Any]:
-        """Accuracy on ``a b c d`` analogy questions (3CosAdd: ``b − a + c`` nearest ``d``).
+        dummy4unknown: bool = False,
+    ) -> tuple[float, list[AnalogySection]]:
+        """gensim's result: ``(accuracy, sections)``, each section a dict with ``section``,
+        ``correct`` and ``incorrect`` question lists, the last one ``"Total accuracy"``.
+        See :func:`crossent.word2vec.intrinsic.evaluate_word_analogies`."""
+        from crossent.word2vec.intrinsic import evaluate_word_analogies
 
-        Searched among the ``restrict_vocab`` most frequent words; questions with a word
-        outside them are skipped and reported through ``coverage``.
-        """
-        lookup = self._case_index(restrict_vocab, case_insensitive)
-        unit = self._unit[: min(restrict_vocab, len(self))]
-        questions = read_analogies(path)
-        names: list[str] = []
-        asked: list[int] = []  # section of each covered question
-        quads: list[tuple[int, ...]] = []
-        for question in questions:
-            if not names or names[-1] != question.section:
-                names.append(question.section)
-            parts = [p.lower() if case_insensitive else p for p in question.words]
-            if all(p in lookup for p in parts):
-                quads.append(tuple(lookup[p] for p in parts))
-                asked.append(len(names) - 1)
-        if not quads:
-            raise ValueError(
-                f"analogies: {os.fspath(path)}: none of its {len(questions)} questions has all "
-                f"four words among the {restrict_vocab} most frequent"
-            )
-        total = len(questions)
-        ids = np.asarray(quads, dtype=np.int64).reshape(-1, 4)
-        hits = np.zeros(len(ids), dtype=bool)
-        for s in range(0, len(ids), 1024):  # batched: one matrix multiply per 1024 questions
-            a, b, c, d = ids[s : s + 1024].T
-            scores = (unit[b] - unit[a] + unit[c]) @ unit.T  # [B, limit]
-            rows = np.arange(len(a))
-            for excluded in (a, b, c):
-                scores[rows, excluded] = -np.inf
-            hits[s : s + 1024] = scores.argmax(1) == d
-        per = np.asarray(asked, dtype=np.int64)
-        sections = {
-            name: float(hits[per == k].mean()) for k, name in enumerate(names) if (per == k).any()
-        }
-        return {
-            "accuracy": float(hits.mean()) if len(hits) else 0.0,
-            "correct": int(hits.sum()),
-            "questions": len(hits),
-            "coverage": len(hits) / total if total else 0.0,
-            "sections": sections,
-        }
+        return evaluate_word_analogies(
+            self, analogies, restrict_vocab, case_insensitive, dummy4unknown
+        )
 
 
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation (average ranks for ties)."""
-    rx, ry = _ranks(x), _ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denom = np.sqrt((rx**2).sum() * (ry**2).sum())
-    return float((rx * ry).sum() / denom) if denom > 0 else 0.0
+def _as_list(value: Query) -> list[Any]:
+    """gensim's convention: one key or vector, a matrix of vectors, or a list of items."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, np.integer)):
+        return [value]
+    if isinstance(value, np.ndarray):
+        return [value] if value.ndim == 1 else list(value)
+    return list(value)
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x), dtype=np.float64)
-    ranks[order] = np.arange(1, len(x) + 1)
-    _, inverse = np.unique(x, return_inverse=True)
-    sums = np.bincount(inverse, weights=ranks)
-    return (sums / np.bincount(inverse))[inverse]
+def _weighted_terms(positive: Query, negative: Query) -> tuple[list[Term], np.ndarray]:
+    """The query's terms and weights (+1 positive, −1 negative, unless given)."""
+    pos, neg = _as_list(positive), _as_list(negative)
+    if not pos and not neg:
+        raise ValueError("positive, negative: expected at least one key or vector, got none")
+    terms: list[Term] = []
+    weights = np.concatenate([np.ones(len(pos)), -np.ones(len(neg))])
+    for i, item in enumerate(pos + neg):
+        if isinstance(item, tuple):
+            terms.append(item[0])
+            weights[i] = item[1]
+        else:
+            terms.append(item)
+    return terms, weights

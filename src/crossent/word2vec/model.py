@@ -1,8 +1,10 @@
 """A skip-gram model: vocabulary, input vectors ``syn0`` and output vectors ``syn1``.
 
 ``syn1`` holds the output ("context") vectors ``u_w`` for ``loss="ns"`` and
-``"softmax"`` (``[V, D]``) and the inner-node vectors of the Huffman tree for ``"hs"``
-(``[V−1, D]``). The checkpoint holds both matrices, the counts and the training position.
+``"softmax"`` (``[V, D]``) and the inner-node vectors of the Huffman tree for ``"hs"`` and
+``"hs+ns"`` (``[V−1, D]``); ``syn1neg`` the output vectors of ``"hs+ns"`` (``[V, D]``), else
+``None``. The same arrays serve skip-gram and CBOW (``config.model``). The checkpoint holds
+the matrices, the counts and the training position.
 """
 
 from __future__ import annotations
@@ -31,6 +33,19 @@ class Position:
     partial_pairs: int = 0
 
 
+@dataclass(frozen=True)
+class EpochStats:
+    """One finished epoch, for callbacks (``model.last_epoch``); not saved in checkpoints."""
+
+    epoch: int  # 0-based
+    loss: float  # mean per example: a (centre, context) pair for skip-gram, a centre for CBOW
+    loss_sum: float  # float64 sum over the epoch (gensim's get_latest_training_loss)
+    examples: int
+    words: int  # in-vocabulary words read in this call's part of the epoch
+    seconds: float
+    words_per_second: float
+
+
 @dataclass
 class SkipGram:
     """A model and where its training stands. ``corpus`` is the fingerprint of the corpus
@@ -40,9 +55,16 @@ class SkipGram:
     config: TrainConfig
     vocab: Vocabulary
     syn0: np.ndarray  # float32 [V, D]
-    syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs)
+    syn1: np.ndarray  # float32 [V, D] (ns, softmax) or [V-1, D] (hs, hs+ns)
     position: Position = field(default_factory=Position)
     corpus: dict[str, Any] | None = None
+    syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
+    last_epoch: EpochStats | None = field(default=None, compare=False, repr=False)
+    stop_training: bool = field(default=False, compare=False, repr=False)  # set by a callback
+
+    def get_latest_training_loss(self) -> float:
+        """gensim's name: the summed loss of the last finished epoch (float64, 0 before)."""
+        return self.last_epoch.loss_sum if self.last_epoch is not None else 0.0
 
     @classmethod
     def initial(cls, config: TrainConfig, vocab: Vocabulary) -> SkipGram:
@@ -50,8 +72,10 @@ class SkipGram:
         rng = np.random.default_rng(config.seed)
         v, d = len(vocab), config.dim
         syn0 = ((rng.random((v, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
-        rows = v - 1 if config.loss == "hs" else v
-        return cls(config, vocab, syn0, np.zeros((max(rows, 0), d), dtype=np.float32))
+        rows = v - 1 if config.hs else v
+        syn1neg = np.zeros((v, d), dtype=np.float32) if config.loss == "hs+ns" else None
+        syn1 = np.zeros((max(rows, 0), d), dtype=np.float32)
+        return cls(config, vocab, syn0, syn1, syn1neg=syn1neg)
 
     def keyed_vectors(self) -> KeyedVectors:
         return KeyedVectors(self.vocab.words, self.syn0, dict(self.vocab.index))
@@ -69,6 +93,8 @@ class SkipGram:
             "counts": self.vocab.counts,
             "words": np.asarray(self.vocab.words, dtype=str),
         }
+        if self.syn1neg is not None:
+            arrays["syn1neg"] = self.syn1neg
         save_checkpoint(path, arrays, meta, replace=replace)
 
     @classmethod
@@ -76,7 +102,8 @@ class SkipGram:
         """Read a checkpoint, every array proved consistent (:mod:`.checkpoint`)."""
         ckpt = read_checkpoint(path, what)
         vocab = Vocabulary(ckpt.words, ckpt.counts)
-        return cls(ckpt.config, vocab, ckpt.syn0, ckpt.syn1, Position(**ckpt.position), ckpt.corpus)
+        position = Position(**ckpt.position)
+        return cls(ckpt.config, vocab, ckpt.syn0, ckpt.syn1, position, ckpt.corpus, ckpt.syn1neg)
 
 
 def load_any(

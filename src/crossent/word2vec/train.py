@@ -1,11 +1,12 @@
-"""Skip-gram training: epochs over the encoded corpus, jobs run on worker threads.
+"""word2vec training (skip-gram or CBOW): epochs over the encoded corpus, jobs on threads.
 
 Each job (about ``job_words`` words of whole sentences) runs one GIL-free numba kernel
-(:mod:`._kernels`) for ``ns``/``hs``, or a series of fused full-softmax steps
-(:mod:`._softmax`) for ``softmax``. The learning rate of a job is fixed by its place in the
-corpus, not by when it finishes, and each job's random stream is seeded from
-``(seed, epoch, job)``: with one thread a run is bit-identical to any other with the same
-seed. The per-epoch loss is the float64 mean over the epoch's pairs.
+(:mod:`._kernels`, dispatched by :mod:`.jobs`) for ``ns`` / ``hs`` / ``hs+ns``, or a series
+of fused full-softmax steps for ``softmax``; callbacks (:mod:`.callbacks`) see each epoch.
+The learning rate of a job is fixed by its place in the corpus, not by when it finishes,
+and each job's random stream is seeded from ``(seed, epoch, job)``: with one thread a run
+is bit-identical to any other with the same seed. The per-epoch loss is the float64 mean
+over the epoch's examples.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crossent.word2vec import _kernels
+from crossent.word2vec.callbacks import Hooks, TrainingCallback, epoch_stats
 from crossent.word2vec.checkpoint import CheckpointError
 from crossent.word2vec.config import ConfigError, TrainConfig
 from crossent.word2vec.corpus import (
@@ -34,6 +36,7 @@ from crossent.word2vec.corpus import (
     job_bounds,
 )
 from crossent.word2vec.device import resolve_device, weights_on, write_back
+from crossent.word2vec.jobs import JobResult, output_tables, run_job
 from crossent.word2vec.model import Position, SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
@@ -57,10 +60,6 @@ class Progress:
     epoch_losses: list[float]
 
 
-JobResult = tuple[float, int, int]
-"""What one job returns: (loss summed over its pairs in float64, pairs, words read)."""
-
-
 class TrainingInterrupted(Exception):
     """Ctrl-C during training: ``model`` holds the state reached, ready to checkpoint."""
 
@@ -80,13 +79,18 @@ class TrainingDiverged(ValueError):
         )
 
 
-def build_model(corpus: CorpusLike | Corpus, config: TrainConfig) -> SkipGram:
-    """First pass: count words, build the vocabulary, initialise the weights."""
-    source = as_corpus(corpus)
-    source.check()
-    counts, stats = count_words(source, lowercase=config.lowercase)
-    if stats.words == 0:
-        raise CorpusError(f"corpus: no words in {source.describe()}")
+def build_model(
+    corpus: CorpusLike | Corpus, config: TrainConfig, *, counts: Counter[str] | None = None
+) -> SkipGram:
+    """First pass: count words, build the vocabulary, initialise the weights. Given
+    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~crossent.word2vec.vocabfile.read_vocab`),
+    the corpus is not counted: the vocabulary comes from them."""
+    if counts is None:
+        source = as_corpus(corpus)
+        source.check()
+        counts, stats = count_words(source, lowercase=config.lowercase)
+        if stats.words == 0:
+            raise CorpusError(f"corpus: no words in {source.describe()}")
     vocab = Vocabulary.build(counts, min_count=config.min_count, max_size=config.max_vocab)
     if len(vocab) == 0:
         top = ", ".join(f"{w!r}×{c}" for w, c in counts.most_common(3))
@@ -94,7 +98,7 @@ def build_model(corpus: CorpusLike | Corpus, config: TrainConfig) -> SkipGram:
             f"corpus: none of its {len(counts)} distinct words occurs at least "
             f"min_count={config.min_count} times (most frequent: {top})"
         )
-    if config.loss == "hs" and len(vocab) < 2:
+    if config.hs and len(vocab) < 2:
         raise CorpusError("corpus: hierarchical softmax needs at least 2 vocabulary words")
     return SkipGram.initial(config, vocab)
 
@@ -105,11 +109,13 @@ def train(
     *,
     model: SkipGram | None = None,
     progress: Callable[[Progress], None] | None = None,
+    callbacks: Iterable[TrainingCallback] = (),
     device: Any = None,
     distributed: bool = False,
 ) -> SkipGram:
-    """Train skip-gram on ``corpus``: a path (a plain string is a path), a list of paths,
-    or a re-iterable of token lists (gensim's ``sentences``).
+    """Train skip-gram or CBOW (``config.model``) on ``corpus``: a path (a plain string is
+    a path), a list of paths, or a re-iterable of token lists (gensim's ``sentences``).
+    ``callbacks``: gensim-style epoch hooks (:mod:`crossent.word2vec.callbacks`).
 
     ``model`` (e.g. a checkpoint) continues from its position, on the corpus it was trained
     on (else :class:`CorpusError`); with ``config`` too, only ``epochs`` (train to that many
@@ -120,15 +126,20 @@ def train(
     — where the weights live during training (see :mod:`.device`). ``distributed``: train
     across the ranks of the initialised default process group, the output vectors split
     by vocabulary (``loss="softmax"``, ``threads=1``; see :mod:`.distributed`)."""
+    hooks = Hooks(callbacks)
     par = _parallel() if distributed else None
     cfg = model.config if model is not None else config or TrainConfig()
     dev = resolve_device(device, cfg.loss) if par is None else par.settings(cfg, device, model)
     prepare = functools.partial(_prepare, corpus, config, model)
     model, enc = prepare() if par is None else par.prepare(prepare)
     weights = None
-    if model.config.loss == "softmax":
+    if model.config.loss == "softmax" and model.config.model == "skipgram":
         weights = weights_on(model, dev) if par is None else par.weights(model, dev)
-    _Trainer(model, enc, progress, weights).run()
+    elif dev.type != "cpu":
+        raise ValueError(
+            f"device: only skip-gram's softmax runs on {dev}, not {model.config.model}"
+        )
+    _Trainer(model, enc, progress, weights).run(hooks)
     if par is not None and weights is not None:
         par.gather(weights, model)
     return model
@@ -158,7 +169,7 @@ def _parallel() -> Parallel:
     return Parallel()
 
 
-def resume_config(model: SkipGram, **requested: Any) -> TrainConfig:
+def resume_config(model: SkipGram, /, **requested: Any) -> TrainConfig:
     """The settings to continue ``model`` with: its own, with the ``requested`` epochs
     (to that many in all: at least what it has trained) and threads; any other requested
     setting must equal the model's (else :class:`ConfigError` naming it)."""
@@ -220,16 +231,7 @@ class _Trainer:
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
         self.keep = vocab.keep_probabilities(cfg.sample)
         self.total = cfg.epochs * len(enc.words)
-        empty2 = np.zeros((1, 1), dtype=np.int8)
-        if cfg.loss == "ns":
-            self.neg_prob, self.neg_alias = vocab.alias_table()
-        else:
-            self.neg_prob, self.neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-        if cfg.loss == "hs":
-            self.codes, self.points, self.lengths = vocab.huffman()
-        else:
-            self.codes, self.points = empty2, empty2.astype(np.int32)
-            self.lengths = np.zeros(1, dtype=np.int32)
+        self.tables = output_tables(model)
         self.started = time.perf_counter()
         self.words_at_start = model.position.words_done
 
@@ -238,30 +240,36 @@ class _Trainer:
         frac = min(words_done / max(self.total, 1), 1.0)
         return cfg.alpha * (1.0 - (1.0 - cfg.min_alpha_ratio) * frac)
 
-    def run(self) -> None:
-        """Epochs from the model's position to ``config.epochs``. The position changes by
-        whole assignments only, so Ctrl-C anywhere leaves it consistent."""
-        cfg = self.m.config
-        if self.m.position.job > len(self.jobs):
+    def run(self, hooks: Hooks) -> None:
+        """Epochs from the model's position to ``config.epochs``, or until a callback sets
+        ``model.stop_training``. The position changes by whole assignments only, so Ctrl-C
+        anywhere leaves it consistent."""
+        cfg, m = self.m.config, self.m
+        if m.position.job > len(self.jobs):
             raise CheckpointError(
-                f"checkpoint: position: job {self.m.position.job} is beyond the "
+                f"checkpoint: position: job {m.position.job} is beyond the "
                 f"{len(self.jobs)} jobs of the corpus"
             )
+        m.stop_training = False
         try:
-            while self.m.position.epoch < cfg.epochs:
-                pos = self.m.position
+            stop = hooks("on_train_begin", m)
+            while m.position.epoch < cfg.epochs and not stop and not hooks("on_epoch_begin", m):
+                started, words_before = time.perf_counter(), m.position.words_done
                 try:
-                    self._epoch(pos.epoch, pos.job)
+                    self._epoch(m.position.epoch, m.position.job)
                 finally:  # a GPU's weights back into the model, also when interrupted
                     if self.weights is not None:
-                        write_back(self.weights, self.m)
-                self._end_epoch(self.m.position)
+                        write_back(self.weights, m)
+                m.last_epoch = epoch_stats(m, time.perf_counter() - started, words_before)
+                self._end_epoch(m.position)
+                stop = hooks("on_epoch_end", m)
         except KeyboardInterrupt:  # outside a job: the position is a consistent snapshot
-            raise TrainingInterrupted(self.m) from None
+            raise TrainingInterrupted(m) from None
+        hooks("on_train_end", m)
 
     def _end_epoch(self, pos: Position) -> None:
         cfg = self.m.config
-        if not _finite(self.m.syn0, self.m.syn1):
+        if not _finite(*(w for w in (self.m.syn0, self.m.syn1, self.m.syn1neg) if w is not None)):
             raise TrainingDiverged(f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss)
         if pos.partial_pairs == 0:
             raise ConfigError(
@@ -338,30 +346,12 @@ class _Trainer:
         a0 = self.alpha(words_before)
         a1 = self.alpha(words_before + self.job_words[j])
         seed = job_seed(self.m.config.seed, epoch, j)
-        cfg = self.m.config
         if self.weights is not None:
             from crossent.word2vec._softmax import softmax_job
 
+            cfg = self.m.config
             return softmax_job(self.weights, cfg, self.words, offsets, self.keep, seed, (a0, a1))
-        loss, pairs, words = _kernels.train_job(
-            self.m.syn0,
-            self.m.syn1,
-            self.words,
-            offsets,
-            self.keep,
-            cfg.window,
-            a0,
-            a1,
-            seed,
-            cfg.loss == "hs",
-            cfg.negative,
-            self.neg_prob,
-            self.neg_alias,
-            self.codes,
-            self.points,
-            self.lengths,
-        )
-        return float(loss), int(pairs), int(words)
+        return run_job(self.m, self.tables, self.words, offsets, self.keep, seed, a0, a1)
 
     def _report(self, epoch: int) -> None:
         if self.progress is None:

@@ -1,0 +1,113 @@
+"""One training job of any model (skip-gram, CBOW) and loss (ns, hs, hs+ns, softmax).
+
+:func:`output_tables` builds, once per run, what the kernels read besides the weights (the
+negative-sampling alias table over ``count^ns_exponent``, the Huffman codes); :func:`run_job`
+trains on one run of sentences with the matching kernel: the numba kernels of
+:mod:`._kernels` for ``ns`` / ``hs`` / ``hs+ns``, or full-softmax steps through the fused op
+(:mod:`._softmax`, :mod:`._cbow_softmax`). Unused matrices and tables are 1-row stand-ins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from crossent.word2vec import _kernels
+from crossent.word2vec.model import SkipGram
+
+JobResult = tuple[float, int, int]
+"""(loss summed over the job's examples in float64, examples, words read)."""
+
+
+@dataclass(frozen=True)
+class OutputTables:
+    """Negative sampling: ``neg_prob`` float32 [V], ``neg_alias`` int32 [V]; hierarchical
+    softmax: ``codes`` int8 [V, L], ``points`` int32 [V, L], ``lengths`` int32 [V]."""
+
+    neg_prob: np.ndarray
+    neg_alias: np.ndarray
+    codes: np.ndarray
+    points: np.ndarray
+    lengths: np.ndarray
+
+
+def output_tables(model: SkipGram) -> OutputTables:
+    """The tables ``model``'s loss needs (stand-ins for the others)."""
+    cfg, vocab = model.config, model.vocab
+    if cfg.ns:
+        neg_prob, neg_alias = vocab.alias_table(cfg.ns_exponent)
+    else:
+        neg_prob, neg_alias = np.ones(1, np.float32), np.zeros(1, np.int32)
+    if cfg.hs:
+        codes, points, lengths = vocab.huffman()
+    else:
+        codes, points = np.zeros((1, 1), np.int8), np.zeros((1, 1), np.int32)
+        lengths = np.zeros(1, dtype=np.int32)
+    return OutputTables(neg_prob, neg_alias, codes, points, lengths)
+
+
+def output_matrices(model: SkipGram) -> tuple[np.ndarray, np.ndarray]:
+    """(inner-node vectors of the tree, output vectors of negative sampling), each the
+    model's matrix when its loss uses it, else a 1-row stand-in."""
+    cfg = model.config
+    stand_in = np.zeros((1, model.syn0.shape[1]), dtype=np.float32)
+    tree = model.syn1 if cfg.hs else stand_in
+    if cfg.loss == "hs+ns":
+        assert model.syn1neg is not None
+        return tree, model.syn1neg
+    return tree, model.syn1 if cfg.ns else stand_in
+
+
+def run_job(
+    model: SkipGram,
+    tables: OutputTables,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    seed: int,
+    alpha0: float,
+    alpha1: float,
+) -> JobResult:
+    """Train ``model`` on sentences ``offsets[s]..offsets[s+1]`` of ``words``, the learning
+    rate going linearly from ``alpha0`` to ``alpha1`` over the job."""
+    cfg = model.config
+    if cfg.loss == "softmax":
+        return _softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
+    tree, outputs = output_matrices(model)
+    t = tables
+    negative = cfg.negative if cfg.ns else 0
+    common = (words, offsets, keep, cfg.window, alpha0, alpha1, seed, cfg.hs, negative,
+              t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths)  # fmt: skip
+    if cfg.model == "cbow":
+        loss, examples, read = _kernels.cbow_job(
+            model.syn0, tree, outputs, *common, cfg.cbow_mean, cfg.shrink_windows
+        )
+    else:
+        loss, examples, read = _kernels.train_job(
+            model.syn0, tree, outputs, *common, cfg.shrink_windows
+        )
+    return float(loss), int(examples), int(read)
+
+
+def _softmax_job(
+    model: SkipGram,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    seed: int,
+    alpha0: float,
+    alpha1: float,
+) -> JobResult:
+    """The exact softmax objective, skip-gram or CBOW (imports torch on first use)."""
+    if model.config.model == "cbow":
+        from crossent.word2vec._cbow_softmax import cbow_softmax_job
+
+        return cbow_softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
+    import torch
+
+    from crossent.word2vec._softmax import softmax_job
+    from crossent.word2vec.device import weights_on
+
+    w = weights_on(model, torch.device("cpu"))  # views of the model's arrays
+    return softmax_job(w, model.config, words, offsets, keep, seed, (alpha0, alpha1))

@@ -1,0 +1,68 @@
+"""Growing a trained model's vocabulary with new text (gensim's ``build_vocab(update=True)``).
+
+Semantics (``crossent train NEW.txt --resume CKPT --update-vocab``), as gensim 4:
+
+- every word already in the model keeps its vectors; its count grows by its count in the new
+  text (subsampling and the negative-sampling table see the summed counts);
+- a word of the new text that the model lacks is added when it occurs at least ``min_count``
+  times *in the new text*; its input vector starts as word2vec.c starts every row (uniform in
+  ``[-0.5/D, 0.5/D)``), its output row at zero;
+- the Huffman tree is rebuilt over the summed counts; as gensim, the inner-node vectors are
+  kept row by row and new rows start at zero (the nodes they belong to may change);
+- training then restarts its schedule on the new text: epoch 0, the learning rate decaying
+  from ``alpha`` again, the same configuration otherwise.
+
+One difference from gensim, in layout only: the vocabulary stays sorted by decreasing count
+(gensim appends new words at the end), so ``restrict_vocab`` and ``max_vocab`` keep meaning
+"the most frequent"; rows move with their words. With ``max_vocab``, the least frequent new
+words beyond it are not added (old words are never dropped).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from crossent.word2vec.corpus import Corpus, CorpusLike, as_corpus, count_words
+from crossent.word2vec.model import Position, SkipGram
+from crossent.word2vec.vocab import Vocabulary
+
+
+def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
+    """A new model: ``model``'s vectors, its vocabulary grown by ``new_counts`` (word counts
+    of the new text), weights for the new words, and a fresh training position."""
+    cfg, old = model.config, model.vocab
+    counts = old.counts.astype(np.int64) + np.asarray(
+        [new_counts.get(w, 0) for w in old.words], dtype=np.int64
+    )
+    fresh = [(w, c) for w, c in new_counts.items() if c >= cfg.min_count and w not in old.index]
+    fresh.sort(key=lambda wc: -wc[1])  # stable: ties keep first-seen order
+    if cfg.max_vocab is not None:
+        fresh = fresh[: max(cfg.max_vocab - len(old), 0)]
+    words = old.words + [w for w, _ in fresh]
+    all_counts = np.concatenate([counts, np.asarray([c for _, c in fresh], dtype=np.int64)])
+    order = np.argsort(-all_counts, kind="stable")  # old words first among equal counts
+    vocab = Vocabulary([words[i] for i in order], all_counts[order])
+    rng = np.random.default_rng([cfg.seed, len(words)])
+    d, added = cfg.dim, len(fresh)
+    new_rows = ((rng.random((added, d), dtype=np.float32) - 0.5) / d).astype(np.float32)
+    syn0 = np.concatenate([model.syn0, new_rows])[order]
+    zeros = np.zeros((added, d), dtype=np.float32)
+    syn1 = np.concatenate([model.syn1, zeros])  # hs: inner nodes, one more per added word
+    if not cfg.hs:  # output vectors, one per word: they move with their words
+        syn1 = syn1[order]
+    syn1neg = None
+    if model.syn1neg is not None:
+        syn1neg = np.concatenate([model.syn1neg, zeros])[order]
+    return SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg=syn1neg)
+
+
+def update_from_text(model: SkipGram, corpus: CorpusLike | Corpus) -> SkipGram:
+    """:func:`update_vocabulary` with the word counts of ``corpus`` (paths or token lists,
+    as :func:`~crossent.word2vec.train`); train the result on it with
+    ``train(corpus, model=...)``."""
+    source = as_corpus(corpus)
+    source.check()
+    counts, _ = count_words(source, lowercase=model.config.lowercase)
+    return update_vocabulary(model, counts)
