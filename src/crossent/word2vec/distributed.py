@@ -71,9 +71,11 @@ def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
 
 
 def leave() -> None:
-    """Leave the process group before the process exits (a gloo group still alive at
-    interpreter shutdown can abort the process)."""
+    """Leave the process group before the process exits, all ranks together (a rank that
+    tore its group down while another still used it, or exited with it alive, was seen to
+    abort at exit: "terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
