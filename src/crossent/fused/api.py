@@ -33,7 +33,7 @@ passes it, so micro-batches add up to the full batch's mean.
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal, TypedDict, overload
+from typing import Literal, cast, overload
 
 import torch
 from typing_extensions import Unpack
@@ -45,19 +45,12 @@ from crossent.fused.op import linear_cross_entropy_op
 from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.fused.plan import IMPLS, plan
 from crossent.fused.records import Options, Problem, Result, Statistics
-from crossent.fused.reference import linear_cross_entropy_reference
+from crossent.fused.reference import ReferenceKwargs, linear_cross_entropy_reference
 
 
-class LinearCrossEntropyKwargs(TypedDict, total=False):
+class LinearCrossEntropyKwargs(ReferenceKwargs, total=False):
     """The options of :func:`linear_cross_entropy` besides its outputs (for ``**kwargs``)."""
 
-    ignore_index: int
-    label_smoothing: float
-    class_weight: torch.Tensor | None
-    reduction: str
-    z_loss: float
-    softcap: float | None
-    temperature: float
     shift: int | bool
     num_items_in_batch: int | torch.Tensor | None
     chunk_size: int | None
@@ -184,19 +177,9 @@ def linear_cross_entropy(
 def _naive(p: Problem, o: Options) -> Result:
     """The materialising reference: plain torch operations (traced as they are)."""
     check_vocabulary(p.weight)
-    ref = linear_cross_entropy_reference(
-        p.hidden,
-        p.weight,
-        p.targets,
-        p.bias,
-        ignore_index=o.ignore_index,
-        label_smoothing=o.label_smoothing,
-        class_weight=p.class_weight,
-        reduction=o.reduction,
-        z_loss=o.z_loss,
-        softcap=o.softcap,
-        temperature=o.temperature,
-    )
+    scalars = {k: getattr(o, k) for k in ReferenceKwargs.__annotations__ if hasattr(o, k)}
+    kwargs = cast(ReferenceKwargs, {**scalars, "class_weight": p.class_weight})
+    ref = linear_cross_entropy_reference(p.hidden, p.weight, p.targets, p.bias, **kwargs)
     loss = ref.loss.to(ref.lse.dtype) if o.float32_loss else ref.loss
     return Result(loss, ref.lse, Statistics(ref.entropy, ref.target_logprob, ref.correct))
 

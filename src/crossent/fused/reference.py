@@ -6,10 +6,25 @@ float64 as the truth.
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import torch
+from typing_extensions import Unpack
 
 from crossent.fused.outputs import LinearCrossEntropyOutput
 from crossent.losses import softmax_cross_entropy
+
+
+class ReferenceKwargs(TypedDict, total=False):
+    """The loss options every form of the fused op takes (defaults in the function)."""
+
+    ignore_index: int
+    label_smoothing: float
+    class_weight: torch.Tensor | None
+    reduction: str
+    z_loss: float
+    softcap: float | None
+    temperature: float
 
 
 def linear_cross_entropy_reference(
@@ -17,20 +32,22 @@ def linear_cross_entropy_reference(
     weight: torch.Tensor,
     targets: torch.Tensor,
     bias: torch.Tensor | None = None,
-    *,
-    ignore_index: int = -100,
-    label_smoothing: float = 0.0,
-    class_weight: torch.Tensor | None = None,
-    reduction: str = "mean",
-    z_loss: float = 0.0,
-    softcap: float | None = None,
-    temperature: float = 1.0,
+    **options: Unpack[ReferenceKwargs],
 ) -> LinearCrossEntropyOutput:
     """``softmax_cross_entropy(softcap((hidden @ weight.T + bias) / temperature), targets)``
     plus the z-loss.
 
-    Shapes as :func:`crossent.linear_cross_entropy`; returns every output it can give.
+    Shapes and options (``ignore_index=-100``, ``label_smoothing=0``, ``class_weight=None``,
+    ``reduction="mean"``, ``z_loss=0``, ``softcap=None``, ``temperature=1``) as
+    :func:`crossent.linear_cross_entropy`; returns every output it can give.
     """
+    unknown = sorted(set(options) - set(ReferenceKwargs.__annotations__))
+    if unknown:
+        raise TypeError(f"linear_cross_entropy_reference: unexpected option {unknown[0]!r}")
+    ignore_index = options.get("ignore_index", -100)
+    reduction = options.get("reduction", "mean")
+    z_loss, softcap = options.get("z_loss", 0.0), options.get("softcap")
+    temperature = options.get("temperature", 1.0)
     logits = hidden @ weight.T  # [..., V]
     if bias is not None:
         logits = logits + bias
@@ -42,9 +59,9 @@ def linear_cross_entropy_reference(
         logits,
         targets,
         axis=-1,
-        weight=class_weight,
+        weight=options.get("class_weight"),
         ignore_index=ignore_index,
-        label_smoothing=label_smoothing,
+        label_smoothing=options.get("label_smoothing", 0.0),
         reduction=reduction,
     )
     lse = torch.logsumexp(logits.float() if logits.dtype != torch.float64 else logits, dim=-1)
