@@ -10,8 +10,9 @@ sample 1e-3, 5 epochs, alpha 0.025) on the bundled WikiText-2 text. Measured:
 - CBOW (``--model cbow``, gensim ``sg=0``), ns and hs, 2 threads, on the bundled text
   repeated to over a million words: whole-process time and the same two scores
   (``--cbow-only`` runs just these rows);
-- for ``--loss softmax``: pairs per second and the share of this machine's matrix-multiply
-  rate on the 6·D·V flops per pair.
+
+(gensim has no full-softmax objective; ``--loss softmax`` is measured by
+``bench_softmax.py``, and against ``ns``/``hs`` by ``bench_objectives.py``.)
 
 Needs gensim (``pip install -e .[bench]``). Run: .venv/bin/python benchmarks/bench_word2vec.py
 """
@@ -114,38 +115,6 @@ def scores(path: Path) -> tuple[float, float]:
     return sim, ana
 
 
-def softmax_efficiency() -> None:
-    import torch
-
-    from crossent.word2vec import TrainConfig, train
-
-    config = TrainConfig(loss="softmax", epochs=1, threads=2, batch_pairs=256)
-    pairs_seen: list[int] = []
-    start = time.perf_counter()
-    model = train([CORPUS[0]], config, progress=lambda p: pairs_seen.append(p.pairs))
-    elapsed = time.perf_counter() - start
-    v, d = model.syn1.shape
-    pairs = pairs_seen[-1]  # the epoch's pairs at its last report
-    h, w = torch.randn(256, d), torch.randn(v, d)
-    g = torch.randn(256, v)
-    reps = 20
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        z = h @ w.T
-        g @ w
-        g.T @ h
-    mm = (time.perf_counter() - t0) / reps  # three matmuls of one 256-pair step
-    rate_mm = 6 * 256 * d * v / mm
-    rate_ours = 6 * pairs * d * v / elapsed
-    print(
-        f"softmax objective: V={v}, D={d}, {pairs} pairs in {elapsed:.1f}s "
-        f"({pairs / elapsed:,.0f} pairs/s); {rate_ours / 1e9:.1f} GFLOP/s on 6·D·V per pair "
-        f"= {rate_ours / rate_mm:.0%} of torch.mm's {rate_mm / 1e9:.1f} GFLOP/s "
-        f"on the same shapes (whole run, pair generation and updates included)"
-    )
-    del z
-
-
 def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     if "--cbow-only" in sys.argv:
@@ -174,8 +143,6 @@ def main() -> None:
             print(f"{who + ' ' + loss:22s} {sim:15.4f} {ana:12.2%}")
     print(json.dumps({f"{k[0]}-{k[1]}": v for k, v in results.items()}))
     cbow_rows(tmp)
-    if "--softmax" in sys.argv:
-        softmax_efficiency()
 
 
 if __name__ == "__main__":

@@ -10,3 +10,4 @@ timeout 200 python3 -m pytest -q -x -W default -p no:cacheprovider -m "not slow"
   tests/fused/test_triton.py tests/fused/test_compile.py \
   2>&1 | tail -25 | tee "${OUT:-/tmp}/tests.txt"
 timeout 380 python3 benchmarks/bench_fused_gpu.py 200 2>&1 | tee "${OUT:-/tmp}/bench.txt"
+timeout 300 python3 benchmarks/bench_softmax_gpu.py 2>&1 | tee "${OUT:-/tmp}/softmax_gpu.txt"

@@ -120,3 +120,13 @@ def test_demo_runs(tmp_path: Path) -> None:
     assert (tmp_path / "demo" / "vectors.bin").exists()
     assert (tmp_path / "demo" / "loss.png").exists()
     assert "nearest neighbours" in res.output
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("held-out J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c) on wikitext2-test.txt")
+    from crossent.word2vec import SkipGram
+    from crossent.word2vec.data import data_file
+    from crossent.word2vec.evaluate import heldout_loss
+
+    model = SkipGram.load(tmp_path / "demo" / "model.ckpt.npz")
+    exact = heldout_loss(model, [data_file("wikitext2-test.txt")])
+    assert f"{exact['loss']:.4f} nats per pair" in last
+    assert f"{exact['pairs']:,} pairs" in last

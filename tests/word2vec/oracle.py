@@ -27,6 +27,58 @@ def softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def job_windows_reference(
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    seed: int,
+    dynamic: bool,
+) -> list[tuple[int, list[int]]]:
+    """The windows ``(centre, contexts)`` of a job, centres without a context left out,
+    with the random stream of ``train_job`` for ``negative=0`` (subsampling, then the
+    shrink ``b`` of each kept centre's window)."""
+    rng = LCG(seed)
+    out: list[tuple[int, list[int]]] = []
+    for s in range(len(offsets) - 1):
+        sent = []
+        for k in range(offsets[s], offsets[s + 1]):
+            w = int(words[k])
+            if keep[w] < 1.0 and float(keep[w]) < ((rng.next() >> 16) & 0xFFFF) / 65536.0:
+                continue
+            sent.append(w)
+        for i, c in enumerate(sent):
+            b = rng.next() % window if dynamic else 0
+            lo, hi = max(0, i - window + b), min(len(sent), i + window - b + 1)
+            contexts = [sent[j] for j in range(lo, hi) if j != i]
+            if contexts:
+                out.append((c, contexts))
+    return out
+
+
+def softmax_step_reference(
+    syn0: np.ndarray, syn1: np.ndarray, pairs: list[tuple[int, int]], alpha: float
+) -> float:
+    """One SGD step of the seed's loss summed over ``pairs`` (float64, in place): for each
+    pair ``J = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c)``, ``∂J/∂v_c = Σ_w p_w u_w − u_o``,
+    ``∂J/∂u_w = (p_w − [w = o]) v_c``, every gradient taken at the weights before the step.
+    Returns the summed loss."""
+    g0, g1, loss = np.zeros_like(syn0), np.zeros_like(syn1), 0.0
+    for c, o in pairs:
+        z = syn1 @ syn0[c]  # [V]
+        m = z.max()
+        lse = m + math.log(np.exp(z - m).sum())
+        p = np.exp(z - lse)
+        loss += lse - z[o]
+        e = p.copy()
+        e[o] -= 1.0
+        g0[c] += e @ syn1
+        g1 += np.outer(e, syn0[c])
+    syn0 -= alpha * g0
+    syn1 -= alpha * g1
+    return loss
+
+
 def train_job_reference(
     syn0: np.ndarray,
     syn1: np.ndarray,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -16,6 +16,9 @@ from rich.table import Table
 from crossent.cli.common import console, stdout, user_errors
 from crossent.cli.evaluate import print_report
 from crossent.cli.train import Outputs, run_training
+
+if TYPE_CHECKING:
+    from crossent.word2vec import SkipGram
 
 DEMO_WORDS = ("war", "city", "music", "river", "king", "game")
 
@@ -44,9 +47,10 @@ def demo_cmd(
     epochs: Annotated[int, typer.Option(help="Passes over the text.")] = 5,
     loss: Annotated[str, typer.Option(help="ns, hs or softmax.")] = "ns",
 ) -> None:
-    """Train on the bundled WikiText-2 text, evaluate, show neighbours, write vectors and plot."""
+    """Train on the bundled WikiText-2 validation text, evaluate, show neighbours, write
+    vectors and plot, and end with the seed's loss measured on the held-out test text."""
     from crossent.word2vec import TrainConfig
-    from crossent.word2vec.data import ANALOGIES, CORPUS, WORD_PAIRS, data_file
+    from crossent.word2vec.data import ANALOGIES, DEMO_HELDOUT, DEMO_TRAIN, WORD_PAIRS, data_file
     from crossent.word2vec.evaluate import evaluate
     from crossent.word2vec.model import load_any
 
@@ -55,10 +59,10 @@ def demo_cmd(
         TrainConfig(epochs=epochs, loss=loss)  # settings checked before anything is written
         _prepare(folder)
         console.print(
-            f"training skip-gram ({loss}) on the bundled WikiText-2 text "
-            f"(455k words) into {folder.resolve()}/"
+            f"training skip-gram ({loss}) on the bundled WikiText-2 validation text "
+            f"(214k words; the test text is held out) into {folder.resolve()}/"
         )
-        corpus = [data_file(name) for name in CORPUS]
+        corpus = [data_file(DEMO_TRAIN)]
         summary = run_training(corpus, {"epochs": epochs, "loss": loss}, outputs)
         kv, model = load_any(outputs.checkpoint or outputs.vectors)
         report = evaluate(
@@ -75,6 +79,24 @@ def demo_cmd(
     console.print(
         f"wrote {summary.vectors}, {summary.checkpoint} and "
         f"{summary.plot}; try: crossent similar {summary.vectors} music"
+    )
+    if model is not None:  # the checkpoint holds the output vectors
+        print_heldout(model, data_file(DEMO_HELDOUT))
+
+
+def print_heldout(model: SkipGram, text: Path) -> None:
+    """The seed's loss J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c), exactly, on held-out text
+    (for ``hs`` models the tree's own normalised p(o|c) replaces the softmax)."""
+    from crossent.word2vec.evaluate import heldout_loss
+
+    h = heldout_loss(model, [text])
+    what = "J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c)"
+    if h["objective"] != "softmax":
+        what = "-log p(o|c) under the hierarchical softmax"
+    stdout.print(
+        f"held-out {what} on {text.name} (not trained on): {h['loss']:.4f} nats per pair, "
+        f"perplexity {h['perplexity']:.1f}, {h['pairs']:,} pairs",
+        soft_wrap=True,
     )
 
 

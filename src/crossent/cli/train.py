@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -69,6 +70,27 @@ class TrainingSummary:
     loss: str = "ns"
 
 
+@dataclass
+class Placement:
+    """Where a run trains: ``device`` (``--device``), and whether torchrun launched it
+    (then every rank trains and rank 0 alone prints and writes)."""
+
+    device: str | None = None
+    distributed: bool = False
+
+    rank: int = 0  # this process's rank under torchrun
+
+    def main_rank(self) -> bool:
+        return self.rank == 0
+
+    def leave(self) -> None:
+        """Leave torchrun's process group before exiting."""
+        if self.distributed:
+            from crossent.word2vec.distributed import leave
+
+            leave()
+
+
 def run_training(
     corpus: list[Path],
     settings: dict[str, Any],
@@ -77,10 +99,12 @@ def run_training(
     resume: Path | None = None,
     quiet: bool = False,
     vocab: VocabSource | None = None,
+    placement: Placement | None = None,
 ) -> TrainingSummary:
     """Check the paths, train (``settings``: TrainConfig fields the user gave; or continue
     ``resume``; ``vocab``: read or grow the vocabulary), then write the outputs."""
     vocab = vocab or VocabSource()
+    placement = placement or Placement()
     if vocab.update and resume is None:
         raise ValueError("--update-vocab: needs --resume CHECKPOINT (the model to grow)")
     if vocab.read is not None and resume is not None:
@@ -89,13 +113,16 @@ def run_training(
     with sigterm_as_interrupt():
         try:
             config, resumed = _start(settings, resume)
+            _check_placement(config or resumed.config, placement)  # type: ignore[union-attr]
             resumed = _vocabulary(corpus, config, resumed, vocab)
             config = None if resumed is not None else config
         except KeyboardInterrupt:
             raise fail("interrupted before training started; nothing was written", 130) from None
         points: list[tuple[float, float]] = []
-        model = _train(corpus, config, resumed, outputs, quiet, points)
-        _write_outputs(model, outputs, points)
+        main = placement.main_rank()
+        model = _train(corpus, config, resumed, outputs, quiet or not main, points, placement)
+        if main:
+            _write_outputs(model, outputs, points)
     return TrainingSummary(
         vectors=str(outputs.vectors),
         checkpoint=str(outputs.checkpoint) if outputs.checkpoint else None,
@@ -144,6 +171,29 @@ def _start(
     return None, model
 
 
+def _check_placement(config: TrainConfig, placement: Placement) -> None:
+    """``--device`` and what torchrun needs, checked before any work (train() checks them
+    again, agreed across ranks)."""
+    if placement.device is not None or placement.distributed:
+        from crossent.word2vec.device import resolve_device
+
+        resolve_device(placement.device, config.loss)
+    if placement.distributed:
+        from crossent.word2vec.distributed import check_parallel_config
+
+        check_parallel_config(config)
+
+
+def torchrun_placement(device: str | None) -> Placement:
+    """This rank's device and whether torchrun launched the run (torch imported only then)."""
+    if os.environ.get("WORLD_SIZE", "1") == "1":
+        return Placement(device, False)
+    from crossent.word2vec.distributed import Ranks, launch_from_environment
+
+    device, distributed = launch_from_environment(device)
+    return Placement(device, distributed, Ranks.current().rank if distributed else 0)
+
+
 def _vocabulary(
     corpus: list[Path], config: TrainConfig | None, model: SkipGram | None, vocab: VocabSource
 ) -> SkipGram | None:
@@ -169,6 +219,7 @@ def _train(
     outputs: Outputs,
     quiet: bool,
     points: list[tuple[float, float]],
+    placement: Placement,
 ) -> SkipGram:
     from crossent.word2vec import TrainingInterrupted, train
 
@@ -180,8 +231,17 @@ def _train(
 
     try:
         with display:
-            return train(corpus, config, model=model, progress=on_progress)
+            return train(
+                corpus,
+                config,
+                model=model,
+                progress=on_progress,
+                device=placement.device,
+                distributed=placement.distributed,
+            )
     except TrainingInterrupted as stop:
+        if placement.distributed:  # each rank holds only its rows of the output vectors
+            raise fail("interrupted: a run across ranks writes no checkpoint", 130) from None
         target = save_interrupted(stop.model, outputs)
         console.print(
             f"interrupted: checkpoint written to {target} (resume with --resume {target}); "
@@ -352,10 +412,17 @@ def train_cmd(
         bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
     ] = False,
     lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
+    device: Annotated[
+        str | None,
+        typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Train skip-gram or CBOW word vectors on CORPUS."""
+    """Train skip-gram or CBOW word vectors on CORPUS.
+
+    Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
+    the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
     if hs and loss is not None:
@@ -372,13 +439,22 @@ def train_cmd(
     settings = {k: v for k, v in given.items() if v is not None}
     outputs = Outputs(out, fmt == "bin", checkpoint, plot, save_vocab)
     vocab = VocabSource(read_vocab, update_vocab)
+    placement = Placement(device)
     try:
         with user_errors():
+            placement = torchrun_placement(device)
+            if placement.distributed:
+                settings.setdefault("threads", 1)  # one job at a time on every rank
             summary = run_training(
-                corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab
-            )
+                corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
+                placement=placement,
+            )  # fmt: skip
     except KeyboardInterrupt:  # while checking paths or loading: nothing was written
         raise fail("interrupted before training started; nothing was written", 130) from None
+    finally:
+        placement.leave()
+    if not placement.main_rank():
+        return
     if as_json:
         typer.echo(json.dumps(vars(summary), indent=2))
     elif not quiet:

@@ -178,7 +178,43 @@ def train_job(  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def job_pairs(  # pragma: no cover - compiled
+def job_windows(  # pragma: no cover - compiled
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    seed: int,
+    dynamic: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The windows of a job, after subsampling and the (dynamic) window, one per centre
+    occurrence that has a context: ``centres [M]``, ``starts [M+1]`` and ``contexts [P]``,
+    the contexts of window ``m`` being ``contexts[starts[m]:starts[m+1]]`` in sentence
+    order. The full-softmax objective trains one logits row per window."""
+    state = np.empty(1, dtype=np.uint64)
+    state[0] = np.uint64(seed)
+    cap = (offsets[-1] - offsets[0]) * 2 * window
+    centres = np.empty(offsets[-1] - offsets[0], dtype=np.int64)
+    starts = np.empty(offsets[-1] - offsets[0] + 1, dtype=np.int64)
+    contexts = np.empty(cap, dtype=np.int64)
+    sent = np.empty(10_000, dtype=np.int32)
+    m, p = 0, 0
+    starts[0] = 0
+    for s in range(offsets.shape[0] - 1):
+        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        for i in range(n):
+            lo, hi = _window(state, i, n, window, dynamic)
+            for j in range(lo, hi):
+                if j != i:
+                    contexts[p] = sent[j]
+                    p += 1
+            if p > starts[m]:
+                centres[m] = sent[i]
+                m += 1
+                starts[m] = p
+    return centres[:m], starts[: m + 1], contexts[:p]
+
+
+def job_pairs(
     words: np.ndarray,
     offsets: np.ndarray,
     keep: np.ndarray,
@@ -186,25 +222,10 @@ def job_pairs(  # pragma: no cover - compiled
     seed: int,
     dynamic: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The (centre, context) pairs of a job, after subsampling and the (dynamic) window:
-    what the full-softmax objective and held-out evaluation batch through the fused op."""
-    state = np.empty(1, dtype=np.uint64)
-    state[0] = np.uint64(seed)
-    cap = (offsets[-1] - offsets[0]) * 2 * window
-    centres = np.empty(cap, dtype=np.int64)
-    contexts = np.empty(cap, dtype=np.int64)
-    sent = np.empty(10_000, dtype=np.int32)
-    m = 0
-    for s in range(offsets.shape[0] - 1):
-        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
-        for i in range(n):
-            lo, hi = _window(state, i, n, window, dynamic)
-            for j in range(lo, hi):
-                if j != i:
-                    centres[m] = sent[i]
-                    contexts[m] = sent[j]
-                    m += 1
-    return centres[:m], contexts[:m]
+    """The (centre, context) pairs of :func:`job_windows`, one row per pair: ``centres [P]``,
+    ``contexts [P]``."""
+    centres, starts, contexts = job_windows(words, offsets, keep, window, seed, dynamic)
+    return np.repeat(centres, np.diff(starts)), contexts
 
 
 @njit(nogil=True, cache=True)

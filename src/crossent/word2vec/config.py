@@ -36,7 +36,7 @@ class TrainConfig:
     loss: str = "ns"
     lowercase: bool = False
     job_words: int = 10_000  # words per job handed to a worker thread
-    batch_pairs: int = 256  # (centre, context) pairs per fused-op step for loss="softmax"
+    batch_pairs: int = 1024  # loss="softmax": pairs per SGD step (whole windows; RESULTS.md)
     model: str = "skipgram"  # [-cbow 0 / 1]
     cbow_mean: bool = True  # [-cbow 1 uses the mean]; False: the sum of the context vectors
     ns_exponent: float = 0.75  # negatives drawn from count^ns_exponent

@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 
 CORPUS = ("wikitext2-valid.txt", "wikitext2-test.txt")
+DEMO_TRAIN = "wikitext2-valid.txt"  # the demo trains on this...
+DEMO_HELDOUT = "wikitext2-test.txt"  # ...and measures the seed's loss on this, held out
 WORD_PAIRS = "wordsim353.tsv"
 ANALOGIES = "questions-words.txt"
 

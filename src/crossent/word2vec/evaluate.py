@@ -113,10 +113,10 @@ def heldout_loss(
     words = np.asarray(enc.words)
     for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
         offsets = enc.offsets[s0 : s1 + 1]
-        centres, contexts = _kernels.job_pairs(words, offsets, keep, window, 0, False)
-        if len(centres):
-            total += score(centres, contexts)
-            pairs += len(centres)
+        centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 0, False)
+        if len(contexts):
+            total += score(centres, starts, contexts)
+            pairs += len(contexts)
     if pairs == 0:
         raise CorpusError("heldout: no pair of in-vocabulary words within the window")
     mean = total / pairs
@@ -128,38 +128,47 @@ def heldout_loss(
     }
 
 
-Scorer = Callable[[np.ndarray, np.ndarray], float]
-"""``Σ -log p(context | centre)`` over a block of pairs, in float64."""
+Scorer = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+"""``Σ -log p(context | centre)`` over a block of windows ``(centres [M], starts [M+1],
+contexts [P])`` (see :func:`._kernels.job_windows`), in float64."""
 
 
 def _hs_scorer(model: SkipGram) -> Scorer:
     codes, points, lengths = model.vocab.huffman()
 
-    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+    def score(centres: np.ndarray, starts: np.ndarray, contexts: np.ndarray) -> float:
+        pair_centres = np.repeat(centres, np.diff(starts))  # [P]
         return float(
             _kernels.hs_log_likelihood(
-                model.syn0, model.syn1, centres, contexts, codes, points, lengths
+                model.syn0, model.syn1, pair_centres, contexts, codes, points, lengths
             )
         )
 
     return score
 
 
-def _softmax_scorer(model: SkipGram, batch: int) -> Scorer:
+def _softmax_scorer(model: SkipGram, batch_pairs: int) -> Scorer:
+    """One float64 logits row per centre word of a batch of windows holding about
+    ``batch_pairs`` pairs: Σ_j J_{c,o_j} = k·lse(z_c) − Σ_j z_{c,o_j} (count targets, see
+    :mod:`._softmax`)."""
     import torch
 
     from crossent.fused import linear_cross_entropy
+    from crossent.word2vec._softmax import batches, centre_rows, count_targets
 
     syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
     syn1 = torch.from_numpy(model.syn1).double()
 
-    def score(centres: np.ndarray, contexts: np.ndarray) -> float:
+    def score(centres: np.ndarray, starts: np.ndarray, contexts: np.ndarray) -> float:
         total = 0.0
+        c_t, s_t, o_t = (torch.from_numpy(x) for x in (centres, starts, contexts))
         with torch.no_grad():
-            for s in range(0, len(centres), batch):
-                c = torch.from_numpy(centres[s : s + batch])
-                o = torch.from_numpy(contexts[s : s + batch])
-                loss = linear_cross_entropy(syn0[c], syn1, o, reduction="sum")
+            for a, b in batches(starts, batch_pairs):
+                o = o_t[starts[a] : starts[b]]  # [P]
+                rows, pair_rows = centre_rows(c_t[a:b], s_t[a : b + 1], len(o))
+                columns = (0, syn1.shape[0])
+                counts = count_targets(pair_rows, o, len(rows), columns, syn1.dtype)
+                loss = linear_cross_entropy(syn0[rows], syn1, counts, reduction="sum")
                 total += float(loss)
         return total
 

@@ -104,6 +104,10 @@ def _softmax_job(
         from crossent.word2vec._cbow_softmax import cbow_softmax_job
 
         return cbow_softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
-    from crossent.word2vec._softmax import softmax_job
+    import torch
 
-    return softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
+    from crossent.word2vec._softmax import softmax_job
+    from crossent.word2vec.device import weights_on
+
+    w = weights_on(model, torch.device("cpu"))  # views of the model's arrays
+    return softmax_job(w, model.config, words, offsets, keep, seed, (alpha0, alpha1))

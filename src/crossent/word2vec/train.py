@@ -11,13 +11,14 @@ over the epoch's examples.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,9 +35,14 @@ from crossent.word2vec.corpus import (
     encode_corpus,
     job_bounds,
 )
+from crossent.word2vec.device import resolve_device, weights_on, write_back
 from crossent.word2vec.jobs import JobResult, output_tables, run_job
 from crossent.word2vec.model import Position, SkipGram
 from crossent.word2vec.vocab import Vocabulary
+
+if TYPE_CHECKING:
+    from crossent.word2vec._softmax import Weights
+    from crossent.word2vec.distributed import Parallel
 
 
 @dataclass
@@ -104,6 +110,8 @@ def train(
     model: SkipGram | None = None,
     progress: Callable[[Progress], None] | None = None,
     callbacks: Iterable[TrainingCallback] = (),
+    device: Any = None,
+    distributed: bool = False,
 ) -> SkipGram:
     """Train skip-gram or CBOW (``config.model``) on ``corpus``: a path (a plain string is
     a path), a list of paths, or a re-iterable of token lists (gensim's ``sentences``).
@@ -112,8 +120,35 @@ def train(
     ``model`` (e.g. a checkpoint) continues from its position, on the corpus it was trained
     on (else :class:`CorpusError`); with ``config`` too, only ``epochs`` (train to that many
     epochs in all, so a finished run can be extended) and ``threads`` may differ from the
-    model's settings (else :class:`ConfigError` naming the setting)."""
+    model's settings (else :class:`ConfigError` naming the setting).
+
+    ``device`` (``loss="softmax"`` only): ``"cpu"`` (default), ``"cuda"`` or ``"cuda:N"``
+    — where the weights live during training (see :mod:`.device`). ``distributed``: train
+    across the ranks of the initialised default process group, the output vectors split
+    by vocabulary (``loss="softmax"``, ``threads=1``; see :mod:`.distributed`)."""
     hooks = Hooks(callbacks)
+    par = _parallel() if distributed else None
+    cfg = model.config if model is not None else config or TrainConfig()
+    dev = resolve_device(device, cfg.loss) if par is None else par.settings(cfg, device, model)
+    prepare = functools.partial(_prepare, corpus, config, model)
+    model, enc = prepare() if par is None else par.prepare(prepare)
+    weights = None
+    if model.config.loss == "softmax" and model.config.model == "skipgram":
+        weights = weights_on(model, dev) if par is None else par.weights(model, dev)
+    elif dev.type != "cpu":
+        raise ValueError(
+            f"device: only skip-gram's softmax runs on {dev}, not {model.config.model}"
+        )
+    _Trainer(model, enc, progress, weights).run(hooks)
+    if par is not None and weights is not None:
+        par.gather(weights, model)
+    return model
+
+
+def _prepare(
+    corpus: CorpusLike | Corpus, config: TrainConfig | None, model: SkipGram | None
+) -> tuple[SkipGram, EncodedCorpus]:
+    """The model (built, or the one given) and the encoded corpus it trains on."""
     source = as_corpus(corpus)
     source.check()
     counted = model is None  # the counting pass has already warned about bad bytes
@@ -125,8 +160,13 @@ def train(
         source, model.vocab.index, lowercase=model.config.lowercase, warn=not counted
     )
     _check_trainable(model, enc)
-    _Trainer(model, enc, progress).run(hooks)
-    return model
+    return model, enc
+
+
+def _parallel() -> Parallel:
+    from crossent.word2vec.distributed import Parallel
+
+    return Parallel()
 
 
 def resume_config(model: SkipGram, /, **requested: Any) -> TrainConfig:
@@ -177,9 +217,13 @@ def job_seed(seed: int, epoch: int, job: int) -> int:
 
 class _Trainer:
     def __init__(
-        self, model: SkipGram, enc: EncodedCorpus, progress: Callable[[Progress], None] | None
+        self,
+        model: SkipGram,
+        enc: EncodedCorpus,
+        progress: Callable[[Progress], None] | None,
+        weights: Weights | None = None,  # loss="softmax": the tensors it trains
     ) -> None:
-        self.m, self.enc, self.progress = model, enc, progress
+        self.m, self.enc, self.progress, self.weights = model, enc, progress, weights
         cfg, vocab = model.config, model.vocab
         self.words = np.asarray(enc.words)
         self.jobs = job_bounds(enc.offsets, cfg.job_words)
@@ -211,7 +255,11 @@ class _Trainer:
             stop = hooks("on_train_begin", m)
             while m.position.epoch < cfg.epochs and not stop and not hooks("on_epoch_begin", m):
                 started, words_before = time.perf_counter(), m.position.words_done
-                self._epoch(m.position.epoch, m.position.job)
+                try:
+                    self._epoch(m.position.epoch, m.position.job)
+                finally:  # a GPU's weights back into the model, also when interrupted
+                    if self.weights is not None:
+                        write_back(self.weights, m)
                 m.last_epoch = epoch_stats(m, time.perf_counter() - started, words_before)
                 self._end_epoch(m.position)
                 stop = hooks("on_epoch_end", m)
@@ -298,6 +346,11 @@ class _Trainer:
         a0 = self.alpha(words_before)
         a1 = self.alpha(words_before + self.job_words[j])
         seed = job_seed(self.m.config.seed, epoch, j)
+        if self.weights is not None:
+            from crossent.word2vec._softmax import softmax_job
+
+            cfg = self.m.config
+            return softmax_job(self.weights, cfg, self.words, offsets, self.keep, seed, (a0, a1))
         return run_job(self.m, self.tables, self.words, offsets, self.keep, seed, a0, a1)
 
     def _report(self, epoch: int) -> None:
