@@ -10,6 +10,7 @@ import pytest
 from crossent.word2vec import _kernels
 from crossent.word2vec._cbow_softmax import cbow_softmax_job
 from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.corpus import Job
 from crossent.word2vec.model import SkipGram
 from crossent.word2vec.vocab import Vocabulary
 
@@ -71,7 +72,7 @@ def test_cbow_softmax_job_matches_float64_oracle(cbow_mean: bool, batch: int) ->
     initial = syn0.copy()
     model = SkipGram(config, vocab, syn0, syn1)
     keep = np.ones(23, np.float32)
-    loss, n, done = cbow_softmax_job(model, words, offsets, keep, 5, 0.2, 0.1)
+    loss, n, done = cbow_softmax_job(model, Job(words, offsets, keep, 5, 0.2, 0.1))
     examples = _kernels.cbow_examples(words, offsets, keep, 3, 5, True)
     rloss = cbow_softmax_reference(ref0, ref1, examples, cbow_mean, batch, 0.2, 0.1)
     assert (n, done) == (len(examples[0]), len(words))

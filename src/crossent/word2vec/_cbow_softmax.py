@@ -15,22 +15,16 @@ import torch
 
 from crossent.fused import linear_cross_entropy
 from crossent.word2vec import _kernels
+from crossent.word2vec.corpus import Job
 from crossent.word2vec.model import SkipGram
 
 
-def cbow_softmax_job(
-    model: SkipGram,
-    words: np.ndarray,
-    offsets: np.ndarray,
-    keep: np.ndarray,
-    seed: int,
-    alpha0: float,
-    alpha1: float,
-) -> tuple[float, int, int]:
+def cbow_softmax_job(model: SkipGram, job: Job) -> tuple[float, int, int]:
     """Train one job; returns (loss summed over its examples, examples, words read)."""
     cfg = model.config
+    words, offsets, alpha0, alpha1 = job.words, job.offsets, job.alpha0, job.alpha1
     centres, starts, contexts = _kernels.cbow_examples(
-        words, offsets, keep, cfg.window, seed, cfg.shrink_windows
+        words, offsets, job.keep, cfg.window, job.seed, cfg.shrink_windows
     )
     syn0 = torch.from_numpy(model.syn0)  # shares memory with the model
     syn1 = torch.from_numpy(model.syn1)
@@ -48,7 +42,6 @@ def cbow_softmax_job(
         weight = syn1.detach().requires_grad_()  # [V, D], a leaf on the same storage
         target = torch.from_numpy(centres[b0:b1])
         loss = linear_cross_entropy(hidden, weight, target, reduction="sum")
-        assert isinstance(loss, torch.Tensor)
         g_hidden, g_weight = torch.autograd.grad(loss, (hidden, weight))
         syn0.index_add_(0, ctx, g_hidden[example], alpha=-alpha)
         syn1.add_(g_weight, alpha=-alpha)

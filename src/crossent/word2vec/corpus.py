@@ -320,6 +320,20 @@ def encode_corpus(
     return EncodedCorpus(words, np.asarray(offsets, dtype=np.int64))
 
 
+@dataclass(frozen=True)
+class Job:
+    """One unit of training: sentences ``offsets[s]..offsets[s+1]`` of ``words`` (``offsets``
+    a slice of the corpus's), the subsampling keep-probabilities ``keep [V]``, the job's seed,
+    and the learning rate going linearly from ``alpha0`` to ``alpha1`` over the job."""
+
+    words: np.ndarray
+    offsets: np.ndarray
+    keep: np.ndarray
+    seed: int
+    alpha0: float
+    alpha1: float
+
+
 def job_bounds(offsets: np.ndarray, job_words: int) -> list[tuple[int, int]]:
     """Sentence ranges ``[s0, s1)`` of about ``job_words`` words each."""
     targets = np.arange(job_words, offsets[-1] + job_words, job_words)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from crossent.word2vec import _kernels
+from crossent.word2vec.corpus import Job
 from crossent.word2vec.model import SkipGram
 
 JobResult = tuple[float, int, int]
@@ -59,26 +60,16 @@ def output_matrices(model: SkipGram) -> tuple[np.ndarray, np.ndarray]:
     return tree, model.syn1 if cfg.ns else stand_in
 
 
-def run_job(
-    model: SkipGram,
-    tables: OutputTables,
-    words: np.ndarray,
-    offsets: np.ndarray,
-    keep: np.ndarray,
-    seed: int,
-    alpha0: float,
-    alpha1: float,
-) -> JobResult:
-    """Train ``model`` on sentences ``offsets[s]..offsets[s+1]`` of ``words``, the learning
-    rate going linearly from ``alpha0`` to ``alpha1`` over the job."""
+def run_job(model: SkipGram, tables: OutputTables, job: Job) -> JobResult:
+    """Train ``model`` on one job (see :class:`~crossent.word2vec.corpus.Job`)."""
     cfg = model.config
     if cfg.loss == "softmax":
-        return _softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
+        return _softmax_job(model, job)
     tree, outputs = output_matrices(model)
     t = tables
     negative = cfg.negative if cfg.ns else 0
-    common = (words, offsets, keep, cfg.window, alpha0, alpha1, seed, cfg.hs, negative,
-              t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths)  # fmt: skip
+    common = (job.words, job.offsets, job.keep, cfg.window, job.alpha0, job.alpha1, job.seed,
+              cfg.hs, negative, t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths)  # fmt: skip
     if cfg.model == "cbow":
         loss, examples, read = _kernels.cbow_job(
             model.syn0, tree, outputs, *common, cfg.cbow_mean, cfg.shrink_windows
@@ -90,24 +81,17 @@ def run_job(
     return float(loss), int(examples), int(read)
 
 
-def _softmax_job(
-    model: SkipGram,
-    words: np.ndarray,
-    offsets: np.ndarray,
-    keep: np.ndarray,
-    seed: int,
-    alpha0: float,
-    alpha1: float,
-) -> JobResult:
+def _softmax_job(model: SkipGram, job: Job) -> JobResult:
     """The exact softmax objective, skip-gram or CBOW (imports torch on first use)."""
     if model.config.model == "cbow":
         from crossent.word2vec._cbow_softmax import cbow_softmax_job
 
-        return cbow_softmax_job(model, words, offsets, keep, seed, alpha0, alpha1)
+        return cbow_softmax_job(model, job)
     import torch
 
     from crossent.word2vec._softmax import softmax_job
     from crossent.word2vec.device import weights_on
 
     w = weights_on(model, torch.device("cpu"))  # views of the model's arrays
-    return softmax_job(w, model.config, words, offsets, keep, seed, (alpha0, alpha1))
+    alphas = (job.alpha0, job.alpha1)
+    return softmax_job(w, model.config, job.words, job.offsets, job.keep, job.seed, alphas)

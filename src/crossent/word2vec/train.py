@@ -30,6 +30,7 @@ from crossent.word2vec.corpus import (
     CorpusError,
     CorpusLike,
     EncodedCorpus,
+    Job,
     as_corpus,
     count_words,
     encode_corpus,
@@ -351,7 +352,7 @@ class _Trainer:
 
             cfg = self.m.config
             return softmax_job(self.weights, cfg, self.words, offsets, self.keep, seed, (a0, a1))
-        return run_job(self.m, self.tables, self.words, offsets, self.keep, seed, a0, a1)
+        return run_job(self.m, self.tables, Job(self.words, offsets, self.keep, seed, a0, a1))
 
     def _report(self, epoch: int) -> None:
         if self.progress is None:
