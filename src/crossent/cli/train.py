@@ -343,79 +343,93 @@ def signals_ignored() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+_LossOption = Annotated[
+    str | None,
+    typer.Option(help="ns, hs, hs+ns or softmax (the seed's exact loss) (default: ns)."),
+]
+_ModelOption = Annotated[
+    str | None,
+    typer.Option(help="skipgram or cbow (word2vec.c's -cbow 1) (default: skipgram)."),
+]
+_CbowMeanOption = Annotated[
+    bool | None,
+    typer.Option("--cbow-mean/--no-cbow-mean", help="CBOW: mean or sum of the context."),
+]
+_HsOption = Annotated[
+    bool,
+    typer.Option(
+        "--hs", help="word2vec.c's -hs 1: hierarchical softmax, plus ns unless --negative 0."
+    ),
+]
+_NsExponentOption = Annotated[
+    float | None,
+    typer.Option("--ns-exponent", help="Negatives drawn from count^e (default: 0.75)."),
+]
+_ShrinkWindowsOption = Annotated[
+    bool | None,
+    typer.Option("--shrink-windows/--no-shrink-windows", help="Dynamic window (default: on)."),
+]
+_NegativeOption = Annotated[
+    int | None, typer.Option(help="Negative samples per pair (default: 5).")
+]
+_MinCountOption = Annotated[
+    int | None, typer.Option("--min-count", help="Drop words seen fewer times (default: 5).")
+]
+_MaxVocabOption = Annotated[
+    int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
+]
+_SampleOption = Annotated[float | None, typer.Option(help="Subsampling (0: off) (default: 1e-3).")]
+_AlphaOption = Annotated[float | None, typer.Option(help="Initial learning rate (default: 0.025).")]
+_ThreadsOption = Annotated[int | None, typer.Option(help="Worker threads (default: all cores).")]
+_SeedOption = Annotated[
+    int | None, typer.Option(help="Random seed (1 thread: identical) (default: 1).")
+]
+_ResumeOption = Annotated[
+    Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
+]
+_SaveVocabOption = Annotated[
+    Path | None, typer.Option("--save-vocab", help="Write 'word count' lines (word2vec.c).")
+]
+_ReadVocabOption = Annotated[
+    Path | None, typer.Option("--read-vocab", help="Vocabulary from 'word count' lines.")
+]
+_UpdateVocabOption = Annotated[
+    bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
+]
+_DeviceOption = Annotated[
+    str | None,
+    typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
+]
+
+
 def train_cmd(
     corpus: Annotated[list[Path], typer.Argument(help="Text files (plain or .gz).")],
     out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
     fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
-    loss: Annotated[
-        str | None,
-        typer.Option(help="ns, hs, hs+ns or softmax (the seed's exact loss) (default: ns)."),
-    ] = None,
-    model: Annotated[
-        str | None,
-        typer.Option(help="skipgram or cbow (word2vec.c's -cbow 1) (default: skipgram)."),
-    ] = None,
-    cbow_mean: Annotated[
-        bool | None,
-        typer.Option("--cbow-mean/--no-cbow-mean", help="CBOW: mean or sum of the context."),
-    ] = None,
-    hs: Annotated[
-        bool,
-        typer.Option(
-            "--hs", help="word2vec.c's -hs 1: hierarchical softmax, plus ns unless --negative 0."
-        ),
-    ] = False,
-    ns_exponent: Annotated[
-        float | None,
-        typer.Option("--ns-exponent", help="Negatives drawn from count^e (default: 0.75)."),
-    ] = None,
-    shrink_windows: Annotated[
-        bool | None,
-        typer.Option("--shrink-windows/--no-shrink-windows", help="Dynamic window (default: on)."),
-    ] = None,
+    loss: _LossOption = None,
+    model: _ModelOption = None,
+    cbow_mean: _CbowMeanOption = None,
+    hs: _HsOption = False,
+    ns_exponent: _NsExponentOption = None,
+    shrink_windows: _ShrinkWindowsOption = None,
     dim: Annotated[int | None, typer.Option(help="Vector dimension (default: 100).")] = None,
     window: Annotated[int | None, typer.Option(help="Max context distance (default: 5).")] = None,
-    negative: Annotated[
-        int | None, typer.Option(help="Negative samples per pair (default: 5).")
-    ] = None,
-    min_count: Annotated[
-        int | None, typer.Option("--min-count", help="Drop words seen fewer times (default: 5).")
-    ] = None,
-    max_vocab: Annotated[
-        int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
-    ] = None,
-    sample: Annotated[
-        float | None, typer.Option(help="Subsampling (0: off) (default: 1e-3).")
-    ] = None,
+    negative: _NegativeOption = None,
+    min_count: _MinCountOption = None,
+    max_vocab: _MaxVocabOption = None,
+    sample: _SampleOption = None,
     epochs: Annotated[int | None, typer.Option(help="Passes over the corpus (default: 5).")] = None,
-    alpha: Annotated[
-        float | None, typer.Option(help="Initial learning rate (default: 0.025).")
-    ] = None,
-    threads: Annotated[
-        int | None, typer.Option(help="Worker threads (default: all cores).")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option(help="Random seed (1 thread: identical) (default: 1).")
-    ] = None,
+    alpha: _AlphaOption = None,
+    threads: _ThreadsOption = None,
+    seed: _SeedOption = None,
     checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
-    resume: Annotated[
-        Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
-    ] = None,
+    resume: _ResumeOption = None,
     plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
-    save_vocab: Annotated[
-        Path | None, typer.Option("--save-vocab", help="Write 'word count' lines (word2vec.c).")
-    ] = None,
-    read_vocab: Annotated[
-        Path | None, typer.Option("--read-vocab", help="Vocabulary from 'word count' lines.")
-    ] = None,
-    update_vocab: Annotated[
-        bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
-    ] = False,
+    save_vocab: _SaveVocabOption = None,
+    read_vocab: _ReadVocabOption = None,
+    update_vocab: _UpdateVocabOption = False,
     lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
-    device: Annotated[
-        str | None,
-        typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
-    ] = None,
+    device: _DeviceOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
