@@ -257,6 +257,22 @@ def test_divergence_is_a_clear_error(corpus: Path, loss: str, alpha: float) -> N
         train([corpus], _config(loss=loss, alpha=alpha))
 
 
+def test_a_finite_but_absurd_loss_is_divergence_too(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Weights that blow up without overflowing give a huge finite loss: an error, not a model."""
+    train_module = importlib.import_module("crossent.word2vec.train")
+    real = train_module.run_job
+
+    def exploding(*args: object) -> tuple[float, int, int]:
+        loss, pairs, words = real(*args)
+        return 2e28 * max(pairs, 1), pairs, words
+
+    monkeypatch.setattr(train_module, "run_job", exploding)
+    with pytest.raises(TrainingDiverged, match=r"nats per pair, above 10000\) with alpha="):
+        train([corpus], _config(loss="ns"))
+
+
 def test_finite_check_finds_one_bad_entry() -> None:
     train_module = importlib.import_module("crossent.word2vec.train")
     a = np.ones((50, 8), dtype=np.float32)

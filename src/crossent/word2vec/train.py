@@ -69,13 +69,23 @@ class TrainingInterrupted(Exception):
         self.model = model
 
 
-class TrainingDiverged(ValueError):
-    """The loss or the weights stopped being finite: the learning rate is too high."""
+LOSS_BOUND = 1e4
+"""Nats per pair above which training has diverged. Every objective starts near its
+uniform-model loss (ns: (1 + negative)·ln 2; hs: depth·ln 2; softmax: ln V — tens of nats at
+most), and a loss of 10⁴ nats means p(context) < e^-10000: weights that blew up without
+overflowing (seen: 2·10²⁸ per pair at 2048 pairs per step, alpha 0.025)."""
 
-    def __init__(self, where: str, alpha: float, loss: str) -> None:
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights stopped being finite, or the loss left every sane range: the
+    learning rate is too high."""
+
+    def __init__(
+        self, where: str, alpha: float, loss: str, what: str = "is no longer finite"
+    ) -> None:
         hint = " (for loss='softmax', 0.025 or less)" if loss == "softmax" else ""
         super().__init__(
-            f"alpha: training diverged ({where} is no longer finite) with alpha="
+            f"alpha: training diverged ({where} {what}) with alpha="
             f"{alpha:g}; use a smaller --alpha{hint}"
         )
 
@@ -328,9 +338,12 @@ class _Trainer:
         """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
         pos, cfg = self.m.position, self.m.config
         loss, pairs, words = result
+        where = f"the loss in epoch {epoch + 1}, job {j + 1}"
         if not math.isfinite(loss):
-            where = f"the loss in epoch {epoch + 1}, job {j + 1}"
             raise TrainingDiverged(where, cfg.alpha, cfg.loss)
+        if pairs and loss / pairs > LOSS_BOUND:
+            what = f"is {loss / pairs:.3g} nats per pair, above {LOSS_BOUND:g}"
+            raise TrainingDiverged(where, cfg.alpha, cfg.loss, what)
         assert j == pos.job, (j, pos.job)
         self.m.position = replace(  # one assignment: Ctrl-C never sees half an update
             pos,
