@@ -23,7 +23,7 @@ def as_int(value: Any, name: str) -> int:
     >>> as_int(np.int64(3), "chunk_size")
     3
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if not is_int(value):
         raise TypeError(f"{name}: expected an integer, got {value!r} ({type(value).__name__})")
     return int(value)
 
@@ -35,9 +35,19 @@ def as_float(value: Any, name: str) -> float:
     >>> as_float(np.float32(0.5), "label_smoothing")
     0.5
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise TypeError(f"{name}: expected a real number, got {value!r} ({type(value).__name__})")
     return float(value)
+
+
+def is_int(value: Any) -> bool:
+    """An integral number (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def is_real(value: Any) -> bool:
+    """A real number (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_reduction(reduction: str) -> None:

@@ -177,7 +177,7 @@ class FusedLinearCrossEntropy(torch.autograd.Function):
                 result.append(None)
             else:  # the buffers are ours: scale in place rather than copy
                 result.append((part if scale is None else part.mul_(scale)).to(dtype))
-        return (*result[:3], result[3], None, None, None)
+        return (*result, None, None, None)  # (class_weight, plan, needs)
 
 
 def run_autograd(problem: Problem, plan: Plan) -> Result:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import torch
 
@@ -19,6 +18,8 @@ from crossent._validation import (
     check_class_targets,
     check_probability_entries,
     check_reduction,
+    is_int,
+    is_real,
 )
 from crossent.fused.records import Options
 
@@ -131,17 +132,17 @@ def check_options(o: Options, impls: tuple[str, ...]) -> Options:
     numbers too; ``bool`` is not)."""
     check_reduction(o.reduction)
     check_impl(o.impl, impls)
-    if not _is_int(o.ignore_index):
+    if not is_int(o.ignore_index):
         raise TypeError(f"ignore_index: expected an int, got {o.ignore_index!r}")
-    if o.chunk_size is not None and (not _is_int(o.chunk_size) or o.chunk_size < 1):
+    if o.chunk_size is not None and (not is_int(o.chunk_size) or o.chunk_size < 1):
         raise ValueError(f"chunk_size: expected None or an int >= 1, got {o.chunk_size!r}")
-    if not (_is_real(o.label_smoothing) and 0 <= o.label_smoothing <= 1):
+    if not (is_real(o.label_smoothing) and 0 <= o.label_smoothing <= 1):
         raise ValueError(f"label_smoothing: expected a number in [0, 1], got {o.label_smoothing!r}")
-    if not (_is_real(o.z_loss) and math.isfinite(o.z_loss) and o.z_loss >= 0):
+    if not (is_real(o.z_loss) and math.isfinite(o.z_loss) and o.z_loss >= 0):
         raise ValueError(f"z_loss: expected a finite number >= 0, got {o.z_loss!r}")
-    if o.softcap is not None and not (_is_real(o.softcap) and 0 < o.softcap < math.inf):
+    if o.softcap is not None and not (is_real(o.softcap) and 0 < o.softcap < math.inf):
         raise ValueError(f"softcap: expected None or a finite number > 0, got {o.softcap!r}")
-    if not (_is_real(o.temperature) and 0 < o.temperature < math.inf):
+    if not (is_real(o.temperature) and 0 < o.temperature < math.inf):
         raise ValueError(f"temperature: expected a finite number > 0, got {o.temperature!r}")
     return dataclasses.replace(
         o,
@@ -153,14 +154,6 @@ def check_options(o: Options, impls: tuple[str, ...]) -> Options:
         chunk_size=None if o.chunk_size is None else int(o.chunk_size),
         with_stats=bool(o.with_stats),
     )
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
-
-
-def _is_real(x: object) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def check_impl(impl: str, choices: tuple[str, ...]) -> None:

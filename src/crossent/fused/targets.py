@@ -183,8 +183,14 @@ class Targets:
 
 
 def _dot_rows(a: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """``Σ_c a_ic z_ic`` per row, a zero weight on a ``-inf`` logit contributing 0 (not NaN)."""
-    if bool(torch.isinf(z).any()):
+    """``Σ_c a_ic z_ic`` per row, a zero weight on a ``-inf`` logit contributing 0 (not NaN).
+
+    One batched product; only rows whose result is NaN (a 0·±inf, or a NaN logit) are
+    summed again elementwise, so the common case checks ``[c]`` values, not ``[c, V_r]``."""
+    dots = torch.bmm(a.unsqueeze(1), z.unsqueeze(2)).view(-1)
+    bad = torch.isnan(dots)
+    if bool(bad.any()):
         inf = float("inf")
-        return (a * z).nan_to_num_(nan=0.0, posinf=inf, neginf=-inf).sum(1)
-    return torch.bmm(a.unsqueeze(1), z.unsqueeze(2)).view(-1)
+        fixed = (a[bad] * z[bad]).nan_to_num_(nan=0.0, posinf=inf, neginf=-inf).sum(1)
+        dots[bad] = fixed
+    return dots
