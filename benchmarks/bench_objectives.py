@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from crossent.word2vec import SkipGram, TrainConfig, TrainingDiverged, train
-from crossent.word2vec.data import data_file
-from crossent.word2vec.evaluate import heldout_loss
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.formats.data import data_file
 
 ROWS = [("ns", "ns", 0.025), ("hs", "hs", 0.025), ("softmax", "softmax", 0.025)]
 EXTRA = ("softmax a=.035", "softmax", 0.035)  # the full softmax's rate from RESULTS.md's study

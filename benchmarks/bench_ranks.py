@@ -21,7 +21,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from crossent.word2vec import TrainConfig, train
-from crossent.word2vec.data import data_file
+from crossent.word2vec.formats.data import data_file
 
 CORPUS = data_file("wikitext2-valid.txt")
 CONFIG = TrainConfig(loss="softmax", epochs=1, threads=1)

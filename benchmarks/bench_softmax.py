@@ -7,7 +7,7 @@ process CPU time, words per CPU-second being the steadier measure when other wor
 the cores). Variants:
 
 - ``pairs``: the path before this change — one row per (centre, context) pair, 256 pairs
-  a step, alpha 0.025 (the per-pair step is kept in ``crossent.word2vec._softmax`` as the
+  a step, alpha 0.025 (the per-pair step is kept in ``crossent.word2vec.training.softmax`` as the
   reference of the grouped one);
 - ``centres@256``: the same batches and alpha, one row per centre word: the same updates;
 - ``centres``: today's defaults (``TrainConfig().batch_pairs``, ``TrainConfig().alpha``
@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, replace
 from unittest import mock
 
-from crossent.word2vec import TrainConfig, _softmax, train
-from crossent.word2vec.data import data_file
-from crossent.word2vec.evaluate import heldout_loss
+from crossent.word2vec import TrainConfig, train
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.formats.data import data_file
+from crossent.word2vec.training import softmax
 
 CORPUS = data_file("wikitext2-valid.txt")
 HELDOUT = data_file("wikitext2-test.txt")
@@ -42,11 +43,11 @@ class Run:
     heldout: float  # exact held-out J(θ) of the model
 
 
-def one_epoch(config: TrainConfig, step: _softmax.Step) -> Run:
+def one_epoch(config: TrainConfig, step: softmax.Step) -> Run:
     """Train one epoch with ``step`` as the SGD step of every batch."""
-    job = functools.partial(_softmax.softmax_job, step=step)
+    job = functools.partial(softmax.softmax_job, step=step)
     words: list[int] = []
-    with mock.patch.object(_softmax, "softmax_job", job):
+    with mock.patch.object(softmax, "softmax_job", job):
         wall, cpu = time.perf_counter(), time.process_time()
         model = train([CORPUS], config, progress=lambda p: words.append(p.words_done))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -60,9 +61,9 @@ def main() -> None:
     base = TrainConfig(loss="softmax", epochs=1, threads=2)
     today = replace(base, alpha=0.025, batch_pairs=256)
     variants = {
-        "pairs": (today, _softmax.pair_step),
-        "centres@256": (today, _softmax.centre_step),
-        "centres": (base, _softmax.centre_step),
+        "pairs": (today, softmax.pair_step),
+        "centres@256": (today, softmax.centre_step),
+        "centres": (base, softmax.centre_step),
     }
     best: dict[str, Run] = {}
     held: dict[str, list[float]] = {name: [] for name in variants}

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 from crossent.word2vec import TrainConfig, train
-from crossent.word2vec.data import data_file
-from crossent.word2vec.device import resolve_device
+from crossent.word2vec.formats.data import data_file
+from crossent.word2vec.training.device import resolve_device
 
 
 def words_per_second(corpus: list[Path], config: TrainConfig, device: str) -> tuple[float, int]:

@@ -27,8 +27,8 @@ import time
 from pathlib import Path
 
 from crossent.word2vec import KeyedVectors
-from crossent.word2vec.data import data_file
-from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
+from crossent.word2vec.formats.data import data_file
+from crossent.word2vec.vectors.intrinsic import analogy_report, word_pairs_report
 
 CORPUS = [data_file("wikitext2-valid.txt"), data_file("wikitext2-test.txt")]
 GENSIM = """

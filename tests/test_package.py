@@ -32,4 +32,4 @@ def test_word2vec_is_a_lazy_attribute() -> None:
         "print(w.train.__module__, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["crossent.word2vec.train", "False"]
+    assert out.stdout.split() == ["crossent.word2vec.training.train", "False"]

@@ -20,7 +20,7 @@ import pytest
 
 from crossent.cli.progress import PlainProgress, line
 from crossent.word2vec import Progress, SkipGram
-from crossent.word2vec.data import data_file
+from crossent.word2vec.formats.data import data_file
 
 LINE = re.compile(
     r"epoch (\d+)/(\d+) +\d+\.\d% +[\d,]+ words/s +loss \d+\.\d{4} +lr \d\.\d{6} +ETA \d+:\d\d:\d\d"

@@ -123,8 +123,8 @@ def test_demo_runs(tmp_path: Path) -> None:
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith("held-out J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c) on wikitext2-test.txt")
     from crossent.word2vec import SkipGram
-    from crossent.word2vec.data import data_file
-    from crossent.word2vec.evaluate import heldout_loss
+    from crossent.word2vec.evaluation.evaluate import heldout_loss
+    from crossent.word2vec.formats.data import data_file
 
     model = SkipGram.load(tmp_path / "demo" / "model.ckpt.npz")
     exact = heldout_loss(model, [data_file("wikitext2-test.txt")])

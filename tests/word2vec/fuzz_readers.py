@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from crossent.word2vec import KeyedVectors, SkipGram, TrainConfig, train
-from crossent.word2vec.checkpoint import save_checkpoint
-from crossent.word2vec.evalsets import read_analogies, read_word_pairs
-from crossent.word2vec.evaluate import heldout_loss
-from crossent.word2vec.model import load_any
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.formats.evalsets import read_analogies, read_word_pairs
+from crossent.word2vec.training.checkpoint import save_checkpoint
+from crossent.word2vec.training.model import load_any
 
 READERS: dict[str, Callable[[Path], Any]] = {
     "vectors": KeyedVectors.load,

@@ -1,7 +1,7 @@
 """A plain-Python, float64 re-implementation of the training kernel: the slow oracle.
 
 It follows the same sequence of random numbers (word2vec.c's LCG) and updates as
-``crossent.word2vec._kernels.train_job``, with the exact logistic function.
+``crossent.word2vec.training.kernels.train_job``, with the exact logistic function.
 """
 
 from __future__ import annotations

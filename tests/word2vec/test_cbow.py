@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 import pytest
 
-from crossent.word2vec import _kernels
-from crossent.word2vec._cbow_softmax import cbow_softmax_job
-from crossent.word2vec.config import TrainConfig
-from crossent.word2vec.corpus import Job
-from crossent.word2vec.model import SkipGram
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.formats.corpus import Job
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.cbow_softmax import cbow_softmax_job
+from crossent.word2vec.training.config import TrainConfig
+from crossent.word2vec.training.model import SkipGram
+from crossent.word2vec.training.vocab import Vocabulary
 
 from .oracle import cbow_softmax_reference
 
@@ -25,7 +25,7 @@ def _job(rng: np.random.Generator, vocab: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_cbow_examples_full_window_brute_force() -> None:
     words, offsets = _job(np.random.default_rng(0), 30)
-    centres, starts, contexts = _kernels.cbow_examples(
+    centres, starts, contexts = kernels.cbow_examples(
         words, offsets, np.ones(30, np.float32), 2, 0, False
     )
     expected = []
@@ -46,12 +46,12 @@ def test_cbow_examples_follow_the_kernels_random_stream() -> None:
     vocab = Vocabulary([str(i) for i in range(30)], counts)
     keep = vocab.keep_probabilities(0.002)
     assert keep.min() < 0.5
-    centres, starts, contexts = _kernels.cbow_examples(words, offsets, keep, 4, 77, True)
+    centres, starts, contexts = kernels.cbow_examples(words, offsets, keep, 4, 77, True)
     syn0 = np.zeros((30, 4), np.float32)
     codes, points, lengths = vocab.huffman()
     dummy = np.zeros((1, 4), np.float32)
     prob, alias = np.ones(1, np.float32), np.zeros(1, np.int32)
-    _, examples, _ = _kernels.cbow_job(syn0, np.zeros((29, 4), np.float32), dummy, words,
+    _, examples, _ = kernels.cbow_job(syn0, np.zeros((29, 4), np.float32), dummy, words,
                                        offsets, keep, 4, 0.0, 0.0, 77, True, 0, prob, alias,
                                        codes, points, lengths, True, True)  # fmt: skip
     assert examples == len(centres) > 20
@@ -73,7 +73,7 @@ def test_cbow_softmax_job_matches_float64_oracle(cbow_mean: bool, batch: int) ->
     model = SkipGram(config, vocab, syn0, syn1)
     keep = np.ones(23, np.float32)
     loss, n, done = cbow_softmax_job(model, Job(words, offsets, keep, 5, 0.2, 0.1))
-    examples = _kernels.cbow_examples(words, offsets, keep, 3, 5, True)
+    examples = kernels.cbow_examples(words, offsets, keep, 3, 5, True)
     rloss = cbow_softmax_reference(ref0, ref1, examples, cbow_mean, batch, 0.2, 0.1)
     assert (n, done) == (len(examples[0]), len(words))
     assert loss == pytest.approx(rloss, rel=1e-5)

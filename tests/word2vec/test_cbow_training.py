@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import TrainConfig, train
-from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
+from crossent.word2vec.vectors.intrinsic import analogy_report, word_pairs_report
 
 from .test_training import TOPICS
 

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import CheckpointError, SkipGram, TrainConfig, train
-from crossent.word2vec.checkpoint import read_checkpoint, save_checkpoint
-from crossent.word2vec.evaluate import heldout_loss
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.training.checkpoint import read_checkpoint, save_checkpoint
 
 
 def _parts(model: SkipGram) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

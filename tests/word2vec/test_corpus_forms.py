@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import CorpusError, TrainConfig, train
-from crossent.word2vec.corpus import MAX_SENTENCE, iter_sentences
+from crossent.word2vec.formats.corpus import MAX_SENTENCE, iter_sentences
 
 CONFIG = TrainConfig(dim=8, epochs=2, min_count=1, sample=0, threads=1, seed=5)
 
@@ -84,7 +84,7 @@ def test_chunk_boundaries_never_change_the_tokens(
     path = tmp_path / "t.txt"
     path.write_text(text, encoding="utf-8")
     expected = [line.split() for line in text.split("\n") if line.split()]
-    monkeypatch.setattr("crossent.word2vec.corpus.CHUNK_BYTES", chunk)
+    monkeypatch.setattr("crossent.word2vec.formats.corpus.CHUNK_BYTES", chunk)
     assert list(iter_sentences(path)) == expected
 
 
@@ -107,7 +107,7 @@ def test_binary_garbage_is_not_a_corpus(tmp_path: Path, content: bytes, message:
 MEASURE = textwrap.dedent(
     """
     import json, sys
-    from crossent.word2vec.corpus import count_words, encode_corpus
+    from crossent.word2vec.formats.corpus import count_words, encode_corpus
 
     def peak_kib():  # this process's own high-water mark (ru_maxrss inherits the parent's)
         with open("/proc/self/status") as f:

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from crossent.word2vec import TrainConfig, train
-from crossent.word2vec._softmax import Weights
-from crossent.word2vec.device import resolve_device, weights_on, write_back
-from crossent.word2vec.model import SkipGram
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.training.device import resolve_device, weights_on, write_back
+from crossent.word2vec.training.model import SkipGram
+from crossent.word2vec.training.softmax import Weights
+from crossent.word2vec.training.vocab import Vocabulary
 
 from .corpora import random_text
 
@@ -111,7 +111,9 @@ def test_training_through_the_triton_path(toy: Path, monkeypatch: pytest.MonkeyP
         w.impl = "triton"
         return w
 
-    monkeypatch.setattr(sys.modules["crossent.word2vec.train"], "weights_on", triton_weights)
+    monkeypatch.setattr(
+        sys.modules["crossent.word2vec.training.train"], "weights_on", triton_weights
+    )
     got = train([toy], config, device=device)
     np.testing.assert_allclose(got.syn0, reference.syn0, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(got.syn1, reference.syn1, rtol=1e-4, atol=1e-6)

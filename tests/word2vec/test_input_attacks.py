@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import KeyedVectors, SkipGram, train
-from crossent.word2vec.corpus import count_words
-from crossent.word2vec.evalsets import read_analogies, read_word_pairs
-from crossent.word2vec.evaluate import heldout_loss
-from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
-from crossent.word2vec.model import load_any
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.formats.corpus import count_words
+from crossent.word2vec.formats.evalsets import read_analogies, read_word_pairs
+from crossent.word2vec.training.model import load_any
+from crossent.word2vec.vectors.intrinsic import analogy_report, word_pairs_report
 
 READERS: dict[str, Callable[[Path], Any]] = {
     "vectors": KeyedVectors.load,

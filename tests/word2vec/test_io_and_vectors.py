@@ -10,11 +10,11 @@ import pytest
 from scipy import stats
 
 from crossent.word2vec import KeyedVectors, SkipGram, TrainConfig, UnknownWordError, VectorFileError
-from crossent.word2vec.checkpoint import read_checkpoint, save_checkpoint
-from crossent.word2vec.files import atomic_write
-from crossent.word2vec.intrinsic import analogy_report, word_pairs_report
-from crossent.word2vec.io import load_word2vec, save_word2vec
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.formats.files import atomic_write
+from crossent.word2vec.formats.io import load_word2vec, save_word2vec
+from crossent.word2vec.training.checkpoint import read_checkpoint, save_checkpoint
+from crossent.word2vec.training.vocab import Vocabulary
+from crossent.word2vec.vectors.intrinsic import analogy_report, word_pairs_report
 
 gensim_models = pytest.importorskip("gensim.models")
 

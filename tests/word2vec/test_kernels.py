@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from crossent.word2vec import _kernels
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.vocab import Vocabulary
 
 from .oracle import cbow_job_reference, train_job_reference
 
@@ -76,7 +76,7 @@ def test_train_job_matches_python_oracle(
 ) -> None:
     data, tables, weights = _problem(7, sample)
     args = (*data, window, 0.05, 0.01, 12345, hs, negative, *tables, shrink)
-    _run_both(_kernels.train_job, train_job_reference, weights, args, hs, negative)
+    _run_both(kernels.train_job, train_job_reference, weights, args, hs, negative)
 
 
 @pytest.mark.parametrize(
@@ -94,13 +94,13 @@ def test_cbow_job_matches_python_oracle(
 ) -> None:
     data, tables, weights = _problem(8, sample, exponent=0.6)
     args = (*data, window, 0.05, 0.01, 99, hs, negative, *tables, cbow_mean, shrink)
-    _run_both(_kernels.cbow_job, cbow_job_reference, weights, args, hs, negative)
+    _run_both(kernels.cbow_job, cbow_job_reference, weights, args, hs, negative)
 
 
 def test_sigmoid_tables_are_exact_to_float32() -> None:
     x = np.linspace(-20, 20, 100_001)
-    sig = np.array([_kernels._lookup(_kernels.SIGMOID_TABLE, v, 0.0, 1.0) for v in x[::97]])
-    logsig = np.array([_kernels._lookup(_kernels.LOG_SIGMOID_TABLE, v, v, 0.0) for v in x[::97]])
+    sig = np.array([kernels._lookup(kernels.SIGMOID_TABLE, v, 0.0, 1.0) for v in x[::97]])
+    logsig = np.array([kernels._lookup(kernels.LOG_SIGMOID_TABLE, v, v, 0.0) for v in x[::97]])
     np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x[::97])), atol=1e-6)
     np.testing.assert_allclose(logsig, -np.logaddexp(0, -x[::97]), atol=1e-6)
 
@@ -108,7 +108,7 @@ def test_sigmoid_tables_are_exact_to_float32() -> None:
 def test_job_pairs_full_window() -> None:
     words = np.array([0, 1, 2, 3, 4, 5], dtype=np.int32)
     offsets = np.array([0, 4, 6], dtype=np.int64)
-    centres, contexts = _kernels.job_pairs(words, offsets, np.ones(6, np.float32), 2, 0, False)
+    centres, contexts = kernels.job_pairs(words, offsets, np.ones(6, np.float32), 2, 0, False)
     expected = {
         (i, j)
         for s, e in ((0, 4), (4, 6))

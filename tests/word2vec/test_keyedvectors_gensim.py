@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import KeyedVectors, UnknownWordError
-from crossent.word2vec.intrinsic import regularized_beta
+from crossent.word2vec.vectors.intrinsic import regularized_beta
 
 gensim_models = pytest.importorskip("gensim.models")
 scipy_special = pytest.importorskip("scipy.special")

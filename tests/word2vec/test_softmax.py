@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from crossent.word2vec import TrainConfig, _kernels, _softmax, train
+from crossent.word2vec import TrainConfig, train
+from crossent.word2vec.training import kernels, softmax
 
 from .corpora import random_text
 from .oracle import job_windows_reference, softmax_step_reference
@@ -41,10 +42,10 @@ def _oracle_pairs(
     return list(zip(pair_centres, contexts.tolist(), strict=True))
 
 
-@pytest.mark.parametrize("step", [_softmax.centre_step, _softmax.pair_step])
+@pytest.mark.parametrize("step", [softmax.centre_step, softmax.pair_step])
 @pytest.mark.parametrize(("vocab", "dim", "count", "scale"), [(13, 5, 6, 0.3), (37, 8, 20, 2.0)])
 def test_step_equals_per_pair_update_float64(
-    step: _softmax.Step, vocab: int, dim: int, count: int, scale: float
+    step: softmax.Step, vocab: int, dim: int, count: int, scale: float
 ) -> None:
     rng = np.random.default_rng(vocab)
     centres, starts, contexts = _windows(rng, vocab, count)
@@ -55,7 +56,7 @@ def test_step_equals_per_pair_update_float64(
     expected = softmax_step_reference(ref0, ref1, pairs, 0.07)
     t0, t1 = torch.from_numpy(syn0), torch.from_numpy(syn1)  # updated in place
     idx = (torch.from_numpy(x) for x in (centres, starts, contexts))
-    got = float(step(_softmax.Weights(t0, t1), *idx, 0.07))
+    got = float(step(softmax.Weights(t0, t1), *idx, 0.07))
     assert got == pytest.approx(expected, rel=1e-12)
     np.testing.assert_allclose(syn0, ref0, rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(syn1, ref1, rtol=1e-11, atol=1e-13)
@@ -70,8 +71,8 @@ def test_centre_step_float32_matches_pair_step() -> None:
     idx = [torch.from_numpy(x) for x in (centres, starts, contexts)]
     a0, a1 = torch.from_numpy(syn0.copy()), torch.from_numpy(syn1.copy())
     b0, b1 = torch.from_numpy(syn0.copy()), torch.from_numpy(syn1.copy())
-    la = float(_softmax.centre_step(_softmax.Weights(a0, a1), *idx, 0.05))
-    lb = float(_softmax.pair_step(_softmax.Weights(b0, b1), *idx, 0.05))
+    la = float(softmax.centre_step(softmax.Weights(a0, a1), *idx, 0.05))
+    lb = float(softmax.pair_step(softmax.Weights(b0, b1), *idx, 0.05))
     assert la == pytest.approx(lb, rel=1e-5)
     torch.testing.assert_close(a0, b0, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(a1, b1, rtol=1e-5, atol=1e-6)
@@ -83,10 +84,10 @@ def test_count_targets_against_bincount() -> None:
     centres, starts, contexts = _windows(rng, 29, 12)
     for lo, hi in ((0, 12), (1, 9)):  # a run of windows: offsets relative to its first
         o = contexts[starts[lo] : starts[hi]]
-        rows, pair_rows = _softmax.centre_rows(
+        rows, pair_rows = softmax.centre_rows(
             torch.from_numpy(centres[lo:hi]), torch.from_numpy(starts[lo : hi + 1]), len(o)
         )
-        got = _softmax.count_targets(
+        got = softmax.count_targets(
             pair_rows, torch.from_numpy(o), len(rows), (0, 29), torch.float64
         )
         assert rows.tolist() == sorted(set(centres[lo:hi].tolist()))
@@ -97,7 +98,7 @@ def test_count_targets_against_bincount() -> None:
             ]
             expected = np.bincount(np.concatenate(mine), minlength=29)
             np.testing.assert_array_equal(got[r].numpy(), expected.astype(np.float64))
-        sliced = _softmax.count_targets(  # a rank's columns 10..19: the rest count nowhere
+        sliced = softmax.count_targets(  # a rank's columns 10..19: the rest count nowhere
             pair_rows, torch.from_numpy(o), len(rows), (10, 20), torch.float64
         )
         np.testing.assert_array_equal(sliced.numpy(), got[:, 10:20].numpy())
@@ -106,13 +107,13 @@ def test_count_targets_against_bincount() -> None:
 @pytest.mark.parametrize("batch_pairs", [1, 5, 17, 1000])
 def test_batches_are_whole_windows_of_enough_pairs(batch_pairs: int) -> None:
     starts = np.concatenate([[0], np.cumsum(np.random.default_rng(0).integers(1, 9, size=40))])
-    runs = list(_softmax.batches(starts, batch_pairs))
+    runs = list(softmax.batches(starts, batch_pairs))
     assert runs[0][0] == 0 and runs[-1][1] == 40
     assert all(b0 == a1 for (_, b0), (a1, _) in itertools.pairwise(runs))
     sizes = [starts[b] - starts[a] for a, b in runs]
     assert all(s >= batch_pairs for s in sizes[:-1]) and sizes[-1] > 0
     assert all(starts[b - 1] - starts[a] < batch_pairs for a, b in runs)  # no extra window
-    assert list(_softmax.batches(np.zeros(1, np.int64), 4)) == []
+    assert list(softmax.batches(np.zeros(1, np.int64), 4)) == []
 
 
 @pytest.mark.parametrize(
@@ -126,12 +127,12 @@ def test_job_windows_match_python_oracle(window: int, subsample: bool, dynamic: 
     keep = np.where(rng.random(30) < 0.5, rng.uniform(0.2, 1.0, 30), 1.0).astype(np.float32)
     if not subsample:
         keep[:] = 1.0
-    centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 99, dynamic)
+    centres, starts, contexts = kernels.job_windows(words, offsets, keep, window, 99, dynamic)
     expected = job_windows_reference(words, offsets, keep, window, 99, dynamic)
     got = [(int(c), contexts[starts[m] : starts[m + 1]].tolist()) for m, c in enumerate(centres)]
     assert got == expected
     assert len(expected) > 50 and any(len(o) == 1 for _, o in expected)
-    pc, po = _kernels.job_pairs(words, offsets, keep, window, 99, dynamic)
+    pc, po = kernels.job_pairs(words, offsets, keep, window, 99, dynamic)
     assert list(zip(pc.tolist(), po.tolist(), strict=True)) == [
         (c, o) for c, os in expected for o in os
     ]
@@ -149,8 +150,8 @@ def test_training_by_windows_equals_training_by_pairs(
         dim=12, epochs=2, min_count=1, threads=1, loss="softmax", batch_pairs=40, job_words=500
     )
     by_windows = train([toy], config)
-    pairs_job = functools.partial(_softmax.softmax_job, step=_softmax.pair_step)
-    monkeypatch.setattr(_softmax, "softmax_job", pairs_job)
+    pairs_job = functools.partial(softmax.softmax_job, step=softmax.pair_step)
+    monkeypatch.setattr(softmax, "softmax_job", pairs_job)
     by_pairs = train([toy], config)
     np.testing.assert_allclose(by_windows.syn0, by_pairs.syn0, rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(by_windows.syn1, by_pairs.syn1, rtol=1e-4, atol=1e-6)

@@ -22,8 +22,13 @@ from crossent.word2vec import (
     TrainingInterrupted,
     train,
 )
-from crossent.word2vec.corpus import MAX_SENTENCE, count_words, encode_corpus, iter_sentences
-from crossent.word2vec.evaluate import heldout_loss
+from crossent.word2vec.evaluation.evaluate import heldout_loss
+from crossent.word2vec.formats.corpus import (
+    MAX_SENTENCE,
+    count_words,
+    encode_corpus,
+    iter_sentences,
+)
 
 TOPICS = [
     ["the", "cat", "sat", "on", "the", "mat", "with", "a", "small", "dog"],
@@ -209,7 +214,7 @@ def test_interrupt_never_trains_a_job_twice(
     reports: list[Progress] = []
     train([corpus], cfg, progress=reports.append)  # uninterrupted: words and pairs per job
 
-    train_module = importlib.import_module("crossent.word2vec.train")
+    train_module = importlib.import_module("crossent.word2vec.training.train")
     runs: list[tuple[int, int]] = []
     job = train_module._Trainer._job
 
@@ -261,7 +266,7 @@ def test_a_finite_but_absurd_loss_is_divergence_too(
     corpus: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Weights that blow up without overflowing give a huge finite loss: an error, not a model."""
-    train_module = importlib.import_module("crossent.word2vec.train")
+    train_module = importlib.import_module("crossent.word2vec.training.train")
     real = train_module.run_job
 
     def exploding(*args: object) -> tuple[float, int, int]:
@@ -274,7 +279,7 @@ def test_a_finite_but_absurd_loss_is_divergence_too(
 
 
 def test_finite_check_finds_one_bad_entry() -> None:
-    train_module = importlib.import_module("crossent.word2vec.train")
+    train_module = importlib.import_module("crossent.word2vec.training.train")
     a = np.ones((50, 8), dtype=np.float32)
     assert train_module._finite(a, a)
     for bad in (np.nan, np.inf, -np.inf):

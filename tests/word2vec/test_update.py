@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossent.word2vec.config import TrainConfig
-from crossent.word2vec.model import Position, SkipGram
-from crossent.word2vec.train import train
-from crossent.word2vec.update import update_from_text, update_vocabulary
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.training.config import TrainConfig
+from crossent.word2vec.training.model import Position, SkipGram
+from crossent.word2vec.training.train import train
+from crossent.word2vec.training.update import update_from_text, update_vocabulary
+from crossent.word2vec.training.vocab import Vocabulary
 
 gensim_models = pytest.importorskip("gensim.models")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from crossent.word2vec import KeyedVectors, SkipGram, VectorFileError
-from crossent.word2vec.io import load_word2vec, save_word2vec
+from crossent.word2vec.formats.io import load_word2vec, save_word2vec
 
 gensim_models = pytest.importorskip("gensim.models")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossent.word2vec.vocab import Vocabulary
-from crossent.word2vec.vocabfile import VocabFileError, read_vocab, save_vocab
+from crossent.word2vec.formats.vocabfile import VocabFileError, read_vocab, save_vocab
+from crossent.word2vec.training.vocab import Vocabulary
 
 gensim_models = pytest.importorskip("gensim.models")
 
@@ -66,8 +66,8 @@ def test_bad_vocabulary_files(tmp_path: Path, content: bytes, message: str) -> N
 
 
 def test_training_from_a_read_vocabulary(tmp_path: Path) -> None:
-    from crossent.word2vec.config import TrainConfig
-    from crossent.word2vec.train import build_model
+    from crossent.word2vec.training.config import TrainConfig
+    from crossent.word2vec.training.train import build_model
 
     corpus = tmp_path / "c.txt"
     corpus.write_text("a b c a b a\nd a b\n")

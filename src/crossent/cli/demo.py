@@ -50,9 +50,15 @@ def demo_cmd(
     """Train on the bundled WikiText-2 validation text, evaluate, show neighbours, write
     vectors and plot, and end with the seed's loss measured on the held-out test text."""
     from crossent.word2vec import TrainConfig
-    from crossent.word2vec.data import ANALOGIES, DEMO_HELDOUT, DEMO_TRAIN, WORD_PAIRS, data_file
-    from crossent.word2vec.evaluate import evaluate
-    from crossent.word2vec.model import load_any
+    from crossent.word2vec.evaluation.evaluate import evaluate
+    from crossent.word2vec.formats.data import (
+        ANALOGIES,
+        DEMO_HELDOUT,
+        DEMO_TRAIN,
+        WORD_PAIRS,
+        data_file,
+    )
+    from crossent.word2vec.training.model import load_any
 
     outputs = Outputs(folder / "vectors.bin", True, folder / "model.ckpt.npz", folder / "loss.png")
     with user_errors():
@@ -87,7 +93,7 @@ def demo_cmd(
 def print_heldout(model: SkipGram, text: Path) -> None:
     """The seed's loss J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c), exactly, on held-out text
     (for ``hs`` models the tree's own normalised p(o|c) replaces the softmax)."""
-    from crossent.word2vec.evaluate import heldout_loss
+    from crossent.word2vec.evaluation.evaluate import heldout_loss
 
     h = heldout_loss(model, [text])
     what = "J(θ) = -u_oᵀv_c + log Σ_w exp(u_wᵀv_c)"

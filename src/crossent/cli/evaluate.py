@@ -12,7 +12,7 @@ from rich.table import Table
 from crossent.cli.common import JsonFlag, fail, stdout, user_errors
 
 if TYPE_CHECKING:
-    from crossent.word2vec.evaluate import EvaluationReport
+    from crossent.word2vec.evaluation.evaluate import EvaluationReport
 
 
 def eval_cmd(
@@ -23,9 +23,9 @@ def eval_cmd(
     as_json: JsonFlag = False,
 ) -> None:
     """Evaluate vectors: word similarity, analogies, exact held-out loss (checkpoints)."""
-    from crossent.word2vec.data import ANALOGIES, WORD_PAIRS, data_file
-    from crossent.word2vec.evaluate import evaluate
-    from crossent.word2vec.model import load_any
+    from crossent.word2vec.evaluation.evaluate import evaluate
+    from crossent.word2vec.formats.data import ANALOGIES, WORD_PAIRS, data_file
+    from crossent.word2vec.training.model import load_any
 
     defaults = not similarity and analogies is None and not heldout
     sim = similarity or ([data_file(WORD_PAIRS)] if defaults else [])

@@ -20,7 +20,7 @@ def similar_cmd(
 ) -> None:
     """The nearest neighbours of WORD (cosine similarity)."""
     from crossent.word2vec import UnknownWordError
-    from crossent.word2vec.model import load_any
+    from crossent.word2vec.training.model import load_any
 
     if n < 1:
         raise fail(f"-n: expected a positive number of neighbours, got {n}")

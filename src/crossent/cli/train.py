@@ -86,7 +86,7 @@ class Placement:
     def leave(self) -> None:
         """Leave torchrun's process group before exiting."""
         if self.distributed:
-            from crossent.word2vec.distributed import leave
+            from crossent.word2vec.training.distributed import leave
 
             leave()
 
@@ -138,7 +138,7 @@ def check_paths(
 ) -> None:
     """Inputs are readable regular files, outputs writable, no output an input or another
     output (real files compared: symlinks and hard links count)."""
-    from crossent.word2vec.files import check_distinct, check_input, check_writable
+    from crossent.word2vec.formats.files import check_distinct, check_input, check_writable
 
     if not corpus:
         raise ValueError("corpus: expected at least one text file, got none")
@@ -157,8 +157,8 @@ def _start(
 ) -> tuple[TrainConfig | None, SkipGram | None]:
     """A new run's configuration, or the checkpoint to continue (with its settings)."""
     from crossent.word2vec import CheckpointError, SkipGram, TrainConfig
-    from crossent.word2vec.config import default_threads
-    from crossent.word2vec.train import resume_config
+    from crossent.word2vec.training.config import default_threads
+    from crossent.word2vec.training.train import resume_config
 
     settings = {"threads": default_threads(), **settings}
     if resume is None:
@@ -175,11 +175,11 @@ def _check_placement(config: TrainConfig, placement: Placement) -> None:
     """``--device`` and what torchrun needs, checked before any work (train() checks them
     again, agreed across ranks)."""
     if placement.device is not None or placement.distributed:
-        from crossent.word2vec.device import resolve_device
+        from crossent.word2vec.training.device import resolve_device
 
         resolve_device(placement.device, config.loss)
     if placement.distributed:
-        from crossent.word2vec.distributed import check_parallel_config
+        from crossent.word2vec.training.distributed import check_parallel_config
 
         check_parallel_config(config)
 
@@ -188,7 +188,7 @@ def torchrun_placement(device: str | None) -> Placement:
     """This rank's device and whether torchrun launched the run (torch imported only then)."""
     if os.environ.get("WORLD_SIZE", "1") == "1":
         return Placement(device, False)
-    from crossent.word2vec.distributed import Ranks, launch_from_environment
+    from crossent.word2vec.training.distributed import Ranks, launch_from_environment
 
     device, distributed = launch_from_environment(device)
     return Placement(device, distributed, Ranks.current().rank if distributed else 0)
@@ -201,12 +201,12 @@ def _vocabulary(
     corpus's new words (``--update-vocab``: gensim's ``build_vocab(update=True)``, a new run
     on the new text), or ``model`` unchanged (None: :func:`train` builds the model)."""
     if vocab.read is not None and config is not None:
-        from crossent.word2vec.train import build_model
-        from crossent.word2vec.vocabfile import read_vocab
+        from crossent.word2vec.formats.vocabfile import read_vocab
+        from crossent.word2vec.training.train import build_model
 
         return build_model(corpus, config, counts=read_vocab(vocab.read))
     if vocab.update and model is not None:
-        from crossent.word2vec.update import update_from_text
+        from crossent.word2vec.training.update import update_from_text
 
         return update_from_text(model, corpus)
     return model
@@ -260,7 +260,7 @@ def save_interrupted(model: SkipGram, outputs: Outputs) -> Path:
         if outputs.checkpoint is not None:
             model.save(outputs.checkpoint)
             return outputs.checkpoint
-        from crossent.word2vec.files import free_path
+        from crossent.word2vec.formats.files import free_path
 
         while True:
             target = free_path(outputs.vectors.with_name(outputs.vectors.name + ".ckpt"))
@@ -272,7 +272,7 @@ def save_interrupted(model: SkipGram, outputs: Outputs) -> Path:
 def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, float]]) -> None:
     """Write vectors, checkpoint and plot; on Ctrl-C/SIGTERM, say what was written (and
     keep the trained model in a checkpoint if none was written yet)."""
-    from crossent.word2vec.plot import plot_loss
+    from crossent.word2vec.evaluation.plot import plot_loss
 
     steps: list[tuple[Path, Callable[[], None]]] = [
         (
@@ -283,7 +283,7 @@ def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, 
     if outputs.checkpoint is not None:
         steps.append((outputs.checkpoint, lambda: model.save(outputs.checkpoint)))  # type: ignore[arg-type]
     if outputs.vocab is not None:
-        from crossent.word2vec.vocabfile import save_vocab
+        from crossent.word2vec.formats.vocabfile import save_vocab
 
         vocab_path = outputs.vocab
         steps.append((vocab_path, lambda: save_vocab(vocab_path, model.vocab)))

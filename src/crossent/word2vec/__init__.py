@@ -6,23 +6,23 @@ hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation.
 (5, 5, 0.025)
 """
 
-from crossent.word2vec.callbacks import CallbackAny2Vec
-from crossent.word2vec.checkpoint import CheckpointError
-from crossent.word2vec.config import ConfigError, TrainConfig
-from crossent.word2vec.corpus import CorpusError
-from crossent.word2vec.evalsets import EvaluationFileError
-from crossent.word2vec.files import InputFileError
-from crossent.word2vec.intrinsic import (
+from crossent.word2vec.formats.corpus import CorpusError
+from crossent.word2vec.formats.evalsets import EvaluationFileError
+from crossent.word2vec.formats.files import InputFileError
+from crossent.word2vec.formats.io import VectorFileError, load_word2vec, save_word2vec
+from crossent.word2vec.training.callbacks import CallbackAny2Vec
+from crossent.word2vec.training.checkpoint import CheckpointError
+from crossent.word2vec.training.config import ConfigError, TrainConfig
+from crossent.word2vec.training.model import EpochStats, SkipGram
+from crossent.word2vec.training.train import Progress, TrainingDiverged, TrainingInterrupted, train
+from crossent.word2vec.vectors.intrinsic import (
     AnalogyReport,
     Correlation,
     PairsReport,
     analogy_report,
     word_pairs_report,
 )
-from crossent.word2vec.io import VectorFileError, load_word2vec, save_word2vec
-from crossent.word2vec.keyedvectors import KeyedVectors, UnknownWordError
-from crossent.word2vec.model import EpochStats, SkipGram
-from crossent.word2vec.train import Progress, TrainingDiverged, TrainingInterrupted, train
+from crossent.word2vec.vectors.keyedvectors import KeyedVectors, UnknownWordError
 
 __all__ = [
     "AnalogyReport",

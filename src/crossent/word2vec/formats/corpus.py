@@ -32,7 +32,7 @@ from typing import IO, Any, TypeAlias
 
 import numpy as np
 
-from crossent.word2vec.files import open_input
+from crossent.word2vec.formats.files import open_input
 
 MAX_SENTENCE = 10_000  # word2vec.c's MAX_SENTENCE_LENGTH: longer sentences are cut
 CHUNK_BYTES = 1 << 20

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from crossent.word2vec.checkpoint import is_checkpoint, read_checkpoint, save_checkpoint
-from crossent.word2vec.config import TrainConfig
-from crossent.word2vec.keyedvectors import KeyedVectors
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.training.checkpoint import is_checkpoint, read_checkpoint, save_checkpoint
+from crossent.word2vec.training.config import TrainConfig
+from crossent.word2vec.training.vocab import Vocabulary
+from crossent.word2vec.vectors.keyedvectors import KeyedVectors
 
 
 @dataclass

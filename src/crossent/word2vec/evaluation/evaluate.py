@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from crossent.word2vec import _kernels
-from crossent.word2vec.corpus import (
+from crossent.word2vec.formats.corpus import (
     Corpus,
     CorpusError,
     CorpusLike,
@@ -30,14 +29,15 @@ from crossent.word2vec.corpus import (
     encode_corpus,
     job_bounds,
 )
-from crossent.word2vec.intrinsic import (
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.model import SkipGram
+from crossent.word2vec.vectors.intrinsic import (
     AnalogyReport,
     PairsReport,
     analogy_report,
     word_pairs_report,
 )
-from crossent.word2vec.keyedvectors import KeyedVectors
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.vectors.keyedvectors import KeyedVectors
 
 
 @dataclass
@@ -113,7 +113,7 @@ def heldout_loss(
     words = np.asarray(enc.words)
     for s0, s1 in job_bounds(enc.offsets, block_words) if len(words) else []:
         offsets = enc.offsets[s0 : s1 + 1]
-        centres, starts, contexts = _kernels.job_windows(words, offsets, keep, window, 0, False)
+        centres, starts, contexts = kernels.job_windows(words, offsets, keep, window, 0, False)
         if len(contexts):
             total += score(centres, starts, contexts)
             pairs += len(contexts)
@@ -130,7 +130,7 @@ def heldout_loss(
 
 Scorer = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 """``Σ -log p(context | centre)`` over a block of windows ``(centres [M], starts [M+1],
-contexts [P])`` (see :func:`._kernels.job_windows`), in float64."""
+contexts [P])`` (see :func:`.kernels.job_windows`), in float64."""
 
 
 def _hs_scorer(model: SkipGram) -> Scorer:
@@ -139,7 +139,7 @@ def _hs_scorer(model: SkipGram) -> Scorer:
     def score(centres: np.ndarray, starts: np.ndarray, contexts: np.ndarray) -> float:
         pair_centres = np.repeat(centres, np.diff(starts))  # [P]
         return float(
-            _kernels.hs_log_likelihood(
+            kernels.hs_log_likelihood(
                 model.syn0, model.syn1, pair_centres, contexts, codes, points, lengths
             )
         )
@@ -150,11 +150,11 @@ def _hs_scorer(model: SkipGram) -> Scorer:
 def _softmax_scorer(model: SkipGram, batch_pairs: int) -> Scorer:
     """One float64 logits row per centre word of a batch of windows holding about
     ``batch_pairs`` pairs: Σ_j J_{c,o_j} = k·lse(z_c) − Σ_j z_{c,o_j} (count targets, see
-    :mod:`._softmax`)."""
+    :mod:`..training.softmax`)."""
     import torch
 
     from crossent.fused import linear_cross_entropy
-    from crossent.word2vec._softmax import batches, centre_rows, count_targets
+    from crossent.word2vec.training.softmax import batches, centre_rows, count_targets
 
     syn0 = torch.from_numpy(model.syn0).double()  # float64 throughout: an exact reference
     syn1 = torch.from_numpy(model.syn1).double()

@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from crossent.fused import linear_cross_entropy, vocab_parallel_linear_cross_entropy
-from crossent.word2vec import _kernels
-from crossent.word2vec.config import TrainConfig
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.config import TrainConfig
 
 
 @dataclass
@@ -172,7 +172,7 @@ def softmax_job(
 ) -> tuple[float, int, int]:
     """Train one job, the learning rate going from ``alphas[0]`` to ``alphas[1]``; returns
     (loss summed over its pairs, pairs, words read)."""
-    centres, starts, contexts = _kernels.job_windows(
+    centres, starts, contexts = kernels.job_windows(
         words, offsets, keep, config.window, seed, config.shrink_windows
     )
     dev = w.syn0.device

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import torch
 
-    from crossent.word2vec._softmax import Weights
-    from crossent.word2vec.model import SkipGram
+    from crossent.word2vec.training.model import SkipGram
+    from crossent.word2vec.training.softmax import Weights
 
 
 def resolve_device(device: Any, loss: str) -> torch.device:
@@ -57,7 +57,7 @@ def weights_on(
     as tensors on ``device`` (views on the CPU, copies elsewhere)."""
     import torch
 
-    from crossent.word2vec._softmax import Weights
+    from crossent.word2vec.training.softmax import Weights
 
     start, stop = rows or (0, model.syn1.shape[0])
     syn0 = torch.from_numpy(model.syn0).to(device)  # [V, D]

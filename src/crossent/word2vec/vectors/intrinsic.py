@@ -29,9 +29,9 @@ from typing import NamedTuple, TypedDict
 
 import numpy as np
 
-from crossent.word2vec.evalsets import EvaluationFileError, read_analogies, read_word_pairs
-from crossent.word2vec.files import open_input
-from crossent.word2vec.vectortable import VectorTable
+from crossent.word2vec.formats.evalsets import EvaluationFileError, read_analogies, read_word_pairs
+from crossent.word2vec.formats.files import open_input
+from crossent.word2vec.vectors.vectortable import VectorTable
 
 
 class Correlation(NamedTuple):

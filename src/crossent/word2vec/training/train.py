@@ -1,7 +1,7 @@
 """word2vec training (skip-gram or CBOW): epochs over the encoded corpus, jobs on threads.
 
 Each job (about ``job_words`` words of whole sentences) runs one GIL-free numba kernel
-(:mod:`._kernels`, dispatched by :mod:`.jobs`) for ``ns`` / ``hs`` / ``hs+ns``, or a series
+(:mod:`.kernels`, dispatched by :mod:`.jobs`) for ``ns`` / ``hs`` / ``hs+ns``, or a series
 of fused full-softmax steps for ``softmax``; callbacks (:mod:`.callbacks`) see each epoch.
 The learning rate of a job is fixed by its place in the corpus, not by when it finishes,
 and each job's random stream is seeded from ``(seed, epoch, job)``: with one thread a run
@@ -22,10 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crossent.word2vec.callbacks import Hooks, TrainingCallback, epoch_stats
-from crossent.word2vec.checkpoint import CheckpointError
-from crossent.word2vec.config import ConfigError, TrainConfig
-from crossent.word2vec.corpus import (
+from crossent.word2vec.formats.corpus import (
     Corpus,
     CorpusError,
     CorpusLike,
@@ -36,14 +33,17 @@ from crossent.word2vec.corpus import (
     encode_corpus,
     job_bounds,
 )
-from crossent.word2vec.device import resolve_device, weights_on, write_back
-from crossent.word2vec.jobs import JobResult, output_tables, run_job
-from crossent.word2vec.model import Position, SkipGram
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.training.callbacks import Hooks, TrainingCallback, epoch_stats
+from crossent.word2vec.training.checkpoint import CheckpointError
+from crossent.word2vec.training.config import ConfigError, TrainConfig
+from crossent.word2vec.training.device import resolve_device, weights_on, write_back
+from crossent.word2vec.training.jobs import JobResult, output_tables, run_job
+from crossent.word2vec.training.model import Position, SkipGram
+from crossent.word2vec.training.vocab import Vocabulary
 
 if TYPE_CHECKING:
-    from crossent.word2vec._softmax import Weights
-    from crossent.word2vec.distributed import Parallel
+    from crossent.word2vec.training.distributed import Parallel
+    from crossent.word2vec.training.softmax import Weights
 
 
 @dataclass
@@ -94,7 +94,7 @@ def build_model(
     corpus: CorpusLike | Corpus, config: TrainConfig, *, counts: Counter[str] | None = None
 ) -> SkipGram:
     """First pass: count words, build the vocabulary, initialise the weights. Given
-    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~crossent.word2vec.vocabfile.read_vocab`),
+    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~..formats.vocabfile.read_vocab`),
     the corpus is not counted: the vocabulary comes from them."""
     if counts is None:
         source = as_corpus(corpus)
@@ -126,7 +126,7 @@ def train(
 ) -> SkipGram:
     """Train skip-gram or CBOW (``config.model``) on ``corpus``: a path (a plain string is
     a path), a list of paths, or a re-iterable of token lists (gensim's ``sentences``).
-    ``callbacks``: gensim-style epoch hooks (:mod:`crossent.word2vec.callbacks`).
+    ``callbacks``: gensim-style epoch hooks (:mod:`crossent.word2vec.training.callbacks`).
 
     ``model`` (e.g. a checkpoint) continues from its position, on the corpus it was trained
     on (else :class:`CorpusError`); with ``config`` too, only ``epochs`` (train to that many
@@ -175,7 +175,7 @@ def _prepare(
 
 
 def _parallel() -> Parallel:
-    from crossent.word2vec.distributed import Parallel
+    from crossent.word2vec.training.distributed import Parallel
 
     return Parallel()
 
@@ -361,7 +361,7 @@ class _Trainer:
         a1 = self.alpha(words_before + self.job_words[j])
         seed = job_seed(self.m.config.seed, epoch, j)
         if self.weights is not None:
-            from crossent.word2vec._softmax import softmax_job
+            from crossent.word2vec.training.softmax import softmax_job
 
             cfg = self.m.config
             return softmax_job(self.weights, cfg, self.words, offsets, self.keep, seed, (a0, a1))

@@ -31,9 +31,15 @@ from typing import Any, Protocol, TypeAlias, cast, overload
 
 import numpy as np
 
-from crossent.word2vec import intrinsic
-from crossent.word2vec.io import load_word2vec, save_word2vec
-from crossent.word2vec.vectortable import Key, Term, UnknownWordError, VectorTable, unit_vector
+from crossent.word2vec.formats.io import load_word2vec, save_word2vec
+from crossent.word2vec.vectors import intrinsic
+from crossent.word2vec.vectors.vectortable import (
+    Key,
+    Term,
+    UnknownWordError,
+    VectorTable,
+    unit_vector,
+)
 
 __all__ = ["KeyedVectors", "UnknownWordError"]
 
@@ -254,7 +260,7 @@ class KeyedVectors(VectorTable):
         """gensim's writer (text by default, as gensim), atomically."""
         save_word2vec(fname, self.words, self.vectors, binary=binary)
 
-    # gensim's evaluation methods: the functions of :mod:`crossent.word2vec.intrinsic`,
+    # gensim's evaluation methods: the functions of :mod:`crossent.word2vec.vectors.intrinsic`,
     # bound (``self`` is their ``kv``), so that their signatures and results are the same.
     evaluate_word_pairs = intrinsic.evaluate_word_pairs
     evaluate_word_analogies = intrinsic.evaluate_word_analogies

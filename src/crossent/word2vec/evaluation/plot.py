@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from crossent.word2vec.files import atomic_write
+from crossent.word2vec.formats.files import atomic_write
 
 
 def plot_loss(

@@ -24,7 +24,7 @@ from typing import IO
 
 import numpy as np
 
-from crossent.word2vec.files import atomic_write, open_input
+from crossent.word2vec.formats.files import atomic_write, open_input
 
 
 class VectorFileError(ValueError):

@@ -3,8 +3,8 @@
 :func:`output_tables` builds, once per run, what the kernels read besides the weights (the
 negative-sampling alias table over ``count^ns_exponent``, the Huffman codes); :func:`run_job`
 trains on one run of sentences with the matching kernel: the numba kernels of
-:mod:`._kernels` for ``ns`` / ``hs`` / ``hs+ns``, or full-softmax steps through the fused op
-(:mod:`._softmax`, :mod:`._cbow_softmax`). Unused matrices and tables are 1-row stand-ins.
+:mod:`.kernels` for ``ns`` / ``hs`` / ``hs+ns``, or full-softmax steps through the fused op
+(:mod:`.softmax`, :mod:`.cbow_softmax`). Unused matrices and tables are 1-row stand-ins.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crossent.word2vec import _kernels
-from crossent.word2vec.corpus import Job
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.formats.corpus import Job
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.model import SkipGram
 
 JobResult = tuple[float, int, int]
 """(loss summed over the job's examples in float64, examples, words read)."""
@@ -61,7 +61,7 @@ def output_matrices(model: SkipGram) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_job(model: SkipGram, tables: OutputTables, job: Job) -> JobResult:
-    """Train ``model`` on one job (see :class:`~crossent.word2vec.corpus.Job`)."""
+    """Train ``model`` on one job (see :class:`~crossent.word2vec.formats.corpus.Job`)."""
     cfg = model.config
     if cfg.loss == "softmax":
         return _softmax_job(model, job)
@@ -71,11 +71,11 @@ def run_job(model: SkipGram, tables: OutputTables, job: Job) -> JobResult:
     common = (job.words, job.offsets, job.keep, cfg.window, job.alpha0, job.alpha1, job.seed,
               cfg.hs, negative, t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths)  # fmt: skip
     if cfg.model == "cbow":
-        loss, examples, read = _kernels.cbow_job(
+        loss, examples, read = kernels.cbow_job(
             model.syn0, tree, outputs, *common, cfg.cbow_mean, cfg.shrink_windows
         )
     else:
-        loss, examples, read = _kernels.train_job(
+        loss, examples, read = kernels.train_job(
             model.syn0, tree, outputs, *common, cfg.shrink_windows
         )
     return float(loss), int(examples), int(read)
@@ -84,13 +84,13 @@ def run_job(model: SkipGram, tables: OutputTables, job: Job) -> JobResult:
 def _softmax_job(model: SkipGram, job: Job) -> JobResult:
     """The exact softmax objective, skip-gram or CBOW (imports torch on first use)."""
     if model.config.model == "cbow":
-        from crossent.word2vec._cbow_softmax import cbow_softmax_job
+        from crossent.word2vec.training.cbow_softmax import cbow_softmax_job
 
         return cbow_softmax_job(model, job)
     import torch
 
-    from crossent.word2vec._softmax import softmax_job
-    from crossent.word2vec.device import weights_on
+    from crossent.word2vec.training.device import weights_on
+    from crossent.word2vec.training.softmax import softmax_job
 
     w = weights_on(model, torch.device("cpu"))  # views of the model's arrays
     alphas = (job.alpha0, job.alpha1)

@@ -14,16 +14,16 @@ import numpy as np
 import torch
 
 from crossent.fused import linear_cross_entropy
-from crossent.word2vec import _kernels
-from crossent.word2vec.corpus import Job
-from crossent.word2vec.model import SkipGram
+from crossent.word2vec.formats.corpus import Job
+from crossent.word2vec.training import kernels
+from crossent.word2vec.training.model import SkipGram
 
 
 def cbow_softmax_job(model: SkipGram, job: Job) -> tuple[float, int, int]:
     """Train one job; returns (loss summed over its examples, examples, words read)."""
     cfg = model.config
     words, offsets, alpha0, alpha1 = job.words, job.offsets, job.alpha0, job.alpha1
-    centres, starts, contexts = _kernels.cbow_examples(
+    centres, starts, contexts = kernels.cbow_examples(
         words, offsets, job.keep, cfg.window, job.seed, cfg.shrink_windows
     )
     syn0 = torch.from_numpy(model.syn0)  # shares memory with the model

@@ -7,7 +7,7 @@ as word2vec.c does. word2vec.c's sentence-end token ``</s>`` (its first line) is
 line ends delimit sentences and are never a word.
 
 >>> from collections import Counter
->>> from crossent.word2vec.vocab import Vocabulary
+>>> from crossent.word2vec.training.vocab import Vocabulary
 >>> vocab_lines(Vocabulary.build(Counter("aab"), min_count=1))
 b'a 2\\nb 1\\n'
 """
@@ -17,8 +17,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from crossent.word2vec.files import atomic_write, open_input
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.formats.files import atomic_write, open_input
+from crossent.word2vec.training.vocab import Vocabulary
 
 SENTENCE_END = "</s>"
 

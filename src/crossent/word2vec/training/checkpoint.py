@@ -24,9 +24,9 @@ from typing import IO, Any
 
 import numpy as np
 
-from crossent.word2vec.config import ConfigError, TrainConfig
-from crossent.word2vec.files import atomic_write, open_input
-from crossent.word2vec.io import VectorFileError
+from crossent.word2vec.formats.files import atomic_write, open_input
+from crossent.word2vec.formats.io import VectorFileError
+from crossent.word2vec.training.config import ConfigError, TrainConfig
 
 CHECKPOINT_FORMAT = "crossent-word2vec-checkpoint"
 CHECKPOINT_VERSION = 2

@@ -2,7 +2,7 @@
 
 A callback is any object with the four hooks below (subclass :class:`CallbackAny2Vec` to
 inherit no-ops); each receives the model being trained. ``on_epoch_end`` finds the finished
-epoch's numbers in ``model.last_epoch`` (:class:`~crossent.word2vec.model.EpochStats`: mean
+epoch's numbers in ``model.last_epoch`` (:class:`~crossent.word2vec.training.model.EpochStats`: mean
 and summed loss, examples, words, seconds, words/s); gensim's
 ``model.get_latest_training_loss()`` gives the summed loss. Setting
 ``model.stop_training = True`` in any hook ends training after that hook: the model is
@@ -13,7 +13,7 @@ returned (and can be saved or trained further), ``on_train_end`` still runs.
 ...     def on_epoch_end(self, model):
 ...         print(f"epoch {model.last_epoch.epoch + 1}: loss {model.last_epoch.loss:.2f}")
 ...         model.stop_training = model.last_epoch.loss < 10
->>> from crossent.word2vec.data import data_file  # doctest: +SKIP
+>>> from crossent.word2vec.formats.data import data_file  # doctest: +SKIP
 >>> model = train([data_file("wikitext2-test.txt")], TrainConfig(epochs=3),
 ...               callbacks=[Stop()])  # doctest: +SKIP
 epoch 1: loss 2.85
@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Protocol
 
-from crossent.word2vec.model import EpochStats
+from crossent.word2vec.training.model import EpochStats
 
 if TYPE_CHECKING:
-    from crossent.word2vec.model import SkipGram
+    from crossent.word2vec.training.model import SkipGram
 
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_end")
 

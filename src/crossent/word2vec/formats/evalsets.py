@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from crossent.word2vec.files import open_input
+from crossent.word2vec.formats.files import open_input
 
 
 class EvaluationFileError(ValueError):

@@ -24,9 +24,9 @@ from collections import Counter
 
 import numpy as np
 
-from crossent.word2vec.corpus import Corpus, CorpusLike, as_corpus, count_words
-from crossent.word2vec.model import Position, SkipGram
-from crossent.word2vec.vocab import Vocabulary
+from crossent.word2vec.formats.corpus import Corpus, CorpusLike, as_corpus, count_words
+from crossent.word2vec.training.model import Position, SkipGram
+from crossent.word2vec.training.vocab import Vocabulary
 
 
 def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
@@ -60,7 +60,7 @@ def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
 
 def update_from_text(model: SkipGram, corpus: CorpusLike | Corpus) -> SkipGram:
     """:func:`update_vocabulary` with the word counts of ``corpus`` (paths or token lists,
-    as :func:`~crossent.word2vec.train`); train the result on it with
+    as :func:`~crossent.word2vec.training.train`); train the result on it with
     ``train(corpus, model=...)``."""
     source = as_corpus(corpus)
     source.check()
