@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from crossent.cli import app
 from crossent.word2vec import KeyedVectors, SkipGram
-from crossent.word2vec.formats.vocabfile import vocab_lines
 from crossent.word2vec.training.vocab import Vocabulary
+from crossent.word2vec.training.vocabfile import vocab_lines
 
 runner = CliRunner()
 SMALL = ["--dim", "8", "--epochs", "1", "--threads", "1"]

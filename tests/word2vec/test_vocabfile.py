@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossent.word2vec.formats.vocabfile import VocabFileError, read_vocab, save_vocab
 from crossent.word2vec.training.vocab import Vocabulary
+from crossent.word2vec.training.vocabfile import VocabFileError, read_vocab, save_vocab
 
 gensim_models = pytest.importorskip("gensim.models")
 

@@ -201,8 +201,8 @@ def _vocabulary(
     corpus's new words (``--update-vocab``: gensim's ``build_vocab(update=True)``, a new run
     on the new text), or ``model`` unchanged (None: :func:`train` builds the model)."""
     if vocab.read is not None and config is not None:
-        from crossent.word2vec.formats.vocabfile import read_vocab
         from crossent.word2vec.training.train import build_model
+        from crossent.word2vec.training.vocabfile import read_vocab
 
         return build_model(corpus, config, counts=read_vocab(vocab.read))
     if vocab.update and model is not None:
@@ -283,7 +283,7 @@ def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, 
     if outputs.checkpoint is not None:
         steps.append((outputs.checkpoint, lambda: model.save(outputs.checkpoint)))  # type: ignore[arg-type]
     if outputs.vocab is not None:
-        from crossent.word2vec.formats.vocabfile import save_vocab
+        from crossent.word2vec.training.vocabfile import save_vocab
 
         vocab_path = outputs.vocab
         steps.append((vocab_path, lambda: save_vocab(vocab_path, model.vocab)))

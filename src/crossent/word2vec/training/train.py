@@ -94,7 +94,7 @@ def build_model(
     corpus: CorpusLike | Corpus, config: TrainConfig, *, counts: Counter[str] | None = None
 ) -> SkipGram:
     """First pass: count words, build the vocabulary, initialise the weights. Given
-    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~..formats.vocabfile.read_vocab`),
+    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~.vocabfile.read_vocab`),
     the corpus is not counted: the vocabulary comes from them."""
     if counts is None:
         source = as_corpus(corpus)
