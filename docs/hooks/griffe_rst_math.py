@@ -72,7 +72,8 @@ def _indent_of(line: str) -> int:
 
 
 def _fenced(indent: str, language: str, body: list[str], after_text: bool) -> list[str]:
-    fence = [f"{indent}```{language}", *body, f"{indent}```", ""]
+    """``body`` fenced, with the blank line before it that a fence after text needs."""
+    fence = [f"{indent}```{language}", *body, f"{indent}```"]
     return ["", *fence] if after_text else fence
 
 
@@ -133,7 +134,7 @@ def fence_literal_blocks(text: str) -> str:
             j += 1
         while body and not body[-1]:
             body.pop()
-        out.extend(_fenced(indent, "text", body, intro != "::"))
+        out.extend([*_fenced(indent, "text", body, intro != "::"), ""])  # (blanks were read)
         i = j
     return "\n".join(out)
 

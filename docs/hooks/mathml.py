@@ -48,7 +48,7 @@ def _respace(parent: ET.Element) -> None:
     children = list(parent)
     for i, child in enumerate(children):
         text = (child.text or "").strip()
-        if child.tag == _MO and (text.isalpha() and len(text) > 1 or text == "\u221e"):
+        if child.tag == _MO and ((text.isalpha() and len(text) > 1) or text == "\u221e"):
             child.tag = _MI  # \operatorname{lse} and \max come out as <mo>; \infty too
             child.attrib.pop("stretchy", None)
         in_row = parent.tag in _ROWS
@@ -77,17 +77,22 @@ def polish(mathml: str) -> str:
     _respace(root)
     return ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
+
 _FORMULA = re.compile(
-    r'<(?P<tag>span|div) class="arithmatex">(?P<open>\\\(|\\\[)(?P<tex>.*?)(?:\\\)|\\\])</(?P=tag)>',
+    r'<(?P<tag>span|div) class="arithmatex">'
+    r"(?P<open>\\\(|\\\[)(?P<tex>.*?)(?:\\\)|\\\])</(?P=tag)>",
     re.DOTALL,
 )
+
+_LEFT_AS_TEX = re.compile(r">[^<]*?(\\[a-zA-Z]+)")
 
 
 def to_mathml(tex: str, *, display: bool) -> str:
     """The MathML of one formula, ``tex`` without its delimiters."""
     mathml = convert(tex.strip(), display="block" if display else "inline")
-    if "<merror" in mathml:
-        raise ValueError(f"latex2mathml could not convert the formula {tex!r}")
+    unknown = _LEFT_AS_TEX.findall(mathml)  # latex2mathml writes <mi>\foo</mi> for \foo
+    if "<merror" in mathml or unknown:
+        raise ValueError(f"latex2mathml could not convert {unknown or 'the formula'}")
     return polish(mathml)
 
 
