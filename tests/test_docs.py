@@ -11,6 +11,7 @@ Chromium is installed, a page is opened headless and its rendered DOM read back.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import importlib.util
 import inspect
@@ -151,13 +152,20 @@ def test_docstring_examples_are_code_blocks(site: Path) -> None:
     assert "overflows\n1000.6931471805599\n" in example
 
 
+def _fields(cls: type) -> set[str]:
+    """A dataclass's or NamedTuple's fields (shown in its signature or Attributes list)."""
+    if dataclasses.is_dataclass(cls):
+        return {f.name for f in dataclasses.fields(cls)}
+    return set(getattr(cls, "_fields", ()))
+
+
 def _public_members(cls: type) -> set[str]:
     """Public names a class defines itself or inherits from crossent's own classes."""
     names = set()
     for base in cls.__mro__:
         if base.__module__.startswith("crossent."):
             names |= {n for n in vars(base) if not n.startswith("_")}
-    return names
+    return names - _fields(cls)
 
 
 @pytest.mark.parametrize(
@@ -166,7 +174,8 @@ def _public_members(cls: type) -> set[str]:
 )
 def test_every_public_member_is_listed(site: Path, page: str, module: ModuleType) -> None:
     """Inherited ones too: ``KeyedVectors.similarity`` comes from ``VectorTable``."""
-    ids = _ids(_page(site, page))
+    page_html = _page(site, page)
+    ids = _ids(page_html)
     names = getattr(module, "__all__", [n for n in vars(module) if not n.startswith("_")])
     classes = [getattr(module, n) for n in names if inspect.isclass(getattr(module, n))]
     assert classes
@@ -177,9 +186,15 @@ def test_every_public_member_is_listed(site: Path, page: str, module: ModuleType
         assert owners, f"{cls.__name__} has no entry on the {page} page"
         for name in _public_members(cls):
             assert any(f"{o}.{name}" in ids for o in owners), f"{cls.__name__}.{name} ({page})"
+        text = _without_code(page_html) + html.unescape(re.sub(r"<[^>]+>", "", page_html))
+        for field in _fields(cls):  # in the signature or the Attributes list
+            assert re.search(rf"\b{field}\b", text), f"{cls.__name__}.{field} ({page})"
     if page == "word2vec":
         for name in ("similarity", "get_vector", "most_similar", "distance", "index_to_key"):
             assert f"crossent.word2vec.KeyedVectors.{name}" in ids
+        section = page_html.split('id="crossent.word2vec.TrainConfig"')[1]
+        signature = re.search(r"<pre>.*?</pre>", section, flags=re.DOTALL)
+        assert signature is not None and "min_alpha_ratio" in signature.group(0)
 
 
 def test_cli_page_is_generated_from_the_typer_app(site: Path) -> None:

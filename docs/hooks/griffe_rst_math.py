@@ -166,9 +166,32 @@ def rst_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
+def _is_record(cls: griffe.Class) -> bool:
+    """A dataclass or NamedTuple: its fields are its signature's parameters."""
+    decorators = {d.callable_path.rsplit(".", 1)[-1] for d in cls.decorators}
+    bases = {str(b).rsplit(".", 1)[-1] for b in cls.bases}
+    return "dataclass" in decorators or "NamedTuple" in bases
+
+
+def _drop_undocumented_fields(cls: griffe.Class) -> None:
+    """A record's undocumented fields: its signature lists them (the site shows other
+    undocumented members, methods and properties, but these only repeat the signature)."""
+    if not _is_record(cls):
+        return
+    for name, member in list(cls.members.items()):
+        if member.is_alias or not member.is_attribute or member.docstring is not None:
+            continue
+        if "property" not in member.labels:
+            cls.del_member(name)
+
+
 class RstMath(griffe.Extension):
-    """Rewrite every docstring as it is loaded."""
+    """Rewrite every docstring as it is loaded; once the package is loaded (and griffe's own
+    dataclass support has built the records' signatures), drop their undocumented fields."""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
             obj.docstring.value = rst_to_markdown(obj.docstring.value)
+
+    def on_class(self, *, cls: griffe.Class, **kwargs: Any) -> None:
+        _drop_undocumented_fields(cls)
