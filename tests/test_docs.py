@@ -281,6 +281,11 @@ def test_mathml_keeps_tex_spacing() -> None:
     assert "(<mo form" not in to_mathml(r"(-\infty, 1)", display=True)
     assert '<mo form="prefix">−</mo><mi>∞</mi>' in to_mathml(r"(-\infty, 1)", display=True)
     assert 'display="block"' in to_mathml(r"\frac{a}{b}", display=True)
+    # display limits below max; TeX latex2mathml lacks, rewritten into TeX it reads
+    assert "<munder><mi>max</mi><mi>i</mi></munder>" in to_mathml(r"\max_i x", display=True)
+    assert "<mi>arg</mi>" in to_mathml(r"\arg\max_i x_i", display=True)
+    aligned = to_mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}", display=True)
+    assert aligned.count("<mtr>") == 2 and "&amp;" not in aligned
     html_in = '<p>x <span class="arithmatex">\\(a &lt; b\\)</span></p>'
     rendered = _hook("mathml").render_formulas(html_in)
     assert "<mo>&lt;</mo>" in rendered and "\\(" not in rendered

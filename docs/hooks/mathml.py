@@ -71,10 +71,18 @@ def _respace(parent: ET.Element) -> None:
     parent[:] = spaced
 
 
+_LIMITS = {"max", "min", "lim", "sup", "inf", "limsup", "liminf", "argmax", "argmin"}
+
+
 def polish(mathml: str) -> str:
-    """``mathml`` (one ``<math>`` element) with TeX's spacing restored."""
+    """``mathml`` (one ``<math>`` element) with TeX's spacing restored; in a display
+    formula the subscript of ``max``-like operators goes below them, as TeX sets it."""
     root = ET.fromstring(mathml)
     _respace(root)
+    if root.get("display") == "block":
+        for element in root.iter(f"{{{_NS}}}msub"):
+            if len(element) == 2 and (element[0].text or "") in _LIMITS:
+                element.tag = f"{{{_NS}}}munder"
     return ET.tostring(root, encoding="unicode", short_empty_elements=True)
 
 
@@ -85,10 +93,18 @@ _FORMULA = re.compile(
 )
 
 _LEFT_AS_TEX = re.compile(r">[^<]*?(\\[a-zA-Z]+)")
+# TeX that latex2mathml lacks, as TeX it reads: aligned equations (it writes their "&" as
+# a character) as align*, which it lays out as a table; \arg as a named operator
+_SUBSTITUTES = (
+    (re.compile(r"\\(begin|end)\{aligned\}"), r"\\\1{align*}"),
+    (re.compile(r"\\arg(?![a-zA-Z])"), r"\\operatorname{arg}"),
+)
 
 
 def to_mathml(tex: str, *, display: bool) -> str:
     """The MathML of one formula, ``tex`` without its delimiters."""
+    for pattern, replacement in _SUBSTITUTES:
+        tex = pattern.sub(replacement, tex)
     mathml = convert(tex.strip(), display="block" if display else "inline")
     unknown = _LEFT_AS_TEX.findall(mathml)  # latex2mathml writes <mi>\foo</mi> for \foo
     if "<merror" in mathml or unknown:
