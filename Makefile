@@ -1,7 +1,8 @@
 # Two commands a new user needs (see README "Quick start"):
 #   make demo   trains word vectors on the bundled corpus (or explains the losses)
 #   make test   runs the whole test suite
-#   make docs   builds the API reference site into site/ (strict: any warning fails)
+#   make docs   builds the API reference site into site/ (strict: any warning fails;
+#               formulas become MathML at build time, so the site needs no network)
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

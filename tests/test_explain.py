@@ -77,7 +77,7 @@ def test_target_class_index_and_distribution_agree() -> None:
 
 def test_inputs_must_be_distributions_unless_normalize() -> None:
     with pytest.raises(ValueError, match=r"probabilities: expected probabilities summing to 1"):
-        explain(probabilities=[0.5, 0.6, 0.1])
+        explain(probabilities=[0.5, 0.6, 0.1], target=0)
     with pytest.raises(ValueError, match=r"target: expected probabilities summing to 1"):
         explain(target=[1.0, 1.0, 0.0])
     with pytest.raises(ValueError, match=r"probabilities: probabilities must be >= 0"):
@@ -89,7 +89,7 @@ def test_inputs_must_be_distributions_unless_normalize() -> None:
 
 
 def test_overflow_demonstration_is_honest() -> None:
-    small = explain([1.0, 2.0, 0.5]).overflow
+    small = explain([1.0, 2.0, 0.5], target=1).overflow
     assert not small.logits_overflow and math.isfinite(small.naive_loss)
     assert small.shift == pytest.approx(98.0)
     assert small.shifted_naive_loss == math.inf  # exp(100) overflows float32
@@ -99,7 +99,7 @@ def test_overflow_demonstration_is_honest() -> None:
     assert big.naive_loss == math.inf
     assert big.shifted_stable_loss == pytest.approx(100 - 1 + math.log1p(math.exp(-99)), rel=1e-6)
     assert math.log(np.finfo(np.float32).max) == pytest.approx(FLOAT32_EXP_LIMIT, rel=1e-12)
-    edge = explain([88.0, 0.0]).overflow  # below the limit: no overflow claimed
+    edge = explain([88.0, 0.0], target=1).overflow  # below the limit: no overflow claimed
     assert not edge.logits_overflow and math.isfinite(edge.naive_loss)
 
 
@@ -115,7 +115,7 @@ def test_json_is_strict_and_complete() -> None:
 def test_cli_options_text_and_json() -> None:
     default = _run()
     assert default.exit_code == 0, default.output
-    assert "The seed is the study note" in default.output
+    assert default.output.startswith("The seed is the study note")
     assert "naive exp does not overflow" in default.output
     data = _strict_json(_run("--json").output)
     assert data["overflow"]["shifted_naive_loss"] == "inf"
@@ -134,6 +134,8 @@ def test_cli_options_text_and_json() -> None:
     ("args", "message"),
     [
         (["--probs", "0.5,0.6,0.1"], "probabilities: expected probabilities summing to 1"),
+        (["--logits", "5"], "--target: required with --logits: the true class (0, the only"),
+        (["--probs", ".5,.5"], "--target: required with --probs: the true class (from 0 to 1)"),
         (["--target", "1.5"], "--target: one value is a class index (an integer)"),
         (["--target", "7"], "target: class index 7 is out of range [0, 2]"),
         (["--logits", "1,2", "--target", "0,1,0"], "target: expected a class index or 2"),
@@ -153,7 +155,7 @@ def test_cli_user_mistakes_are_one_line_and_status_2(args: list[str], message: s
 
 def test_cli_mistake_in_a_real_process_has_no_traceback() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "crossent", "explain", "--probs", "0.5,0.6,0.1"],
+        [sys.executable, "-m", "crossent", "explain", "--probs", "0.5,0.6,0.1", "--target", "0"],
         capture_output=True,
         text=True,
         env={**os.environ, "COLUMNS": "60"},
@@ -189,3 +191,113 @@ def test_plot_failure_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with pytest.raises(OSError, match="disk full"):
         plot_explanation(explain(), tmp_path / "a.png")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_opening_speaks_about_the_given_numbers() -> None:
+    """The seed's sentence opens the seed's example only; given numbers get their own."""
+    assert explain().intro == explain().seed
+    mine = explain([3.0, 1.0, 0.2], target=1)
+    assert mine.intro.startswith("Your logits z = (3, 1, 0.2) over 3 classes, target class 1:")
+    assert "(1, 2, 0.5)" not in mine.intro and mine.seed == explain().seed
+    probs = explain(probabilities=[0.25, 0.75], target=[0.5, 0.5])
+    assert probs.intro.startswith("Your predicted probabilities p = (0.25, 0.75)")
+    assert "target distribution y = (0.5, 0.5)" in probs.intro
+    result = _run("--logits", "3,1,0.2", "--target", "1")
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("Your logits z = (3, 1, 0.2)") and "seed is the study note" not in first
+    assert "the seed's logits" not in result.output and "your logits stay below" in result.output
+    assert _strict_json(_run("--logits", "3,1,0.2", "--target", "1", "--json").output)[
+        "intro"
+    ].startswith("Your logits")
+
+
+def test_a_target_is_required_with_given_numbers() -> None:
+    """The seed's class 1 is not silently applied to other logits (one class had none)."""
+    for kwargs in ({"logits": [5.0]}, {"logits": [1.0, 2.0, 0.5]}, {"probabilities": [0.5] * 2}):
+        with pytest.raises(ValueError, match="target: required with your own logits"):
+            explain(**kwargs)  # type: ignore[arg-type]
+    one = explain([5.0], target=0)
+    assert one.form1 == 0.0 and one.cross_entropy == 0.0 and one.target == [1.0]
+    result = _run("--logits", "5", "--target", "0")
+    assert result.exit_code == 0 and "out of range" not in result.output
+
+
+def _broadcast_one_liner(batch: np.ndarray, labels: np.ndarray) -> float:
+    """The seed's line, written out element by element in float64: entry [i, j] is
+    -batch[i, labels[j]] + log Σ_c exp(batch[j, c]) (the [B] sum broadcasts along j)."""
+    b = batch.shape[0]
+    lse = [math.log(sum(math.exp(v) for v in row)) for row in batch.tolist()]
+    return sum(-batch[i, labels[j]] + lse[j] for i in range(b) for j in range(b)) / b**2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_one_liner_demo_uses_the_given_loss(seed: int) -> None:
+    """Its rows are rotations of the given logits with the target rotated along, so the
+    correct value is the given loss; the wrong one is the broadcast mean, recomputed here."""
+    rng = np.random.default_rng(seed)
+    c = int(rng.integers(2, 7))
+    z = rng.normal(0, 3, c)
+    k = int(rng.integers(c))
+    r = explain(z.tolist(), target=k)
+    b = r.seed_batch
+    expected = -z[k] + scipy.special.logsumexp(z)
+    assert b.correct_loss == pytest.approx(expected, rel=1e-12) == r.form1
+    assert b.labels == [(k + i) % c for i in range(3)] and b.batch_shape == [3, c]
+    batch = np.stack([np.roll(z, i) for i in range(3)])
+    assert np.all(batch[np.arange(3), b.labels] == z[k])  # every row's target logit is z_k
+    naive = _broadcast_one_liner(batch.astype(np.float32).astype(np.float64), np.array(b.labels))
+    assert b.naive_loss == pytest.approx(naive, rel=1e-5, abs=1e-5)
+    assert b.naive_intermediate_shape == [3, 3]
+
+
+def test_the_one_liner_text_names_the_loss_and_the_wrong_value() -> None:
+    out = _run("--logits", "3,1,0.2", "--target", "1").output
+    r = explain([3.0, 1.0, 0.2], target=1)
+    assert r.seed_batch.naive_loss == pytest.approx(-np.mean([3, 1, 0.2]) + r.form1 + 1.0)
+    assert f"every row's true loss is your form 1, {r.form1:.6f}" in out
+    assert f"the mean is {r.seed_batch.naive_loss:.6f}, not the loss" in out
+    assert "output_layer[range(3), Y]" in out and "Y = [1, 2, 0]" in out
+    single = _run("--logits", "5", "--target", "0").output  # the same number: said why
+    assert "equal here only for these logits" in single
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_plot_file_mode_follows_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    from crossent.explain import plot_explanation
+
+    old = os.umask(umask)
+    try:
+        plot_explanation(explain(), tmp_path / "new.png")
+        kept = tmp_path / "kept.svg"
+        kept.write_bytes(b"old")
+        kept.chmod(0o604)
+        plot_explanation(explain(), kept)  # replacing a file keeps its permissions
+    finally:
+        os.umask(old)
+    assert (tmp_path / "new.png").stat().st_mode & 0o777 == mode
+    assert kept.stat().st_mode & 0o777 == 0o604 and kept.read_bytes() != b"old"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{}, {"target": [0.2, 0.7, 0.1]}, {"probabilities": [1.0, 0.0], "target": 1}],
+)
+def test_plot_legends_cover_no_bar(kwargs: dict[str, Any]) -> None:
+    import matplotlib.pyplot as plt
+
+    from crossent.explain import draw_explanation
+
+    fig = draw_explanation(explain(**kwargs))
+    try:
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        page = fig.bbox
+        for ax in fig.axes:
+            legend = ax.get_legend().get_window_extent(renderer)
+            assert page.x0 <= legend.x0 and legend.x1 <= page.x1 and page.y0 <= legend.y0
+            bars = [patch.get_window_extent(renderer) for patch in ax.patches]
+            assert bars and not any(legend.overlaps(bar) for bar in bars), ax.get_title()
+            assert not legend.overlaps(ax.get_window_extent(renderer))  # below the axes
+    finally:
+        plt.close(fig)

@@ -34,4 +34,18 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     reference = typer.cli.get_docs_for_click(
         obj=command, ctx=typer.Context(command), name="crossent", title="Reference"
     )
+    reference = whole_summaries(reference, command)
     return markdown.replace(MARKER, reference.replace("\n# Reference", "\n## Reference"))
+
+
+def whole_summaries(reference: str, command: Any) -> str:
+    """The commands list with each summary whole: typer writes click's short help, cut
+    at 45 characters with "..."; here each line gets the help's whole first sentence
+    (its first paragraph, as click's limit-free short help reads it)."""
+    for name, sub in command.commands.items():
+        cut = f"* `{name}`: {sub.get_short_help_str()}\n"
+        whole = f"* `{name}`: {sub.get_short_help_str(limit=10_000)}\n"
+        if cut not in reference:
+            raise ValueError(f"the CLI reference has no summary line for {name!r}")
+        reference = reference.replace(cut, whole, 1)
+    return reference

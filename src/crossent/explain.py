@@ -6,28 +6,27 @@ between a one-hot target ``y`` and the prediction ``p = softmax(z)``, with the e
 logits ``z = (1, 2, 0.5)`` and target class 1.
 
 For a vector of logits (or predicted probabilities) and a target (a class index or a
-distribution) :func:`explain` reports the information of each outcome, the entropies, the
-cross-entropy and the KL divergence with their per-class terms (``H(y, p) = H(y) +
-KL(y‖p)``), both of the seed's forms of the loss (``-z_k + logsumexp(z)`` for one class
-``k`` and ``-Σ_c y_c log p_c``: equal for a one-hot target, and why they differ for a soft
-one), and what goes wrong with the seed's batched one-liner
+distribution; required with your own numbers: the seed's class 1 is the default only for
+the seed's logits) :func:`explain` reports the information of each outcome, the
+entropies, the cross-entropy and the KL divergence with their per-class terms
+(``H(y, p) = H(y) + KL(y‖p)``), both of the seed's forms of the loss (``-z_k +
+logsumexp(z)`` for one class ``k`` and ``-Σ_c y_c log p_c``: equal for a one-hot target,
+and why they differ for a soft one), and what goes wrong with the seed's batched one-liner
 ``(-output_layer[:, Y] + torch.log(torch.sum(torch.exp(output_layer), dim=1))).mean()``:
-``output_layer[:, Y]`` picks columns, so the result broadcasts to B×B, and ``exp``
-overflows in float32 for logits above ``log(float32 max) ≈ 88.72``. Everything here is
-NumPy; :func:`to_json` gives strict JSON and :func:`plot_explanation` a picture.
+``output_layer[:, Y]`` picks columns, so the result broadcasts to B×B (shown on a batch of
+rotations of the given logits, whose true loss is the given one), and ``exp`` overflows
+in float32 for logits above ``log(float32 max) ≈ 88.72``. Everything here is NumPy;
+:func:`to_json` gives strict JSON and :func:`plot_explanation` a picture.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,14 +46,31 @@ FLOAT32_EXP_LIMIT = math.log(float(np.finfo(np.float32).max))  # ≈ 88.72: exp 
 SUM_TOLERANCE = 1e-6
 
 
+class TargetRequired(ValueError):
+    """Logits or probabilities were given without a target (the seed's class 1 belongs to
+    the seed's logits, not to any others)."""
+
+    def __init__(self, num_classes: int) -> None:
+        self.num_classes = num_classes
+        classes = "0, the only class" if num_classes == 1 else f"from 0 to {num_classes - 1}"
+        count = "1 probability" if num_classes == 1 else f"{num_classes} probabilities"
+        #: what to give: "the true class (...) or a target distribution of C probabilities"
+        self.hint = f"the true class ({classes}) or a target distribution of {count}"
+        super().__init__(f"target: required with your own logits or probabilities: {self.hint}")
+
+
 @dataclass(frozen=True)
 class BatchDemo:
-    """The seed's batched one-liner on a small batch built from the logits."""
+    """The seed's batched one-liner on B = 3 rows made from the logits ``z``: row ``b`` is
+    ``z`` rotated by ``b`` places and its label ``Y[b]`` the class ``k`` rotated with it, so
+    every row's true loss is ``-z_k + logsumexp(z)`` (form 1, the explained loss for a
+    one-hot target) and so is their mean, ``correct_loss``."""
 
     batch_shape: list[int]  # [B, C]
+    labels: list[int]  # Y, [B]: (k + b) mod C
     naive_intermediate_shape: list[int]  # [B, B]: output_layer[:, Y] picks columns
-    naive_loss: float
-    correct_loss: float  # one target logit per row
+    naive_loss: float  # the one-liner's mean, in float32 as PyTorch's default dtype
+    correct_loss: float  # one target logit per row: form 1 (float64)
 
 
 @dataclass(frozen=True)
@@ -78,7 +94,8 @@ class Explanation:
     -y_c log y_c`` (sum: H(y)), ``kl_terms[c] = y_c log(y_c / p_c)`` (sum: KL(y‖p)).
     """
 
-    seed: str
+    seed: str  # what the seed is (the same text for every input)
+    intro: str  # what is explained: the seed's example, or the given numbers and target
     logits: list[float]
     probabilities: list[float]
     target: list[float]
@@ -113,7 +130,9 @@ def explain(
       logits: ``[C]`` finite logits (default: the seed's ``(1, 2, 0.5)``).
       probabilities: ``[C]`` predicted probabilities instead of logits (their logits are
         ``log p``, ``-inf`` where ``p = 0``).
-      target: a class index in ``[0, C)`` or a distribution ``[C]`` (default: class 1).
+      target: a class index in ``[0, C)`` or a distribution ``[C]``; required with
+        ``logits`` or ``probabilities`` (the seed's class 1 is the default only for the
+        seed's own logits).
       normalize: rescale ``probabilities`` and a distribution ``target`` to sum to 1;
         without it, inputs that do not sum to 1 (±1e-6) raise ValueError.
 
@@ -123,6 +142,7 @@ def explain(
     """
     if logits is not None and probabilities is not None:
         raise ValueError("give either logits or probabilities, not both")
+    own = logits is not None or probabilities is not None
     if probabilities is not None:
         p = _distribution(probabilities, "probabilities", normalize)
         with np.errstate(divide="ignore"):
@@ -130,6 +150,8 @@ def explain(
     else:
         z = _finite(SEED_LOGITS if logits is None else logits, "logits")
         p = np.asarray(softmax(z))
+    if target is None and own:
+        raise TargetRequired(z.shape[0])
     y, k = _target(SEED_TARGET if target is None else target, z.shape[0], normalize)
     with np.errstate(divide="ignore", invalid="ignore"):
         ce_terms = np.where(y > 0, -y * np.log(p), 0.0)
@@ -138,6 +160,7 @@ def explain(
     form2 = float(softmax_cross_entropy(z[None, :], y[None, :]))
     return Explanation(
         seed=SEED,
+        intro=_intro(probabilities, z, p, y, target) if own else SEED,
         logits=z.tolist(),
         probabilities=p.tolist(),
         target=y.tolist(),
@@ -155,8 +178,39 @@ def explain(
         form1=form1,
         form2=form2,
         forms_note=_forms_note(y, k, form1, form2),
-        seed_batch=_seed_one_liner(z),
+        seed_batch=_seed_one_liner(z, k),
         overflow=_overflow(z, k),
+    )
+
+
+def _numbers(x: np.ndarray) -> str:
+    return "(" + ", ".join(f"{v:g}" for v in x.tolist()) + ")"
+
+
+def _intro(
+    probabilities: object,
+    z: np.ndarray,
+    p: np.ndarray,
+    y: np.ndarray,
+    target: int | Sequence[float] | None,
+) -> str:
+    """The opening sentence for the given numbers (the seed's sentence is for its own)."""
+    c = z.shape[0]
+    what = (
+        f"Your logits z = {_numbers(z)}"
+        if probabilities is None
+        else f"Your predicted probabilities p = {_numbers(p)} (logits z = log p)"
+    )
+    k = int(np.argmax(y))
+    against = (
+        f"target class {k}"
+        if y[k] == 1.0 and isinstance(target, (int, np.integer))
+        else f"target distribution y = {_numbers(y)}"
+    )
+    return (
+        f"{what} over {c} class{'es' if c != 1 else ''}, {against}: the loss explained below "
+        "is the cross-entropy -Σ_c y_c log p_c between the target y and p = softmax(z), "
+        "the seed's skip-gram loss on your numbers."
     )
 
 
@@ -249,15 +303,18 @@ def _overflow(z: np.ndarray, k: int) -> OverflowDemo:
     )
 
 
-def _seed_one_liner(z: np.ndarray) -> BatchDemo:
-    """The seed's batched line on a small batch, against the correct stable loss."""
-    batch = np.stack([z, 0.5 * z, z[::-1]]).astype(np.float32)  # [B, C]
-    labels = np.array([1, 0, 2]) % batch.shape[1]  # [B]
+def _seed_one_liner(z: np.ndarray, k: int, rows: int = 3) -> BatchDemo:
+    """The seed's batched line on ``rows`` rotations of ``z`` (labels rotated with them, so
+    each row's true loss is form 1's), against the correct per-row loss."""
+    batch = np.stack([np.roll(z, b) for b in range(rows)])  # [B, C]; row b, column (k+b)%C: z_k
+    labels = (k + np.arange(rows)) % z.shape[0]  # [B]
+    b32 = batch.astype(np.float32)  # the seed's PyTorch code runs in float32
     with np.errstate(over="ignore", invalid="ignore"):
-        picked = -batch[:, labels]  # [B, B]: columns, not one logit per row
-        naive = picked + np.log(np.sum(np.exp(batch), axis=1))  # broadcasts to [B, B]
+        picked = -b32[:, labels]  # [B, B]: columns, not one logit per row
+        naive = picked + np.log(np.sum(np.exp(b32), axis=1))  # broadcasts to [B, B]
     return BatchDemo(
         batch_shape=list(batch.shape),
+        labels=labels.tolist(),
         naive_intermediate_shape=list(naive.shape),
         naive_loss=float(naive.mean()),
         correct_loss=float(softmax_cross_entropy(batch, labels)),
@@ -289,91 +346,21 @@ def _strict(value: Any) -> Any:
 
 def plot_explanation(result: Explanation, path: str | os.PathLike[str]) -> None:
     """Draw y and p per class, and the per-class terms of H(y, p) split into H(y) and
-    KL(y‖p): the seed's decomposition ``KL = H(y, p) - H(y)`` as stacked bars.
+    KL(y‖p): the seed's decomposition ``KL = H(y, p) - H(y)`` as grouped bars.
 
     The format follows the file's suffix (``.png``, ``.svg``, ``.pdf``, ...); the file is
-    written atomically (a temporary file beside it, renamed over it when complete).
+    written atomically (a temporary file beside it, renamed over it when complete) with the
+    permissions of a new file (``0666`` less the umask) or those of the file it replaces.
+    The legends sit below the axes, clear of the bars.
     """
-    target = Path(path)
-    fmt = _plot_format(target)
-    import matplotlib
+    from crossent.explain_plot import save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), dpi=110)
-    try:
-        _draw_distributions(left, result)
-        _draw_terms(right, result)
-        fig.tight_layout()
-        _save_atomically(fig, target, fmt)
-    finally:
-        plt.close(fig)
+    save_figure(result, path)
 
 
-def _plot_format(target: Path) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def draw_explanation(result: Explanation) -> Any:
+    """The figure :func:`plot_explanation` saves (a ``matplotlib.figure.Figure``, laid out;
+    the caller closes it with ``matplotlib.pyplot.close``)."""
+    from crossent.explain_plot import draw
 
-    formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    fmt = target.suffix.lower().lstrip(".")
-    if fmt not in formats:
-        names = ", ".join(f".{f}" for f in sorted(formats))
-        raise ValueError(
-            f"plot: expected a file name ending in one of {names}, got {str(target)!r}"
-        )
-    if target.exists() and not target.is_file():
-        raise ValueError(f"plot: {str(target)!r} exists and is not a regular file")
-    if not target.parent.is_dir():
-        raise ValueError(f"plot: directory {str(target.parent)!r} does not exist")
-    return fmt
-
-
-def _draw_distributions(ax: Any, r: Explanation) -> None:
-    classes = np.arange(len(r.target))
-    ax.bar(classes - 0.2, r.target, width=0.4, label="target y", color="tab:green")
-    ax.bar(classes + 0.2, r.probabilities, width=0.4, label="prediction p = softmax(z)")
-    ax.set_xticks(classes)
-    ax.set_xlabel("class c")
-    ax.set_ylabel("probability")
-    ax.set_ylim(0.0, 1.2)
-    ax.set_title("target and prediction")
-    ax.legend()
-
-
-def _draw_terms(ax: Any, r: Explanation) -> None:
-    """Grouped bars per class: the H(y, p) term and its split into the H(y) term and the
-    (signed: a class can be over-predicted) KL term; infinite terms are labelled ∞."""
-    classes = np.arange(len(r.target))
-    bars = (
-        (r.cross_entropy_terms, "-y_c log p_c  (sums to H(y, p))", "tab:blue"),
-        (r.entropy_terms, "-y_c log y_c  (sums to H(y))", "tab:green"),
-        (r.kl_terms, "y_c log(y_c / p_c)  (sums to KL(y‖p))", "tab:red"),
-    )
-    for i, (values, label, color) in enumerate(bars):
-        x = classes + (i - 1) * 0.27
-        v = np.asarray(values)
-        ax.bar(x, np.where(np.isinf(v), 0.0, v), width=0.27, label=label, color=color)
-        for c in np.flatnonzero(np.isinf(v)):
-            ax.annotate("∞", (float(x[c]), 0.0), ha="center", va="bottom")
-    ax.axhline(0.0, color="black", lw=0.6)
-    ax.set_xticks(classes)
-    ax.set_xlabel("class c")
-    ax.set_ylabel("nats")
-    ax.set_title(
-        f"per-class terms: H(y, p) = H(y) + KL(y‖p)\n{r.cross_entropy:.4g} = "
-        f"{r.entropy_target:.4g} + {r.kl_divergence:.4g}"
-    )
-    ax.legend(fontsize="small")
-
-
-def _save_atomically(fig: Any, target: Path, fmt: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    return draw(result)

@@ -10,7 +10,14 @@ from rich.console import Console
 from rich.table import Table
 
 from crossent.cli.common import fail
-from crossent.explain import Explanation, explain, plot_explanation, to_json
+from crossent.explain import (
+    BatchDemo,
+    Explanation,
+    TargetRequired,
+    explain,
+    plot_explanation,
+    to_json,
+)
 
 console = Console()
 
@@ -44,7 +51,10 @@ def explain_cmd(
     ] = None,
     target: Annotated[
         str | None,
-        typer.Option(help="A class index (e.g. 2) or a target distribution (e.g. 0.1,0.9,0)."),
+        typer.Option(
+            help="The true class (e.g. 2) or a target distribution (e.g. 0.1,0.9,0); "
+            "required with --logits or --probs (the seed's class 1 goes with its logits)."
+        ),
     ] = None,
     normalize: Annotated[
         bool, typer.Option(help="Rescale --probs and a --target distribution to sum to 1.")
@@ -74,6 +84,9 @@ def explain_cmd(
         )
         if plot is not None:
             plot_explanation(result, plot)
+    except TargetRequired as exc:
+        option = "--logits" if logits is not None else "--probs"
+        raise fail(f"--target: required with {option}: {exc.hint}") from None
     except ValueError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -83,7 +96,7 @@ def explain_cmd(
 
 
 def _print_explanation(r: Explanation) -> None:
-    console.print(r.seed, soft_wrap=True, highlight=False)
+    console.print(r.intro, soft_wrap=True, highlight=False)
     table = Table(title="Per outcome")
     columns = ("class", "logit z", "p = softmax(z)", "target y", "I = -ln p", "bits", "-y ln p")
     for col in columns:
@@ -115,28 +128,48 @@ def _print_explanation(r: Explanation) -> None:
 
 def _print_seed_one_liner(r: Explanation) -> None:
     b, o = r.seed_batch, r.overflow
+    rows = b.batch_shape[0]
+    whose = "the seed's" if r.intro == r.seed else "your"
     console.print(
         "\n[bold]The seed's batched one-liner[/bold] "
         "(-output_layer[:, Y] + log(sum(exp(output_layer), 1))).mean()",
         soft_wrap=True,
     )
     console.print(
-        f"batch {b.batch_shape}: output_layer[:, Y] broadcasts to "
-        f"{b.naive_intermediate_shape} → {b.naive_loss:.6f}; "
-        f"correct (one target logit per row): {b.correct_loss:.6f}",
+        f"on a batch of {rows} rows made from {whose} logits (row b: z rotated by b places, "
+        f"Y = {b.labels}: class {r.form1_class} rotated with it), so every row's true loss "
+        f"is {whose} form 1, {r.form1:.6f}:",
         soft_wrap=True,
+        highlight=False,
+        markup=False,
+    )
+    chance = " (equal here only for these logits; with others it is not)" if _same(b) else ""
+    console.print(
+        f"output_layer[:, Y] picks whole columns, so the sum broadcasts to "
+        f"{b.naive_intermediate_shape} and the mean is {b.naive_loss:.6f}, not the loss"
+        f"{chance}; one target logit per row (output_layer[range({rows}), Y]) gives "
+        f"{b.correct_loss:.6f}",
+        soft_wrap=True,
+        highlight=False,
+        markup=False,
     )
     if o.logits_overflow:
         console.print(
-            f"your logits exceed {o.limit:.2f}, so naive exp overflows in float32 → "
+            f"{whose} logits exceed {o.limit:.2f}, so naive exp overflows in float32 → "
             f"{o.naive_loss}; max-shifted logsumexp → {o.shifted_stable_loss:.6f}",
             soft_wrap=True,
         )
         return
     console.print(
-        f"your logits stay below {o.limit:.2f}: naive exp does not overflow in float32 "
+        f"{whose} logits stay below {o.limit:.2f}: naive exp does not overflow in float32 "
         f"({o.naive_loss:.6f}). Adding {o.shift:g} to every logit leaves the loss unchanged "
         f"(softmax is shift-invariant) but naive exp overflows → {o.shifted_naive_loss}; "
         f"max-shifted logsumexp → {o.shifted_stable_loss:.6f}",
         soft_wrap=True,
     )
+
+
+def _same(b: BatchDemo) -> bool:
+    """Whether the one-liner's wrong mean happens to equal the loss (one class, or logits
+    whose mean is the target's)."""
+    return abs(b.naive_loss - b.correct_loss) <= 1e-6 * max(1.0, abs(b.correct_loss))
