@@ -42,11 +42,13 @@ FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
 }
 
 
-def tiny(family: str, dtype: torch.dtype = torch.float32, seed: int = 0) -> Any:
+def tiny(family: str, dtype: torch.dtype = torch.float32, seed: int = 0, **config: Any) -> Any:
+    """A randomly initialised model of ``family`` (in training mode, as constructed); the
+    ``config`` entries override the tiny defaults."""
     config_cls, model_cls, extra = FAMILIES[family]
     torch.manual_seed(seed)
-    config = getattr(transformers, config_cls)(**_COMMON, **extra)
-    return getattr(transformers, model_cls)(config).to(dtype)
+    made = getattr(transformers, config_cls)(**{**_COMMON, **extra, **config})
+    return getattr(transformers, model_cls)(made).to(dtype)
 
 
 def batch(seed: int = 0, b: int = 3, t: int = 9) -> tuple[torch.Tensor, torch.Tensor]:

@@ -220,9 +220,11 @@ class _PatchedForward:
         if not skip:
             return forward(model, *args, **kwargs)  # the model's own forward, unchanged
         if not isinstance(model.lm_head, torch.nn.Linear):
+            kind = type(model.lm_head)
             warnings.warn(
-                f"model.lm_head is a {type(model.lm_head).__name__}, no longer a Linear (an "
-                "adapter on the head?): the model's own forward computes the logits and loss",
+                f"model.lm_head is a {kind.__module__}.{kind.__qualname__}, not a "
+                "torch.nn.Linear (an adapter on the head?): the model's own forward computes "
+                "the logits and the loss",
                 RuntimeWarning,
                 stacklevel=2,
             )
