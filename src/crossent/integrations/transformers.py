@@ -41,7 +41,7 @@ graph break of its own. The patch belongs to the instance, not to its weights:
 writes the same files as for the unpatched model, and ``from_pretrained`` returns an
 unpatched model: :func:`patch` it again.
 
-Differences from the unpatched model: 16-bit models get their logits in float32
+Differences of the fused loss from the model's: 16-bit models get their logits in float32
 (transformers rounds them to 16 bits before its float32 loss), so the loss is closer to
 the exact one; a batch whose labels are all ``-100`` has loss 0 with zero gradients
 (transformers: NaN). Under ``torch.autocast`` the head's product runs in the autocast
