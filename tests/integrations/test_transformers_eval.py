@@ -160,6 +160,7 @@ def test_trainer_evaluate_and_predict_with_compute_metrics(tmp_path: Any, monkey
         assert ours[f"{prefix}_loss"] == pytest.approx(theirs[f"{prefix}_loss"], rel=1e-5)
         assert ours[f"{prefix}_nll"] == pytest.approx(ours[f"{prefix}_loss"], rel=1e-5)
         assert ours[f"{prefix}_nll"] == pytest.approx(theirs[f"{prefix}_nll"], rel=1e-5)
+        # ≤ one of the ~25 tokens: a near-tie may flip after training steps that agree to 1e-5
         assert abs(ours[f"{prefix}_accuracy"] - theirs[f"{prefix}_accuracy"]) <= 1 / 20
     assert predicted.predictions.shape == (3, 8, VOCAB)
     np.testing.assert_allclose(predicted.predictions, ref_predicted.predictions, rtol=0, atol=1e-4)
