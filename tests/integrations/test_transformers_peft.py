@@ -123,6 +123,7 @@ def test_torch_compile_traces_the_patched_forward_whole(with_lora: bool) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated")  # inductor's own
 def test_torch_compile_with_inductor() -> None:
     """The default backend (C++ code generation: minutes on two cores)."""
     reference = tiny("gemma2", num_hidden_layers=1)
