@@ -22,92 +22,16 @@ from crossent.integrations.transformers import (  # noqa: E402
     unpatch,
 )
 
-VOCAB = 97
-_COMMON = {
-    "vocab_size": VOCAB,
-    "hidden_size": 32,
-    "intermediate_size": 64,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "initializer_range": 0.2,  # logits of order 1, so that the softmax is not flat
-    "pad_token_id": 0,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
-}
-_SOFTCAP = {"final_logit_softcapping": 1.5, "sliding_window": 4, "head_dim": 8}
-FAMILIES: dict[str, tuple[str, str, dict[str, Any]]] = {
-    "llama": ("LlamaConfig", "LlamaForCausalLM", {}),
-    "mistral": ("MistralConfig", "MistralForCausalLM", {}),
-    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM", {}),
-    "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", {"head_dim": 8}),
-    "gemma": ("GemmaConfig", "GemmaForCausalLM", {"head_dim": 8}),
-    "gemma2": ("Gemma2Config", "Gemma2ForCausalLM", _SOFTCAP),
-    "gemma3_text": ("Gemma3TextConfig", "Gemma3ForCausalLM", _SOFTCAP),
-    "phi3": ("Phi3Config", "Phi3ForCausalLM", {}),
-    "olmo2": ("Olmo2Config", "Olmo2ForCausalLM", {}),
-    "granite": ("GraniteConfig", "GraniteForCausalLM", {"logits_scaling": 4.0}),
-    "cohere": ("CohereConfig", "CohereForCausalLM", {"logit_scale": 0.25}),
-}
-
-
-def tiny(family: str, dtype: torch.dtype = torch.float32, seed: int = 0) -> Any:
-    config_cls, model_cls, extra = FAMILIES[family]
-    torch.manual_seed(seed)
-    config = getattr(transformers, config_cls)(**_COMMON, **extra)
-    return getattr(transformers, model_cls)(config).to(dtype)
-
-
-def batch(seed: int = 0, b: int = 3, t: int = 9) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and labels, -100 on a padded tail and on a prompt."""
-    g = torch.Generator().manual_seed(seed)
-    ids = torch.randint(3, VOCAB, (b, t), generator=g)
-    labels = ids.clone()
-    labels[0, :3] = -100  # a prompt without loss
-    labels[-1, t // 2 :] = -100  # padding
-    return ids, labels
-
-
-def shifted(labels: torch.Tensor) -> torch.Tensor:
-    return torch.cat([labels[:, 1:], torch.full_like(labels[:, :1], -100)], dim=1)
-
-
-def oracle_head(model: Any, z: torch.Tensor) -> torch.Tensor:
-    """What each family's forward does to lm_head's output (read in its source)."""
-    family, config = model.config.model_type, model.config
-    if family == "granite":
-        z = z / config.logits_scaling
-    if family == "cohere":
-        z = z * config.logit_scale
-    if family in ("gemma2", "gemma3_text"):
-        z = config.final_logit_softcapping * torch.tanh(z / config.final_logit_softcapping)
-    return z
-
-
-def oracle_loss(
-    model: Any, ids: torch.Tensor, labels: torch.Tensor, num_items: Any = None
-) -> torch.Tensor:
-    """ForCausalLMLoss in float64 from the unpatched model's hidden state and lm_head."""
-    assert not is_patched(model)
-    hidden = model.model(input_ids=ids).last_hidden_state  # [B, T, D]
-    z = oracle_head(model, hidden.double() @ model.lm_head.weight.double().T)  # [B, T, V]
-    reduction = "mean" if num_items is None else "sum"
-    loss = F.cross_entropy(z.reshape(-1, VOCAB), shifted(labels).reshape(-1), reduction=reduction)
-    return loss if num_items is None else loss / num_items
-
-
-def grads(model: Any) -> dict[str, torch.Tensor]:
-    return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.grad is not None}
-
-
-def assert_grads_close(
-    ours: dict[str, torch.Tensor], ref: dict[str, torch.Tensor], rel: float
-) -> None:
-    assert ours.keys() == ref.keys() and len(ours) > 0
-    for name, g in ours.items():
-        r = ref[name].double()
-        err = (g.double() - r).abs().max().item()
-        assert err <= rel * r.abs().max().item() + 1e-12, (name, err, r.abs().max().item())
+from .hf_models import (  # noqa: E402
+    FAMILIES,
+    VOCAB,
+    assert_grads_close,
+    batch,
+    grads,
+    oracle_loss,
+    shifted,
+    tiny,
+)
 
 
 def test_every_supported_family_is_tested() -> None:
@@ -345,8 +269,9 @@ def test_trainer_steps_equal_the_unpatched_model(tmp_path: Any, monkeypatch: Any
         _train(model, tmp_path / "ours"),
         _train(reference, tmp_path / "theirs"),
     )
-    # 2 steps × 2 micro-batches divided by num_items_in_batch, then 1 evaluation batch
-    assert calls == [True] * 5
+    # 2 steps × 2 micro-batches divided by num_items_in_batch; the evaluation (eval mode)
+    # runs the model's own forward
+    assert calls == [True] * 4
     assert len(ours) == 2 and ours == pytest.approx(theirs, rel=1e-5)
     assert ours_eval == pytest.approx(theirs_eval, rel=1e-5)
     for (name, p), q in zip(model.named_parameters(), reference.parameters(), strict=True):

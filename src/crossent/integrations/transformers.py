@@ -3,10 +3,10 @@ r"""Hugging Face ``transformers``: train a causal language model through the fus
 A causal LM's ``forward(input_ids, labels=labels)`` computes ``logits = lm_head(h)``
 (``[B, T, V]``: at a vocabulary of 128k and 8k tokens, 4 GiB in float32, and as much
 again for their log-softmax and for their gradient) only to reduce them to one number.
-:func:`patch` replaces ``forward`` on *one model instance*: whenever ``labels`` are given,
-the loss is computed by :func:`crossent.fused.linear_cross_entropy` from the last hidden
-states and ``lm_head.weight`` in chunks of rows, and ``logits`` is returned as ``None``.
-The loss is transformers' own ``ForCausalLMLoss``:
+:func:`patch` replaces ``forward`` on *one model instance*: when ``labels`` are given and
+the model is training, the loss is computed by :func:`crossent.fused.linear_cross_entropy`
+from the last hidden states and ``lm_head.weight`` in chunks of rows, and ``logits`` is
+returned as ``None``. The loss is transformers' own ``ForCausalLMLoss``:
 
 .. math::
     \mathcal{L} = \frac{1}{n} \sum_{b,t:\ y'_{b,t} \ne -100}
@@ -22,11 +22,26 @@ first scaled as Granite (``/ config.logits_scaling``) and Cohere (``· logit_sca
 it (the fused op's ``temperature``). The hidden states are never copied (only the labels
 are shifted), ``logits_to_keep`` selects the positions as the model would, and without
 ``labels`` the model's own ``forward`` runs unchanged.
-``transformers.Trainer`` works as it is (it reads the loss from the output); evaluation
-that needs the logits (``Trainer.predict``, ``compute_metrics``) gets none while labels
-are passed: :func:`unpatch` the model for it.
 
-Differences from the unpatched model: 16-bit models get their logits in float32
+The logits are skipped only where nothing reads them (``patch(model, skip_logits=None)``,
+the default, as Liger-Kernel's ``skip_logits``): in eval mode (``model.eval()``, as
+``Trainer.evaluate``/``predict`` set it) the model's own forward runs, so
+``compute_metrics`` gets the logits and the loss is transformers'. ``skip_logits=True``
+skips them whenever labels are given (a loss-only evaluation), ``False`` never; one call
+can ask with ``model(..., skip_logits=...)``. ``transformers.Trainer`` trains the model as
+it is (it reads the loss from the output).
+
+With PEFT, patch the model before or after ``peft.get_peft_model`` (a PEFT model's base
+model is patched): LoRA adapters inside the base model train through the fused loss; an
+adapter or ``modules_to_save`` on ``lm_head`` itself turns it into something other than a
+``Linear``, and the model's own forward then runs (with a ``RuntimeWarning``).
+``torch.compile(model)`` traces the patched forward (the chunked loss included) without a
+graph break of its own. The patch belongs to the instance, not to its weights:
+``pickle``/``torch.save`` and ``copy.deepcopy`` carry it to the copy; ``save_pretrained``
+writes the same files as for the unpatched model, and ``from_pretrained`` returns an
+unpatched model: :func:`patch` it again.
+
+Differences of the fused loss from the model's: 16-bit models get their logits in float32
 (transformers rounds them to 16 bits before its float32 loss), so the loss is closer to
 the exact one; a batch whose labels are all ``-100`` has loss 0 with zero gradients
 (transformers: NaN). Under ``torch.autocast`` the head's product runs in the autocast
@@ -40,17 +55,18 @@ dtype, as ``F.linear``'s would, but its float32 result is not rounded to that dt
 >>> model = transformers.LlamaForCausalLM(config)
 >>> ids = torch.randint(0, 97, (2, 7))
 >>> reference = model(input_ids=ids, labels=ids).loss
->>> out = patch(model)(input_ids=ids, labels=ids)
+>>> out = patch(model)(input_ids=ids, labels=ids)  # a new model is in training mode
 >>> out.logits is None, bool(torch.allclose(out.loss, reference, atol=1e-5))
 (True, True)
+>>> model.eval()(input_ids=ids, labels=ids).logits.shape  # evaluation gets its logits
+torch.Size([2, 7, 97])
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import inspect
-import types
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
@@ -101,7 +117,9 @@ SUPPORTED_MODEL_TYPES: dict[str, HeadForm] = {
     "cohere": HeadForm(temperature=lambda m: 1.0 / float(m.logit_scale)),  # z · logit_scale
 }
 
-_MARK = "_crossent_fused_forward"
+# what the fused forward passes on from the base model's output (a constant: torch.compile
+# does not trace dataclasses.fields)
+_CARRIED = tuple(f.name for f in fields(CausalLMOutputWithPast) if f.name not in ("loss", "logits"))
 
 
 @dataclass(frozen=True)
@@ -114,49 +132,119 @@ class _ForwardArguments:
     base: dict[str, Any]  # what the base model receives (named arguments and **kwargs)
 
 
-def patch(model: Model) -> Model:
+def patch(model: Model, *, skip_logits: bool | None = None) -> Model:
     """Make ``model`` compute its loss with the fused linear cross-entropy (see the module
-    docstring); returns the same object. Patching twice is a no-op; :func:`unpatch` undoes it.
+    docstring); returns the same object. :func:`unpatch` undoes it; patching a patched
+    model only sets its ``skip_logits`` again.
+
+    Args:
+      model: a supported causal LM, or a PEFT model wrapping one (its base model is
+        patched, the adapters stay in place).
+      skip_logits: when the fused loss replaces the logits. ``None`` (default): when
+        ``labels`` are given and the model is training (``model.training``), as in
+        ``Trainer.train``; in eval mode (``Trainer.evaluate``/``predict``) the model's own
+        forward runs and returns its logits and loss. ``True``: whenever ``labels`` are
+        given (a loss-only evaluation at a large vocabulary). ``False``: never. A call can
+        override it: ``model(..., skip_logits=True)`` (then ``labels`` are required).
 
     Raises:
-      TypeError: ``model`` is not a transformers ``PreTrainedModel``.
+      TypeError: ``model`` is not a transformers ``PreTrainedModel``, or ``skip_logits``
+        is not a bool or None.
       ValueError: its family is not in :data:`SUPPORTED_MODEL_TYPES`, it has no linear
         ``lm_head``, a loss other than ``ForCausalLMLoss``, or its ``forward`` was already
         replaced on the instance by something else (patch before wrapping it).
     """
-    _check_supported(model)
-    if is_patched(model):
+    _check_skip_logits(skip_logits)
+    target = _unwrap(model)
+    _check_supported(target)
+    current = vars(target).get("forward")
+    if isinstance(current, _PatchedForward):
+        current.skip_logits = skip_logits
         return model
-    if "forward" in vars(model):
+    if current is not None:
         raise ValueError(
             f"model: its forward was already replaced on this instance "
-            f"({vars(model)['forward']!r}); patch the model before wrapping it"
+            f"({current!r}); patch the model before wrapping it"
         )
-    cls_forward = type(model).forward
-    signature = inspect.signature(cls_forward)
-
-    @functools.wraps(cls_forward)  # keeps the signature Trainer inspects
-    def forward(self: PreTrainedModel, *args: Any, **kwargs: Any) -> Any:
-        bound = signature.bind(self, *args, **kwargs)
-        if bound.arguments.get("labels") is None:  # the model's own forward, unchanged
-            return cls_forward(self, *args, **kwargs)
-        return _fused_forward(self, _split(bound))
-
-    setattr(forward, _MARK, True)
-    model.forward = types.MethodType(forward, model)  # this instance only
+    target.forward = _PatchedForward(target, skip_logits)  # this instance only
     return model
 
 
 def unpatch(model: Model) -> Model:
     """Undo :func:`patch` (the class's ``forward`` applies again); returns ``model``."""
-    if is_patched(model):
-        del model.forward
+    target = _unwrap(model)
+    if is_patched(target):
+        del target.forward
     return model
 
 
 def is_patched(model: torch.nn.Module) -> bool:
-    """Whether :func:`patch` replaced ``model``'s forward."""
-    return getattr(getattr(vars(model).get("forward"), "__func__", None), _MARK, False) is True
+    """Whether :func:`patch` replaced ``model``'s forward (of a PEFT model: its base model's)."""
+    return isinstance(vars(_unwrap(model)).get("forward"), _PatchedForward)
+
+
+class _PatchedForward:
+    """The ``forward`` of one patched model, kept in the instance's ``__dict__``.
+
+    An object rather than a closure, so that ``pickle``/``torch.save`` and ``deepcopy``
+    carry the patch (and its ``skip_logits``) to the copy, which it then refers to.
+    """
+
+    def __init__(self, model: PreTrainedModel, skip_logits: bool | None) -> None:
+        self.model = model
+        self.skip_logits = skip_logits
+
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """The class forward's, without ``self``: what ``Trainer`` and PEFT inspect."""
+        return inspect.signature(type(self.model).forward.__get__(self.model))
+
+    def __repr__(self) -> str:
+        name = type(self.model).__name__
+        return f"<crossent fused forward of {name}, skip_logits={self.skip_logits}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        model, forward = self.model, type(self.model).forward
+        asked = kwargs.pop("skip_logits", None)
+        _check_skip_logits(asked)
+        bound = inspect.signature(forward).bind(model, *args, **kwargs)
+        has_labels = bound.arguments.get("labels") is not None
+        if asked is not None:
+            if asked and not has_labels:
+                raise ValueError("skip_logits: True needs labels (the loss replaces the logits)")
+            skip = asked
+        elif self.skip_logits is None:
+            skip = model.training and has_labels  # the loss alone is needed when training
+        else:
+            skip = self.skip_logits and has_labels
+        if not skip:
+            return forward(model, *args, **kwargs)  # the model's own forward, unchanged
+        if not isinstance(model.lm_head, torch.nn.Linear):
+            kind = type(model.lm_head)
+            warnings.warn(
+                f"model.lm_head is a {kind.__module__}.{kind.__qualname__}, not a "
+                "torch.nn.Linear (an adapter on the head?): the model's own forward computes "
+                "the logits and the loss",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return forward(model, *args, **kwargs)
+        return _fused_forward(model, _split(bound))
+
+
+def _check_skip_logits(skip_logits: object) -> None:
+    if skip_logits is not None and not isinstance(skip_logits, bool):
+        raise TypeError(f"skip_logits: expected True, False or None, got {skip_logits!r}")
+
+
+def _unwrap(model: Any) -> Any:
+    """A PEFT model's base model (``get_base_model()``); any other model as it is."""
+    get_base = getattr(model, "get_base_model", None)
+    if not isinstance(model, PreTrainedModel) and callable(get_base):
+        base = get_base()
+        if isinstance(base, PreTrainedModel):
+            return base
+    return model
 
 
 def causal_lm_loss(
@@ -262,11 +350,7 @@ def _fused_forward(
         softcap=model.config.final_logit_softcapping if head.softcapped else None,
         temperature=1.0 if head.temperature is None else head.temperature(model),
     )
-    carried = {
-        f.name: getattr(outputs, f.name)
-        for f in fields(CausalLMOutputWithPast)
-        if f.name not in ("loss", "logits") and hasattr(outputs, f.name)
-    }
+    carried = {name: getattr(outputs, name) for name in _CARRIED if hasattr(outputs, name)}
     output = CausalLMOutputWithPast(loss=loss, logits=None, **carried)
     return_dict = model.config.return_dict if call.return_dict is None else call.return_dict
     return output if return_dict else output.to_tuple()
