@@ -240,7 +240,7 @@ class _Trainer:
         self.jobs = job_bounds(enc.offsets, cfg.job_words)
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
-        self.keep = vocab.keep_probabilities(cfg.sample)
+        self.keep = model.keep_probabilities()
         self.total = cfg.epochs * len(enc.words)
         self.tables = output_tables(model)
         self.started = time.perf_counter()
