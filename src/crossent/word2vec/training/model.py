@@ -62,6 +62,7 @@ class SkipGram:
     keep: np.ndarray | None = None  # float32 [V]: subsampling of an update's run (update.py)
     last_epoch: EpochStats | None = field(default=None, compare=False, repr=False)
     stop_training: bool = field(default=False, compare=False, repr=False)  # set by a callback
+    warn_no_pairs: bool = field(default=False, compare=False, repr=False)  # else an error
 
     def keep_probabilities(self) -> np.ndarray:
         """Per word, the probability that training keeps an occurrence (subsampling),
