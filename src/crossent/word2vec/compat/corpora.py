@@ -2,7 +2,8 @@
 accepts as ``sentences``.
 
 ``LineSentence(path)``: one sentence per line, whitespace-separated tokens, lines longer
-than ``max_sentence_length`` (10,000) words cut into several sentences; ``limit``: the first
+than ``max_sentence_length`` (10,000) words cut into several sentences, empty lines skipped
+(gensim's rules); ``limit``: the first
 ``limit`` lines only. ``PathLineSentences(directory)``: the same over every file of a
 directory, in alphabetical order. Both are re-iterable; given to
 :class:`~crossent.word2vec.Word2Vec`, they train through the same reader as a path
@@ -12,7 +13,7 @@ directory, in alphabetical order. Both are re-iterable; given to
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "text.txt"
 >>> _ = path.write_text("hello world\\n\\nhello there\\n")
 >>> list(LineSentence(path))
-[['hello', 'world'], [], ['hello', 'there']]
+[['hello', 'world'], ['hello', 'there']]
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from crossent.word2vec.formats.corpus import (
     CorpusError,
     ReadStats,
     TextFiles,
+    TokenLists,
     as_corpus,
     iter_sentences,
 )
@@ -43,7 +45,8 @@ SENTENCES_HINT = (
 
 
 class LineSentence:
-    """The sentences of a text file (a path, or a binary or text file object), one per line."""
+    """The sentences of a text file (a path, or a binary or text file object), one per
+    non-empty line."""
 
     def __init__(
         self,
@@ -74,14 +77,12 @@ class LineSentence:
                 return
             text = line.decode("utf-8") if isinstance(line, bytes) else line
             tokens = text.split()
-            if not tokens:
-                yield []
             for start in range(0, len(tokens), self.max_sentence_length):
                 yield tokens[start : start + self.max_sentence_length]
 
     def text_files(self) -> TextFiles | None:
-        """The same sentences as our fast reader sees them, when it can (a path, all lines,
-        the default length) — empty lines aside, which train nothing."""
+        """The same sentences read by our fast reader, when it can (a path, all lines, the
+        default length)."""
         plain = isinstance(self.source, (str, os.PathLike))
         if plain and self.limit is None and self.max_sentence_length == MAX_SENTENCE:
             return TextFiles((Path(self.source),))  # type: ignore[arg-type]
@@ -181,11 +182,27 @@ class CorpusCounts:
 
 
 def count_corpus(source: Corpus) -> CorpusCounts:
-    """Word counts and sizes (gensim's ``corpus_count`` and ``corpus_total_words``)."""
+    """Word counts and sizes of ``source``, counted as gensim counts ``corpus_count`` and ``corpus_total_words``: every sentence
+    of an iterable, empty ones included; the non-empty lines of files."""
     source.check()
     counts: Counter[str] = Counter()
-    stats, sentences = ReadStats(), 0
-    for tokens in iter_sentences(source, stats=stats):
+    stats, items = ReadStats(), _Counted(source.source) if isinstance(source, TokenLists) else None
+    reading = TokenLists(items) if items is not None else source
+    lines = 0
+    for tokens in iter_sentences(reading, stats=stats):
         counts.update(tokens)
-        sentences += 1
-    return CorpusCounts(counts, sentences, stats.words)
+        lines += 1
+    return CorpusCounts(counts, items.n if items is not None else lines, stats.words)
+
+
+class _Counted:
+    """An iterable that counts the items of its last pass."""
+
+    def __init__(self, source: Iterable[Any]) -> None:
+        self.source, self.n = source, 0
+
+    def __iter__(self) -> Iterator[Any]:
+        self.n = 0
+        for item in self.source:
+            self.n += 1
+            yield item
