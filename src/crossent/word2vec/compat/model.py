@@ -103,6 +103,8 @@ class Word2Vec:
         self.config()  # every setting checked now, named as gensim names it
         if sentences is not None and corpus_file is not None:
             raise ValueError("sentences, corpus_file: give one of them, not both")
+        if sentences is not None:
+            sentences_source(sentences, "sentences")  # named as the user named it
         if sentences is not None or corpus_file is not None:
             self.build_vocab(sentences, corpus_file=corpus_file, trim_rule=trim_rule)
             self.train(
