@@ -70,9 +70,7 @@ def test_toy_corpus_trains_with_a_warning() -> None:
     assert trained.get_latest_training_loss() > 0
 
 
-@pytest.mark.parametrize(
-    "bad", [["hello world", "hello there"], "hello world", iter([["a", "b"]])]
-)
+@pytest.mark.parametrize("bad", [["hello world", "hello there"], "hello world", iter([["a", "b"]])])
 def test_plain_strings_and_iterators_are_clear_errors(bad: Any) -> None:
     with pytest.raises(TypeError, match="sentences: expected (token lists|a re-iterable)"):
         Word2Vec(bad, min_count=1)
@@ -185,8 +183,9 @@ def test_online_update_as_gensim() -> None:
     old = [list(rng.choice(list("abcdefgh"), 6)) for _ in range(300)]
     new = [list(rng.choice(["a", "b", "x", "y"], 6)) for _ in range(100)]
     kw = {"min_count": 5, "vector_size": 8, "workers": 1, "sg": 1}
-    ours, theirs = online_update(CROSSENT, old, new, **kw), online_update(
-        gensim_namespace(), old, new, **kw
+    ours, theirs = (
+        online_update(CROSSENT, old, new, **kw),
+        online_update(gensim_namespace(), old, new, **kw),
     )
     assert sorted(ours.wv.index_to_key) == sorted(theirs.wv.index_to_key)
     assert ours.corpus_count == theirs.corpus_count == 100

@@ -73,7 +73,7 @@ def test_update_subsamples_by_the_new_texts_counts() -> None:
     """gensim's rule, checked on its own numbers: the keep probability of every word of the
     new text at min_count equals gensim's ``sample_int / (2**32 - 1)``."""
     rng = np.random.default_rng(0)
-    old, new = _sentences(rng, ANIMALS, 2000), _sentences(rng, NEW + ["cat"], 300)
+    old, new = _sentences(rng, ANIMALS, 2000), _sentences(rng, [*NEW, "cat"], 300)
     theirs = gensim_models.Word2Vec(vector_size=8, min_count=5, sg=1)
     theirs.build_vocab(old)
     theirs.build_vocab(new, update=True)

@@ -60,7 +60,9 @@ class LineSentence:
         if isinstance(source, (str, os.PathLike)):
             open_input(Path(source), "source", "text file", CorpusError).close()
         elif not hasattr(source, "read"):
-            raise TypeError(f"source: expected a path or a file object, got {type(source).__name__}")
+            raise TypeError(
+                f"source: expected a path or a file object, got {type(source).__name__}"
+            )
         self.source, self.max_sentence_length, self.limit = source, max_sentence_length, limit
 
     def __iter__(self) -> Iterator[list[str]]:
@@ -124,7 +126,7 @@ def _lines(path: Path, raw: IO[bytes]) -> Iterator[bytes]:
         import gzip
 
         with gzip.GzipFile(fileobj=raw) as unzipped:
-            yield from io.BufferedReader(unzipped)  # type: ignore[arg-type]
+            yield from io.BufferedReader(unzipped)
     else:
         yield from raw
 
@@ -160,7 +162,7 @@ def sentences_source(sentences: object, name: str = "sentences") -> Corpus:
         raise TypeError(f"{name}: {SENTENCES_HINT}; got a list of {type(first).__name__}")
     if first is None:
         raise CorpusError(f"{name}: expected at least one sentence, got none")
-    return as_corpus(sentences)  # type: ignore[arg-type]
+    return as_corpus(sentences)
 
 
 def corpus_file_source(corpus_file: object) -> Corpus:
@@ -182,8 +184,9 @@ class CorpusCounts:
 
 
 def count_corpus(source: Corpus) -> CorpusCounts:
-    """Word counts and sizes of ``source``, counted as gensim counts ``corpus_count`` and ``corpus_total_words``: every sentence
-    of an iterable, empty ones included; the non-empty lines of files."""
+    """Word counts and sizes of ``source``, as gensim counts ``corpus_count`` and
+    ``corpus_total_words``: every sentence of an iterable, empty ones included; the
+    non-empty lines of files."""
     source.check()
     counts: Counter[str] = Counter()
     stats, items = ReadStats(), _Counted(source.source) if isinstance(source, TokenLists) else None

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from crossent.word2vec.compat.corpora import (
-    CorpusCounts,
     corpus_file_source,
     count_corpus,
     sentences_source,
@@ -87,10 +86,25 @@ class Word2Vec:
         max_final_vocab: int | None = None,
         shrink_windows: bool = True,
     ) -> None:
-        self.vector_size, self.alpha, self.window, self.min_count = vector_size, alpha, window, min_count
-        self.max_vocab_size, self.sample, self.seed, self.workers = max_vocab_size, sample, seed, workers
+        self.vector_size, self.alpha, self.window, self.min_count = (
+            vector_size,
+            alpha,
+            window,
+            min_count,
+        )
+        self.max_vocab_size, self.sample, self.seed, self.workers = (
+            max_vocab_size,
+            sample,
+            seed,
+            workers,
+        )
         self.min_alpha, self.sg, self.hs, self.negative = min_alpha, sg, hs, negative
-        self.ns_exponent, self.cbow_mean, self.hashfxn, self.epochs = ns_exponent, cbow_mean, hashfxn, epochs
+        self.ns_exponent, self.cbow_mean, self.hashfxn, self.epochs = (
+            ns_exponent,
+            cbow_mean,
+            hashfxn,
+            epochs,
+        )
         self.null_word, self.sorted_vocab, self.batch_words = null_word, sorted_vocab, batch_words
         self.compute_loss, self.callbacks, self.comment = compute_loss, tuple(callbacks), comment
         self.max_final_vocab, self.shrink_windows = max_final_vocab, shrink_windows  # fmt: skip
@@ -175,7 +189,8 @@ class Word2Vec:
         **kwargs: Any,
     ) -> None:
         """Count the corpus and build the vocabulary and weights; ``update=True`` grows a
-        trained model's vocabulary with the new words (:mod:`~crossent.word2vec.training.update`)."""
+        trained model's vocabulary with the new words
+        (:mod:`~crossent.word2vec.training.update`)."""
         _no_extra("build_vocab", kwargs)
         counted = count_corpus(self._source(corpus_iterable, corpus_file))
         self._set_vocab(counted.counts, update, trim_rule)
@@ -324,15 +339,14 @@ class Word2Vec:
         return self
 
     def __str__(self) -> str:
-        return (
-            f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, "
-            f"alpha={self.alpha}>"
-        )
+        return f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, alpha={self.alpha}>"
 
     __repr__ = __str__
 
 
-def _no_extra(method: str, kwargs: dict[str, Any], ignored: frozenset[str] | set[str] = frozenset()) -> None:
+def _no_extra(
+    method: str, kwargs: dict[str, Any], ignored: frozenset[str] | set[str] = frozenset()
+) -> None:
     unknown = sorted(set(kwargs) - set(ignored))
     if unknown:
         raise TypeError(f"{method}() got an unexpected keyword argument {unknown[0]!r}")

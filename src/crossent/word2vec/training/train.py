@@ -236,7 +236,7 @@ class _Trainer:
         weights: Weights | None = None,  # loss="softmax": the tensors it trains
     ) -> None:
         self.m, self.enc, self.progress, self.weights = model, enc, progress, weights
-        cfg, vocab = model.config, model.vocab
+        cfg = model.config
         self.words = np.asarray(enc.words)
         self.jobs = job_bounds(enc.offsets, cfg.job_words)
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
