@@ -225,3 +225,28 @@ def test_a_gensim_pickle_is_refused_in_one_line(tmp_path: Path) -> None:
     theirs.save(str(tmp_path / "real.model"))
     with pytest.raises(CheckpointError, match="is a pickle .gensim's save."):
         Word2Vec.load(tmp_path / "real.model")
+
+
+def test_gensims_rules_for_train_and_load(tmp_path: Path) -> None:
+    model = Word2Vec(vector_size=4, min_count=1, workers=1)
+    model.build_vocab([["a", "b"]] * 5)
+    with pytest.raises(ValueError, match="epochs: give it explicitly"):
+        model.train([["a", "b"]] * 5, total_examples=5)
+    with pytest.raises(ValueError, match="total_examples, total_words: give one"):
+        model.train([["a", "b"]] * 5, epochs=1)
+    model.save(tmp_path / "m.npz")
+    with pytest.raises(AttributeError, match="load: call it on the class"):
+        model.load(tmp_path / "m.npz")
+    assert Word2Vec.load(tmp_path / "m.npz").wv.index_to_key == model.wv.index_to_key
+    with pytest.raises(TypeError, match="sentences: expected token lists"):
+        Word2Vec((None, "x.bz2"))  # type: ignore[arg-type]
+
+
+def test_line_sentence_reads_bz2_as_gensim(tmp_path: Path) -> None:
+    import bz2
+
+    path = tmp_path / "t.txt.bz2"
+    path.write_bytes(bz2.compress("a b c\n\nd e\n".encode()))
+    theirs = pytest.importorskip("gensim.models.word2vec").LineSentence(str(path))
+    assert list(LineSentence(path)) == list(theirs) == [["a", "b", "c"], ["d", "e"]]
+    assert list(PathLineSentences(tmp_path)) == [["a", "b", "c"], ["d", "e"]]

@@ -85,9 +85,12 @@ class LineSentence:
     def text_files(self) -> TextFiles | None:
         """The same sentences read by our fast reader, when it can (a path, all lines, the
         default length)."""
-        plain = isinstance(self.source, (str, os.PathLike))
-        if plain and self.limit is None and self.max_sentence_length == MAX_SENTENCE:
-            return TextFiles((Path(self.source),))  # type: ignore[arg-type]
+        if not isinstance(self.source, (str, os.PathLike)):
+            return None
+        path = Path(self.source)
+        fast = path.suffix != ".bz2" and self.max_sentence_length == MAX_SENTENCE
+        if fast and self.limit is None:
+            return TextFiles((path,))
         return None
 
 
@@ -116,17 +119,24 @@ class PathLineSentences(LineSentence):
             yield from LineSentence(path, self.max_sentence_length, self.limit)
 
     def text_files(self) -> TextFiles | None:
-        if self.limit is None and self.max_sentence_length == MAX_SENTENCE:
+        bz2 = any(p.suffix == ".bz2" for p in self.paths)
+        if not bz2 and self.limit is None and self.max_sentence_length == MAX_SENTENCE:
             return TextFiles(self.paths)
         return None
 
 
 def _lines(path: Path, raw: IO[bytes]) -> Iterator[bytes]:
+    """The lines of a plain, ``.gz`` or ``.bz2`` file (gensim's ``smart_open`` reads both)."""
     if path.suffix == ".gz":
         import gzip
 
         with gzip.GzipFile(fileobj=raw) as unzipped:
             yield from io.BufferedReader(unzipped)
+    elif path.suffix == ".bz2":
+        import bz2
+
+        with bz2.BZ2File(raw) as unzipped:
+            yield from unzipped
     else:
         yield from raw
 
@@ -135,6 +145,9 @@ def _check_positive(name: str, value: object, low: int = 1) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < low:
         what = "a positive integer" if low == 1 else "an integer >= 0"
         raise ValueError(f"{name}: expected {what}, got {value!r}")
+
+
+_NONE = object()
 
 
 def sentences_source(sentences: object, name: str = "sentences") -> Corpus:
@@ -157,11 +170,13 @@ def sentences_source(sentences: object, name: str = "sentences") -> Corpus:
             f"iterator ({type(sentences).__name__}); pass a list, or a class whose __iter__ "
             "starts over (as gensim's LineSentence)"
         )
-    first = next(iter(sentences), None)
+    first = next(iter(sentences), _NONE)
     if isinstance(first, (str, bytes)):
         raise TypeError(f"{name}: {SENTENCES_HINT}; got a list of {type(first).__name__}")
-    if first is None:
+    if first is _NONE:
         raise CorpusError(f"{name}: expected at least one sentence, got none")
+    if not isinstance(first, (Iterable, os.PathLike)):
+        raise TypeError(f"{name}: {SENTENCES_HINT}; got a {type(first).__name__} in it")
     return as_corpus(sentences)
 
 

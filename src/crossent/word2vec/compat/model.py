@@ -24,9 +24,10 @@ epochs from ``start_alpha`` to ``end_alpha``, as gensim's. Differences from gens
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -44,13 +45,30 @@ from crossent.word2vec.compat.state import (
     trimmed_vocabulary,
 )
 from crossent.word2vec.formats.corpus import Corpus
-from crossent.word2vec.training.config import ConfigError, TrainConfig
+from crossent.word2vec.training.config import ConfigError, TrainConfig, default_threads
 from crossent.word2vec.training.model import Position, SkipGram
 from crossent.word2vec.training.train import build_model, train
 from crossent.word2vec.training.update import update_vocabulary
 from crossent.word2vec.vectors.keyedvectors import KeyedVectors
 
 MAX_WORDS_IN_BATCH = 10_000
+
+
+class _class_only:
+    """A classmethod that refuses to be called on an instance: gensim's ``load`` does, as
+    ``model.load(path)`` returns a new model and leaves ``model`` unchanged."""
+
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: object, owner: type) -> Any:
+        if obj is not None:
+            raise AttributeError(
+                "load: call it on the class (model = Word2Vec.load(path)); it returns a new "
+                "model and would leave this one unchanged"
+            )
+        return functools.partial(self.func, owner)
 
 
 class Word2Vec:
@@ -86,28 +104,15 @@ class Word2Vec:
         max_final_vocab: int | None = None,
         shrink_windows: bool = True,
     ) -> None:
-        self.vector_size, self.alpha, self.window, self.min_count = (
-            vector_size,
-            alpha,
-            window,
-            min_count,
-        )
-        self.max_vocab_size, self.sample, self.seed, self.workers = (
-            max_vocab_size,
-            sample,
-            seed,
-            workers,
-        )
-        self.min_alpha, self.sg, self.hs, self.negative = min_alpha, sg, hs, negative
-        self.ns_exponent, self.cbow_mean, self.hashfxn, self.epochs = (
-            ns_exponent,
-            cbow_mean,
-            hashfxn,
-            epochs,
-        )
-        self.null_word, self.sorted_vocab, self.batch_words = null_word, sorted_vocab, batch_words
-        self.compute_loss, self.callbacks, self.comment = compute_loss, tuple(callbacks), comment
-        self.max_final_vocab, self.shrink_windows = max_final_vocab, shrink_windows  # fmt: skip
+        self.vector_size, self.alpha, self.window = vector_size, alpha, window
+        self.min_count, self.max_vocab_size, self.sample = min_count, max_vocab_size, sample
+        self.seed, self.min_alpha, self.sg, self.hs = seed, min_alpha, sg, hs
+        self.workers = default_threads() if workers is None else workers  # gensim's: 3
+        self.negative, self.ns_exponent, self.cbow_mean = negative, ns_exponent, cbow_mean
+        self.hashfxn, self.epochs, self.null_word = hashfxn, epochs, null_word
+        self.sorted_vocab, self.batch_words, self.comment = sorted_vocab, batch_words, comment
+        self.compute_loss, self.callbacks = compute_loss, tuple(callbacks)
+        self.max_final_vocab, self.shrink_windows = max_final_vocab, shrink_windows
         self.corpus_count = self.corpus_total_words = 0
         self.running_training_loss = 0.0
         self.train_count = 0
@@ -260,6 +265,7 @@ class Word2Vec:
         on (before subsampling) and words read."""
         _no_extra("train", kwargs)
         model = self.model
+        _check_schedule(epochs, total_examples, total_words)
         source = self._source(corpus_iterable, corpus_file)
         start = self.alpha if start_alpha is None else start_alpha
         end = self.min_alpha if end_alpha is None else end_alpha
@@ -316,9 +322,10 @@ class Word2Vec:
         _no_extra("save", kwargs, {"separately", "sep_limit", "ignore", "pickle_protocol"})
         self.model.save(fname_or_handle)
 
-    @classmethod
+    @_class_only
     def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> Word2Vec:
-        """A model saved by :meth:`save` (or ``crossent train --checkpoint``)."""
+        """A model saved by :meth:`save` (or ``crossent train --checkpoint``); called on
+        a model rather than the class, an ``AttributeError`` (as gensim's)."""
         check_not_pickle(fname)
         return cls.from_model(SkipGram.load(fname, "fname"))
 
@@ -342,6 +349,17 @@ class Word2Vec:
         return f"Word2Vec<vocab={len(self.wv)}, vector_size={self.vector_size}, alpha={self.alpha}>"
 
     __repr__ = __str__
+
+
+def _check_schedule(epochs: object, total_examples: object, total_words: object) -> None:
+    """gensim's rule: ``train`` is told the epochs and the corpus size explicitly."""
+    if epochs is None:
+        raise ValueError("epochs: give it explicitly (the usual value is epochs=model.epochs)")
+    if total_examples is None and total_words is None:
+        raise ValueError(
+            "total_examples, total_words: give one of them (the usual value is "
+            "total_examples=model.corpus_count)"
+        )
 
 
 def _no_extra(
