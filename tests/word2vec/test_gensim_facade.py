@@ -246,7 +246,7 @@ def test_line_sentence_reads_bz2_as_gensim(tmp_path: Path) -> None:
     import bz2
 
     path = tmp_path / "t.txt.bz2"
-    path.write_bytes(bz2.compress("a b c\n\nd e\n".encode()))
+    path.write_bytes(bz2.compress(b"a b c\n\nd e\n"))
     theirs = pytest.importorskip("gensim.models.word2vec").LineSentence(str(path))
     assert list(LineSentence(path)) == list(theirs) == [["a", "b", "c"], ["d", "e"]]
     assert list(PathLineSentences(tmp_path)) == [["a", "b", "c"], ["d", "e"]]
