@@ -152,10 +152,20 @@ class Word2Vec:
     def wv(self) -> KeyedVectors:
         """The word vectors (shared with the model: training updates them in place)."""
         if self._model is None:
-            return KeyedVectors([], np.zeros((0, self.vector_size), dtype=np.float32))
+            if self._wv is None:
+                self._wv = KeyedVectors([], np.zeros((0, self.vector_size), dtype=np.float32))
+            return self._wv
         if self._wv is None or self._wv.vectors is not self._model.syn0:
             self._wv = self._model.keyed_vectors()
         return self._wv
+
+    @wv.setter
+    def wv(self, vectors: KeyedVectors) -> None:
+        """Vectors alone (gensim's ``model.wv = KeyedVectors.load_word2vec_format(...)``):
+        queries work; training and ``predict_output_word`` need a model (a RuntimeError)."""
+        if not isinstance(vectors, KeyedVectors):
+            raise TypeError(f"wv: expected a KeyedVectors, got {type(vectors).__name__}")
+        self._model, self._wv = None, vectors
 
     @property
     def layer1_size(self) -> int:
@@ -264,8 +274,8 @@ class Word2Vec:
         Returns gensim's ``(effective words, raw words)``: in-vocabulary words trained
         on (before subsampling) and words read."""
         _no_extra("train", kwargs)
-        model = self.model
         _check_schedule(epochs, total_examples, total_words)
+        model = self.model
         source = self._source(corpus_iterable, corpus_file)
         start = self.alpha if start_alpha is None else start_alpha
         end = self.min_alpha if end_alpha is None else end_alpha
