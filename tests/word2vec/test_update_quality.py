@@ -104,3 +104,12 @@ def test_update_subsampling_survives_a_checkpoint(tmp_path: object) -> None:
     grown.save(path)
     with pytest.raises(CheckpointError, match="keep: expected probabilities in"):
         SkipGram.load(path)
+
+
+def test_a_short_new_text_warns_when_subsampling_leaves_no_pair() -> None:
+    rng = np.random.default_rng(0)
+    model = train(_sentences(rng, ANIMALS, 500), TrainConfig(dim=4, epochs=1, threads=1))
+    grown = update_from_text(model, [["robot", "laptop"]] * 5)
+    with pytest.warns(UserWarning, match="sample: subsampling with sample=0.001 left no"):
+        train([["robot", "laptop"]] * 5, model=grown)
+    assert grown.position.epoch == 1

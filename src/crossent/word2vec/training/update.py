@@ -10,7 +10,9 @@ Semantics (``crossent train NEW.txt --resume CKPT --update-vocab``), as gensim 4
   other words keep the probability they had (``SkipGram.keep``, saved in checkpoints). With
   the summed counts instead, a new word — rare in the sum — escaped subsampling while the
   old words around it did not, and many more updates pulled the new words towards the old
-  words in their slot rather than towards each other (``tests/word2vec/test_update_quality.py``);
+  words in their slot rather than towards each other (``tests/word2vec/test_update_quality.py``).
+  A short new text is subsampled hard (every word is frequent in it): an epoch left without
+  any pair is a warning (gensim trains on silently), and ``sample=0`` trains on every word;
 - a word of the new text that the model lacks is added when it occurs at least ``min_count``
   times *in the new text*; its input vector starts as word2vec.c starts every row (uniform in
   ``[-0.5/D, 0.5/D)``), its output row at zero;
@@ -65,6 +67,7 @@ def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
     grown = SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg=syn1neg)
     before = np.concatenate([model.keep_probabilities(), np.ones(added, np.float32)])[order]
     grown.keep = update_keep(vocab, before, new_counts, cfg.sample, cfg.min_count)
+    grown.warn_no_pairs = True  # a short new text can lose every pair (gensim: silently)
     return grown
 
 
