@@ -250,3 +250,15 @@ def test_line_sentence_reads_bz2_as_gensim(tmp_path: Path) -> None:
     theirs = pytest.importorskip("gensim.models.word2vec").LineSentence(str(path))
     assert list(LineSentence(path)) == list(theirs) == [["a", "b", "c"], ["d", "e"]]
     assert list(PathLineSentences(tmp_path)) == [["a", "b", "c"], ["d", "e"]]
+
+
+def test_gensim_shapes_and_keys(tmp_path: Path) -> None:
+    sentences = [list("abcdef"), list("abcxyz")] * 10
+    model = Word2Vec(sentences, vector_size=4, min_count=1, hs=1, negative=5, workers=1)
+    assert model.syn1.shape == (len(model.wv), 4) and not model.syn1[-1].any()  # gensim's
+    assert model.scan_vocab(sentences) == (120, 20) and model.raw_vocab["a"] == 20
+    by_word = model.predict_output_word(["a", "b"], topn=3)
+    assert model.predict_output_word([model.wv.get_index("a"), "b"], topn=3) == by_word
+    model.wv.save_word2vec_format(tmp_path / "v.txt")
+    with pytest.raises(AttributeError, match="holds word vectors, not a model"):
+        Word2Vec.load(tmp_path / "v.txt")

@@ -41,7 +41,7 @@ from crossent.word2vec.compat.corpora import (
 from crossent.word2vec.compat.settings import for_training, to_config
 from crossent.word2vec.compat.state import (
     EpochHooks,
-    check_not_pickle,
+    check_not_model,
     trimmed_vocabulary,
 )
 from crossent.word2vec.formats.corpus import Corpus
@@ -114,6 +114,7 @@ class Word2Vec:
         self.compute_loss, self.callbacks = compute_loss, tuple(callbacks)
         self.max_final_vocab, self.shrink_windows = max_final_vocab, shrink_windows
         self.corpus_count = self.corpus_total_words = 0
+        self.raw_vocab: Counter[str] = Counter()  # scan_vocab's counts
         self.running_training_loss = 0.0
         self.train_count = 0
         self.stop_training = False  # a callback may set it: training ends after that hook
@@ -187,10 +188,14 @@ class Word2Vec:
 
     @property
     def syn1(self) -> np.ndarray:
-        """gensim's inner-node vectors of hierarchical softmax ``[V-1, D]`` (gensim: [V, D])."""
+        """gensim's inner-node vectors of hierarchical softmax, ``[V, D]`` as gensim's (the
+        last row, no node's, zero): a read-only copy of the model's ``[V-1, D]``."""
         if not self.model.config.hs:
             raise AttributeError("syn1: this model has no hierarchical softmax (hs=0)")
-        return self.model.syn1
+        inner = self.model.syn1
+        padded = np.concatenate([inner, np.zeros((1, inner.shape[1]), dtype=inner.dtype)])
+        padded.setflags(write=False)
+        return padded
 
     # --- vocabulary ------------------------------------------------------------------------
     def build_vocab(
@@ -210,6 +215,21 @@ class Word2Vec:
         counted = count_corpus(self._source(corpus_iterable, corpus_file))
         self._set_vocab(counted.counts, update, trim_rule)
         self.corpus_count, self.corpus_total_words = counted.sentences, counted.words
+
+    def scan_vocab(
+        self,
+        corpus_iterable: Iterable[Sequence[str]] | None = None,
+        corpus_file: str | os.PathLike[str] | None = None,
+        progress_per: int = 10_000,
+        workers: int | None = None,
+        trim_rule: Any = None,
+    ) -> tuple[int, int]:
+        """Count the corpus without building the vocabulary: ``(total words, sentences)``;
+        the counts stay in ``raw_vocab`` (gensim's first step of ``build_vocab``)."""
+        counted = count_corpus(self._source(corpus_iterable, corpus_file))
+        self.raw_vocab = counted.counts
+        self.corpus_count, self.corpus_total_words = counted.sentences, counted.words
+        return counted.words, counted.sentences
 
     def build_vocab_from_freq(
         self,
@@ -336,7 +356,7 @@ class Word2Vec:
     def load(cls, fname: str | os.PathLike[str], mmap: str | None = None) -> Word2Vec:
         """A model saved by :meth:`save` (or ``crossent train --checkpoint``); called on
         a model rather than the class, an ``AttributeError`` (as gensim's)."""
-        check_not_pickle(fname)
+        check_not_model(fname)
         return cls.from_model(SkipGram.load(fname, "fname"))
 
     @classmethod

@@ -78,13 +78,24 @@ def trimmed_vocabulary(
     return kept
 
 
-def check_not_pickle(fname: str | os.PathLike[str]) -> None:
-    """Refuse a pickle (gensim's ``save``) in one line that says how to convert it."""
+class NotAModelError(CheckpointError, AttributeError):
+    """Word vectors where a model was expected (gensim raises an ``AttributeError``)."""
+
+
+def check_not_model(fname: str | os.PathLike[str]) -> None:
+    """Refuse a pickle (gensim's ``save``) in one line that says how to convert it, and
+    a word2vec vector file with the line that loads it."""
     try:
         with open(fname, "rb") as f:
-            head = f.read(2)
+            head = f.read(64)
     except OSError:
         return  # the checkpoint reader reports it, with its reason
+    fields = head.split(b"\n", 1)[0].split()
+    if len(fields) == 2 and all(x.isdigit() for x in fields):
+        raise NotAModelError(
+            f"fname: {os.fspath(fname)} holds word vectors, not a model: load them with "
+            "KeyedVectors.load_word2vec_format(path) (binary=True for a .bin file)"
+        )
     if head[:1] == b"\x80":
         raise CheckpointError(
             f"fname: {os.fspath(fname)} is a pickle (gensim's save), which crossent never "
@@ -106,7 +117,8 @@ def predict_output(
         )
     if isinstance(context_words_list, str):
         raise TypeError("context_words_list: expected a list of words, got a str")
-    rows = [model.vocab.index[w] for w in context_words_list if w in model.vocab.index]
+    found = [_row(model, w) for w in context_words_list]
+    rows = [i for i in found if i is not None]
     if not rows:
         warnings.warn(
             "All the input context words are out-of-vocabulary for the current model.",
@@ -123,3 +135,12 @@ def predict_output(
     prob /= prob.sum()
     top = np.argsort(-prob, kind="stable")[: max(int(topn), 0)]
     return [(model.vocab.words[i], float(prob[i])) for i in top]
+
+
+def _row(model: SkipGram, key: object) -> int | None:
+    """The row of a word, or of an int index as gensim accepts; None when unknown."""
+    if isinstance(key, str):
+        return model.vocab.index.get(key)
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return int(key) if 0 <= int(key) < len(model.vocab) else None
+    raise TypeError(f"context_words_list: expected words or int indices, got {key!r}")
