@@ -262,3 +262,11 @@ def test_gensim_shapes_and_keys(tmp_path: Path) -> None:
     model.wv.save_word2vec_format(tmp_path / "v.txt")
     with pytest.raises(AttributeError, match="holds word vectors, not a model"):
         Word2Vec.load(tmp_path / "v.txt")
+
+
+def test_reset_from_takes_the_other_vocabulary() -> None:
+    model = Word2Vec([list("abc")] * 5, min_count=1, vector_size=4, workers=1, sample=0)
+    other = Word2Vec([list("xyzw")] * 6, min_count=1, vector_size=4, workers=1, sample=0)
+    model.reset_from(other)
+    assert model.wv.key_to_index == other.wv.key_to_index and model.corpus_count == 6
+    assert not np.array_equal(model.wv.vectors, other.wv.vectors)  # fresh weights

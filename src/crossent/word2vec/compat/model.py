@@ -49,6 +49,7 @@ from crossent.word2vec.training.config import ConfigError, TrainConfig, default_
 from crossent.word2vec.training.model import Position, SkipGram
 from crossent.word2vec.training.train import build_model, train
 from crossent.word2vec.training.update import update_vocabulary
+from crossent.word2vec.training.vocab import Vocabulary
 from crossent.word2vec.vectors.keyedvectors import KeyedVectors
 
 MAX_WORDS_IN_BATCH = 10_000
@@ -251,6 +252,14 @@ class Word2Vec:
         self._set_vocab(counts, update, trim_rule)
         self.corpus_count = int(corpus_count or 0)
         self.corpus_total_words = sum(counts.values())
+
+    def reset_from(self, other_model: Word2Vec) -> None:
+        """Take ``other_model``'s vocabulary and corpus sizes, with fresh weights."""
+        other = other_model.model
+        vocab = Vocabulary(list(other.vocab.words), other.vocab.counts.copy())
+        self._model, self._wv = SkipGram.initial(self.config(), vocab), None
+        self.corpus_count = other_model.corpus_count
+        self.corpus_total_words = other_model.corpus_total_words
 
     def _set_vocab(self, counts: Counter[str], update: bool, trim_rule: Any) -> None:
         trim_rule = trim_rule if trim_rule is not None else getattr(self, "_trim_rule", None)
