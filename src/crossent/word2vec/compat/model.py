@@ -18,8 +18,17 @@ epochs from ``start_alpha`` to ``end_alpha``, as gensim's. Differences from gens
   running sum, in our units: nats summed over examples);
 - ``save``/``load`` write and read crossent's validated checkpoint, never a pickle; a gensim
   pickle is refused with the one-line recipe to convert its vectors;
-- ``total_examples``/``total_words`` are optional (the corpus is counted anyway) and
-  ``epochs`` defaults to the model's; ``trim_rule`` applies to a first ``build_vocab`` only.
+- ``train`` needs ``epochs`` and ``total_examples`` or ``total_words``, as gensim's, but
+  reads the corpus's true size (the values only have to be given); ``trim_rule`` applies to
+  a first ``build_vocab`` only;
+- ``sentences`` that are plain strings (or a list of them) are a ``TypeError`` (gensim
+  warns and trains on letters); paths may be given as ``pathlib.Path``;
+- ``max_vocab_size`` is ignored with a warning (we count exactly, no pruning);
+  ``max_final_vocab`` keeps the most frequent words (gensim drops a whole tie);
+- ``syn1`` (hierarchical softmax) is a read-only ``[V, D]`` copy; there is no
+  ``vectors_lockf``, ``score``, ``prepare_vocab`` or per-word ``code``/``point``;
+- after ``build_vocab(update=True)`` the run subsamples by the new text's counts, as gensim's
+  (:mod:`~crossent.word2vec.training.update`), and the vocabulary stays sorted by count.
 """
 
 from __future__ import annotations
