@@ -1,11 +1,15 @@
 """word2vec, skip-gram and CBOW: exact full softmax (the seed's loss), negative sampling and
-hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation.
+hierarchical softmax (or both); word2vec.c/gensim vector formats; evaluation; gensim 4's
+``Word2Vec``, ``KeyedVectors``, ``LineSentence``, ``PathLineSentences`` and
+``CallbackAny2Vec`` under their names (:mod:`.compat`): gensim code runs with its import
+changed to ``from crossent.word2vec import Word2Vec``.
 
 >>> from crossent.word2vec import TrainConfig
 >>> TrainConfig().window, TrainConfig().negative, TrainConfig().alpha
 (5, 5, 0.025)
 """
 
+from crossent.word2vec.compat import LineSentence, PathLineSentences, Word2Vec
 from crossent.word2vec.formats.corpus import CorpusError
 from crossent.word2vec.formats.evalsets import EvaluationFileError
 from crossent.word2vec.formats.files import InputFileError
@@ -35,7 +39,9 @@ __all__ = [
     "EvaluationFileError",
     "InputFileError",
     "KeyedVectors",
+    "LineSentence",
     "PairsReport",
+    "PathLineSentences",
     "Progress",
     "SkipGram",
     "TrainConfig",
@@ -43,6 +49,7 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownWordError",
     "VectorFileError",
+    "Word2Vec",
     "analogy_report",
     "load_word2vec",
     "save_word2vec",

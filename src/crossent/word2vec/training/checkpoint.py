@@ -37,7 +37,10 @@ _MEMBERS = {  # name: (dtype kind and size, or None for any str; ndim)
     "syn0": (np.dtype("<f4"), 2),
     "syn1": (np.dtype("<f4"), 2),
 }
-_OPTIONAL = {"syn1neg": (np.dtype("<f4"), 2)}  # the output vectors of loss "hs+ns"
+_OPTIONAL = {
+    "syn1neg": (np.dtype("<f4"), 2),  # the output vectors of loss "hs+ns"
+    "keep": (np.dtype("<f4"), 1),  # subsampling of a vocabulary update's run (update.py)
+}
 _POSITION_INTS = ("epoch", "job", "words_done", "partial_pairs")
 MAX_TOTAL_COUNT = 2**53  # counts are summed in float64 (subsampling) and int64 (Huffman)
 
@@ -58,6 +61,7 @@ class Checkpoint:
     position: dict[str, Any]  # the fields of ``model.Position``, checked
     corpus: dict[str, Any] | None  # ``words``, ``sentences``, ``digest``; None: untrained
     syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
+    keep: np.ndarray | None = None  # float32 [V] in [0, 1]: subsampling after an update
 
 
 def is_checkpoint(path: str | os.PathLike[str], what: str = "file") -> bool:
@@ -94,13 +98,14 @@ def read_checkpoint(path: str | os.PathLike[str], what: str = "checkpoint") -> C
     _check_vocabulary(words, arrays["counts"], name)
     _check_weights(arrays["syn0"], arrays["syn1"], len(words), config, name)
     _check_syn1neg(arrays.get("syn1neg"), len(words), config, name)
+    _check_keep(arrays.get("keep"), len(words), name)
     position = _checked_position(meta["position"], config, name)
     corpus = _checked_corpus(meta["corpus"], position, name)
     if position["words_done"] > config.epochs * (corpus["words"] if corpus else 0):
         raise CheckpointError(f"{name}: position: words_done is beyond the end of the run")
     return Checkpoint(
         config, words, arrays["counts"], arrays["syn0"], arrays["syn1"], position, corpus,
-        arrays.get("syn1neg"),
+        arrays.get("syn1neg"), arrays.get("keep"),
     )  # fmt: skip
 
 
@@ -239,6 +244,16 @@ def _check_syn1neg(syn1neg: np.ndarray | None, v: int, config: TrainConfig, name
         )
     if not math.isfinite(float(np.sum(syn1neg, dtype=np.float64))):
         raise CheckpointError(f"{name}: syn1neg: holds non-finite values")
+
+
+def _check_keep(keep: np.ndarray | None, v: int, name: str) -> None:
+    """``keep`` (optional): one probability in [0, 1] per word."""
+    if keep is None:
+        return
+    if keep.shape != (v,):
+        raise CheckpointError(f"{name}: keep: expected shape {(v,)}, got {keep.shape}")
+    if not ((keep >= 0) & (keep <= 1)).all():  # NaN fails both comparisons
+        raise CheckpointError(f"{name}: keep: expected probabilities in [0, 1]")
 
 
 def _checked_position(position: dict[str, Any], config: TrainConfig, name: str) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 LOSSES = ("ns", "hs", "hs+ns", "softmax")
@@ -31,7 +31,7 @@ class TrainConfig:
     epochs: int = 5  # [-iter]
     alpha: float = 0.025  # [-alpha], decays linearly to alpha · min_alpha_ratio
     min_alpha_ratio: float = 1e-4
-    threads: int = 1  # [-threads]
+    threads: int = field(default_factory=lambda: default_threads())  # [-threads]: all cores
     seed: int = 1
     loss: str = "ns"
     lowercase: bool = False
@@ -99,6 +99,39 @@ class TrainConfig:
                     f"{getattr(self, name)!r} (a resumed run keeps its settings)",
                 )
         return replace(self, **requested)
+
+
+_GENSIM_ALIASES = {  # gensim's argument -> TrainConfig's field (or how to say it)
+    "vector_size": "dim",
+    "workers": "threads",
+    "max_final_vocab": "max_vocab",
+    "batch_words": "job_words",
+    "min_alpha": "min_alpha_ratio (min_alpha / alpha)",
+    "sg": "model ('skipgram' for sg=1, 'cbow' for sg=0)",
+    "hs": "loss ('hs', or 'hs+ns' with negative > 0)",
+    "iter": "epochs",
+    "size": "dim",
+}
+_dataclass_init = TrainConfig.__init__
+
+
+def _init(self: TrainConfig, *args: Any, **kwargs: Any) -> None:
+    """The dataclass's ``__init__``; a gensim argument name gets a TypeError that says
+    TrainConfig's name for it, and that :class:`crossent.word2vec.Word2Vec` takes gensim's."""
+    for name in kwargs:
+        if name not in TrainConfig.__dataclass_fields__:
+            ours = _GENSIM_ALIASES.get(name)
+            hint = (
+                f": TrainConfig uses word2vec.c's names ({name} is {ours}); or use "
+                f"crossent.word2vec.Word2Vec({name}=...), which takes gensim's"
+                if ours
+                else f"; expected one of {', '.join(TrainConfig.__dataclass_fields__)}"
+            )
+            raise TypeError(f"TrainConfig() got an unexpected keyword argument {name!r}{hint}")
+    _dataclass_init(self, *args, **kwargs)
+
+
+TrainConfig.__init__ = _init  # type: ignore[method-assign]
 
 
 class ConfigError(ValueError):

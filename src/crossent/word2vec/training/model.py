@@ -59,8 +59,18 @@ class SkipGram:
     position: Position = field(default_factory=Position)
     corpus: dict[str, Any] | None = None
     syn1neg: np.ndarray | None = None  # float32 [V, D] (hs+ns)
+    keep: np.ndarray | None = None  # float32 [V]: subsampling of an update's run (update.py)
     last_epoch: EpochStats | None = field(default=None, compare=False, repr=False)
     stop_training: bool = field(default=False, compare=False, repr=False)  # set by a callback
+    warn_no_pairs: bool = field(default=False, compare=False, repr=False)  # else an error
+
+    def keep_probabilities(self) -> np.ndarray:
+        """Per word, the probability that training keeps an occurrence (subsampling),
+        float32 [V]: ``keep`` when a vocabulary update set it, else word2vec.c's rule on
+        the vocabulary's counts (:meth:`Vocabulary.keep_probabilities`)."""
+        if self.keep is not None:
+            return self.keep
+        return self.vocab.keep_probabilities(self.config.sample)
 
     def get_latest_training_loss(self) -> float:
         """gensim's name: the summed loss of the last finished epoch (float64, 0 before)."""
@@ -95,6 +105,8 @@ class SkipGram:
         }
         if self.syn1neg is not None:
             arrays["syn1neg"] = self.syn1neg
+        if self.keep is not None:
+            arrays["keep"] = self.keep
         save_checkpoint(path, arrays, meta, replace=replace)
 
     @classmethod
@@ -103,7 +115,9 @@ class SkipGram:
         ckpt = read_checkpoint(path, what)
         vocab = Vocabulary(ckpt.words, ckpt.counts)
         position = Position(**ckpt.position)
-        return cls(ckpt.config, vocab, ckpt.syn0, ckpt.syn1, position, ckpt.corpus, ckpt.syn1neg)
+        return cls(
+            ckpt.config, vocab, ckpt.syn0, ckpt.syn1, position, ckpt.corpus, ckpt.syn1neg, ckpt.keep
+        )
 
 
 def load_any(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -235,12 +236,12 @@ class _Trainer:
         weights: Weights | None = None,  # loss="softmax": the tensors it trains
     ) -> None:
         self.m, self.enc, self.progress, self.weights = model, enc, progress, weights
-        cfg, vocab = model.config, model.vocab
+        cfg = model.config
         self.words = np.asarray(enc.words)
         self.jobs = job_bounds(enc.offsets, cfg.job_words)
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
-        self.keep = vocab.keep_probabilities(cfg.sample)
+        self.keep = model.keep_probabilities()
         self.total = cfg.epochs * len(enc.words)
         self.tables = output_tables(model)
         self.started = time.perf_counter()
@@ -282,13 +283,15 @@ class _Trainer:
         cfg = self.m.config
         if not _finite(*(w for w in (self.m.syn0, self.m.syn1, self.m.syn1neg) if w is not None)):
             raise TrainingDiverged(f"the weights after epoch {pos.epoch + 1}", cfg.alpha, cfg.loss)
-        if pos.partial_pairs == 0:
-            raise ConfigError(
-                "sample",
+        if pos.partial_pairs == 0:  # the facade warns, as gensim trains a toy corpus
+            problem = (
                 f"subsampling with sample={cfg.sample:g} left no (centre, context) pair in "
-                f"epoch {pos.epoch + 1}; use a larger sample, or 0 to turn it off",
+                "an epoch; use a larger sample, or 0 to turn it off"
             )
-        losses = [*pos.epoch_losses, pos.partial_loss / pos.partial_pairs]
+            if not self.m.warn_no_pairs:
+                raise ConfigError("sample", problem)
+            warnings.warn(f"sample: {problem}", UserWarning, stacklevel=2)
+        losses = [*pos.epoch_losses, pos.partial_loss / max(pos.partial_pairs, 1)]
         self.m.position = replace(
             pos, epoch=pos.epoch + 1, job=0, epoch_losses=losses, partial_loss=0.0, partial_pairs=0
         )

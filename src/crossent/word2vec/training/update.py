@@ -3,7 +3,16 @@
 Semantics (``crossent train NEW.txt --resume CKPT --update-vocab``), as gensim 4:
 
 - every word already in the model keeps its vectors; its count grows by its count in the new
-  text (subsampling and the negative-sampling table see the summed counts);
+  text (the negative-sampling table and the Huffman tree see the summed counts);
+- subsampling of the run on the new text follows the *new text's* counts, as gensim's: the
+  threshold is ``sample`` times the new text's occurrences of its words at ``min_count``, and
+  each such word is kept with word2vec.c's probability for its count in the new text; the
+  other words keep the probability they had (``SkipGram.keep``, saved in checkpoints). With
+  the summed counts instead, a new word — rare in the sum — escaped subsampling while the
+  old words around it did not, and many more updates pulled the new words towards the old
+  words in their slot rather than towards each other (``tests/word2vec/test_update_quality.py``).
+  A short new text is subsampled hard (every word is frequent in it): an epoch left without
+  any pair is a warning (gensim trains on silently), and ``sample=0`` trains on every word;
 - a word of the new text that the model lacks is added when it occurs at least ``min_count``
   times *in the new text*; its input vector starts as word2vec.c starts every row (uniform in
   ``[-0.5/D, 0.5/D)``), its output row at zero;
@@ -55,7 +64,31 @@ def update_vocabulary(model: SkipGram, new_counts: Counter[str]) -> SkipGram:
     syn1neg = None
     if model.syn1neg is not None:
         syn1neg = np.concatenate([model.syn1neg, zeros])[order]
-    return SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg=syn1neg)
+    grown = SkipGram(cfg, vocab, syn0, syn1, Position(), syn1neg=syn1neg)
+    before = np.concatenate([model.keep_probabilities(), np.ones(added, np.float32)])[order]
+    grown.keep = update_keep(vocab, before, new_counts, cfg.sample, cfg.min_count)
+    grown.warn_no_pairs = True  # a short new text can lose every pair (gensim: silently)
+    return grown
+
+
+def update_keep(
+    vocab: Vocabulary, before: np.ndarray, new_counts: Counter[str], sample: float, min_count: int
+) -> np.ndarray | None:
+    """Subsampling for the run on the new text (gensim's rule): for each word of ``vocab``
+    with ``c ≥ min_count`` occurrences in the new text, :math:`p = \\min(1, (\\sqrt{c/t} + 1)
+    \\, t/c)` with :math:`t` = ``sample`` × the new text's occurrences of those words; the
+    other words keep ``before`` (float32 [V], their previous probabilities). None (no
+    subsampling) when ``sample`` is 0."""
+    if sample <= 0:
+        return None
+    c = np.asarray([new_counts.get(w, 0) for w in vocab.words], dtype=np.float64)
+    retained = c >= min_count
+    t = sample * float(c[retained].sum())
+    keep = before.astype(np.float64)
+    if t > 0:
+        r = c[retained]
+        keep[retained] = np.minimum((np.sqrt(r / t) + 1.0) * t / r, 1.0)
+    return keep.astype(np.float32)
 
 
 def update_from_text(model: SkipGram, corpus: CorpusLike | Corpus) -> SkipGram:
