@@ -237,7 +237,8 @@ def _parse(
     vectors = np.empty((rows, dim), dtype=np.float32 if binary else dtype)
     if binary:
         words = _read_binary(data, start, count, vectors, name, whole, decode)
-        cast = vectors.astype(dtype, copy=False)
+        with np.errstate(over="ignore"):  # float16: checked below
+            cast = vectors.astype(dtype, copy=False)
         for i in np.flatnonzero(~np.isfinite(cast).all(axis=1))[:1]:  # float16: may overflow
             check_finite(vectors[i], words[i], f"{name}: word {i + 1}", dtype)
         return words, cast
