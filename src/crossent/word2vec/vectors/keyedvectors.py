@@ -2,17 +2,17 @@ r"""Word vectors with gensim 4's ``KeyedVectors`` API: lookup, neighbours, dista
 
 Code written for gensim runs unchanged on these vectors:
 
->>> import numpy as np
->>> kv = KeyedVectors(["king", "queen", "man", "woman"], np.eye(4, dtype=np.float32) + 0.1)
->>> kv["king"].shape, kv[["king", "man"]].shape, kv.vector_size, kv.key_to_index["man"]
-((4,), (2, 4), 4, 2)
->>> [w for w, _ in kv.most_similar(positive=["king", "woman"], negative=["man"], topn=1)]
-['queen']
->>> kv.most_similar(kv["king"], topn=None).shape  # a vector query; topn=None: every score
-(4,)
->>> empty = KeyedVectors(3)  # gensim's constructor: an empty table of dimension 3
->>> empty.add_vectors(["a", "b"], np.eye(2, 3)); empty["c"] = np.ones(3); empty
-KeyedVectors<vector_size=3, 3 keys>
+    >>> import numpy as np
+    >>> kv = KeyedVectors(["king", "queen", "man", "woman"], np.eye(4, dtype=np.float32) + 0.1)
+    >>> kv["king"].shape, kv[["king", "man"]].shape, kv.vector_size, kv.key_to_index["man"]
+    ((4,), (2, 4), 4, 2)
+    >>> kv.most_similar(positive=["king", "woman"], negative=["man"], topn=1)[0][0]
+    'queen'
+    >>> kv.most_similar(kv["king"], topn=None).shape  # a vector query; topn=None: every score
+    (4,)
+    >>> empty = KeyedVectors(3)  # gensim's constructor: an empty table of dimension 3
+    >>> empty.add_vectors(["a", "b"], np.eye(2, 3)); empty["c"] = np.ones(3); str(empty)
+    'KeyedVectors<vector_size=3, 3 keys>'
 
 Similarities are cosines :math:`\cos(x, y) = x^\top y / (\lVert x\rVert\,\lVert y\rVert)`;
 ``most_similar`` ranks every row ``w`` by :math:`\cos(v_w, m)` with ``m`` the weighted mean
