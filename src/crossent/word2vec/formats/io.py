@@ -305,6 +305,7 @@ def _read_binary(
 ) -> list[str]:
     words: list[str] = []
     width, size = 4 * vectors.shape[1], len(data)
+    starts = np.empty(len(vectors), dtype=np.int64)  # of each vector: named if not finite
     for i in range(count):
         while pos < size and data[pos : pos + 1] in (b"\n", b"\r"):
             pos += 1
@@ -323,9 +324,10 @@ def _read_binary(
             )
         word = decode(bytes(data[pos:space]), f"{name}: byte {pos}")
         vectors[i] = np.frombuffer(data[space + 1 : space + 1 + width], dtype="<f4")
-        check_finite(vectors[i], word, f"{name}: byte {space + 1}")
         words.append(word)
-        pos = space + 1 + width
+        starts[i], pos = space + 1, space + 1 + width
+    for i in np.flatnonzero(~np.isfinite(vectors).all(axis=1))[:1]:  # float32: in range
+        check_finite(vectors[i], words[i], f"{name}: byte {starts[i]}")
     if whole and data[pos:].strip():
         raise VectorFileError(
             f"{name}: byte {pos}: the header announces {count} vectors, more data follows"

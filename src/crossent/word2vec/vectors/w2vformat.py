@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -75,8 +74,11 @@ def from_records(
     """A table of the records read from a file: repeated words dropped (the first kept),
     ``"count"`` from ``counts`` (0 and a warning for a word it lacks) or made up."""
     read = len(words)
-    keep = _first_occurrences(words)
-    if len(keep) < read:
+    index: dict[str, int] = {}
+    for i, w in enumerate(words):
+        index.setdefault(w, i)
+    if len(index) < read:
+        keep = np.asarray(sorted(index.values()), dtype=np.int64)  # first occurrences
         kept = set(keep.tolist())
         repeated = next(w for i, w in enumerate(words) if i not in kept)
         warnings.warn(
@@ -86,6 +88,7 @@ def from_records(
             stacklevel=3,
         )
         words, vectors = [words[i] for i in keep], vectors[keep]
+        index = {w: i for i, w in enumerate(words)}
     if counts is None:
         values = read - np.arange(len(words), dtype=np.int64)
     else:
@@ -98,20 +101,10 @@ def from_records(
                 UserWarning,
                 stacklevel=3,
             )
-    table = cls(words, vectors, counts=values)
+    table = cls(words, vectors, index, counts=values)
     if vectors.dtype != table.vectors.dtype:
         table.vectors = vectors  # datatype other than float32
     return table
-
-
-def _first_occurrences(words: Sequence[str]) -> np.ndarray:
-    """The rows of each word's first occurrence, in order."""
-    seen: dict[str, int] = {}
-    for i, w in enumerate(words):
-        seen.setdefault(w, i)
-    if len(seen) == len(words):
-        return np.arange(len(words))
-    return np.asarray(sorted(seen.values()), dtype=np.int64)
 
 
 def save_word2vec_format(
