@@ -35,3 +35,64 @@ def test_gensims_keyedvectors_tests_pass_on_our_class(monkeypatch: pytest.Monkey
     assert result.testsRun >= 32, report.getvalue()
     assert result.wasSuccessful(), report.getvalue()
     assert not result.skipped, report.getvalue()
+
+
+SHIPPED = [  # gensim's test data: (file, binary, no_header)
+    ("euclidean_vectors.bin", True, False),
+    ("high_precision.kv.txt", False, False),
+    ("high_precision.kv.bin", True, False),
+    ("toy-model.vec", False, False),
+    ("lee_fasttext.vec", False, False),
+    ("crime-and-punishment.vec", False, False),
+    ("test_glove.txt", False, True),
+    ("poincare_vectors.bin", True, False),
+    ("pretrained.vec", False, False),  # its header promises more rows than it has
+]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize(("name", "binary", "no_header"), SHIPPED)
+def test_gensims_data_files_read_and_answer_the_same(
+    name: str, binary: bool, no_header: bool
+) -> None:
+    """What a user's program does after loading, on every vector file gensim ships."""
+    utils = pytest.importorskip("gensim.test.utils")
+    path = utils.datapath(name)
+    try:
+        theirs = gensim_models.keyedvectors.KeyedVectors.load_word2vec_format(
+            path, binary=binary, no_header=no_header
+        )
+    except EOFError:
+        with pytest.raises(EOFError):
+            ours.KeyedVectors.load_word2vec_format(path, binary=binary, no_header=no_header)
+        return
+    mine = ours.KeyedVectors.load_word2vec_format(path, binary=binary, no_header=no_header)
+    assert mine.index_to_key == theirs.index_to_key
+    assert (mine.vectors == theirs.vectors).all()
+    w = theirs.index_to_key
+    if len(w) < 6:
+        return
+    got, expected = mine.most_similar(w[1], topn=5), theirs.most_similar(w[1], topn=5)
+    assert [k for k, _ in got] == [k for k, _ in expected]
+    assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
+    query = {"positive": w[1:3], "negative": [w[3]], "topn": 3}
+    assert [k for k, _ in mine.most_similar(**query)] == [
+        k for k, _ in theirs.most_similar(**query)
+    ]
+    for method, args in [
+        ("similarity", (w[0], w[1])),
+        ("distance", (w[0], w[2])),
+        ("n_similarity", (w[:2], w[2:4])),
+        ("relative_cosine_similarity", (w[0], w[1])),
+    ]:
+        assert getattr(mine, method)(*args) == pytest.approx(
+            getattr(theirs, method)(*args), abs=1e-6
+        )
+    for method, args in [
+        ("doesnt_match", (w[:4],)),
+        ("rank", (w[0], w[3])),
+        ("closer_than", (w[0], w[3])),
+        ("most_similar_to_given", (w[0], w[1:5])),
+        ("get_vecattr", (w[0], "count")),
+    ]:
+        assert getattr(mine, method)(*args) == getattr(theirs, method)(*args), method
