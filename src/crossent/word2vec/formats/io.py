@@ -2,25 +2,32 @@
 
 Binary format: header ``"V D\\n"``, then per word ``word + " "`` followed by ``D``
 little-endian float32 (and, from word2vec.c, ``"\\n"``). Text format: the same header,
-then ``word f1 … fD`` per line. Writes are atomic (:func:`.files.atomic_write`).
+then ``word f1 … fD`` per line, each value written as the shortest decimal that reads back
+as the same float32 (gensim's ``str(np.float32)``), so text files round-trip exactly; GloVe's
+text files have no header (``no_header=True``). Writes are atomic (:func:`.files.atomic_write`).
 
 Reading proves the file before trusting it: only regular files; the header against the
 records (count, dimension, nothing missing, nothing after the last record); tokens of any
-length; finite values (a NaN or inf is reported with its word). The format is decided by
-the first record, not by a fixed-size sniff: text when it is one line of a word and
-numbers, binary otherwise (``binary=`` forces it). Memory is the vectors themselves: a
-plain file is memory-mapped, and rows are allocated no faster than the file can fill them.
+length; finite values (a NaN or inf is reported with its word); words decoded with the
+given ``encoding`` (ASCII-compatible) and ``unicode_errors`` (``"strict"``: a word that does
+not decode is an error, also a ``UnicodeDecodeError``, as in gensim). A file that ends
+before the records its header announces raises :class:`TruncatedVectorFileError`, both a
+``ValueError`` and gensim's ``EOFError``. The format is decided by the first record, not by
+a fixed-size sniff: text when it is one line of a word and numbers, binary otherwise
+(``binary=`` forces it). Memory is the vectors themselves: a plain file is memory-mapped,
+and rows are allocated no faster than the file can fill them.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import mmap
 import os
 import zlib
-from collections.abc import Iterator
-from typing import IO
+from collections.abc import Callable, Iterator, Sequence
+from typing import IO, Any
 
 import numpy as np
 
@@ -31,42 +38,161 @@ class VectorFileError(ValueError):
     """A vector file or checkpoint that cannot be parsed; the message says where."""
 
 
+class TruncatedVectorFileError(VectorFileError, EOFError):
+    """A vector file that ends before the records its header announces (gensim raises
+    ``EOFError`` there: this is both)."""
+
+
+class VectorFileDecodeError(VectorFileError, UnicodeDecodeError):
+    """A word that is not valid text in the file's encoding with ``unicode_errors="strict"``
+    (gensim raises ``UnicodeDecodeError`` there: this is both)."""
+
+    def __init__(self, message: str, cause: UnicodeDecodeError) -> None:
+        UnicodeDecodeError.__init__(
+            self, cause.encoding, cause.object, cause.start, cause.end, cause.reason
+        )
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+Decoder = Callable[[bytes, str], str]
+"""``decode(raw word, where)``: the word as text, or :class:`VectorFileDecodeError`."""
+
+
+def decoder(encoding: str = "utf-8", unicode_errors: str = "strict") -> Decoder:
+    """The word decoder for ``encoding`` (an ASCII-compatible codec: the format's spaces,
+    digits and newlines are ASCII) and ``unicode_errors`` (``"strict"``, ``"replace"``,
+    ``"ignore"`` or any registered error handler)."""
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ValueError(f"encoding: expected a known text encoding, got {encoding!r}") from None
+    if "a 1.5e-3\n".encode(encoding) != b"a 1.5e-3\n":
+        raise ValueError(f"encoding: expected an ASCII-compatible encoding, got {encoding!r}")
+    try:
+        codecs.lookup_error(unicode_errors)
+    except (LookupError, TypeError):
+        raise ValueError(
+            "unicode_errors: expected 'strict', 'replace', 'ignore' or another error handler, "
+            f"got {unicode_errors!r}"
+        ) from None
+
+    def decode(raw: bytes, where: str) -> str:
+        try:
+            return raw.decode(encoding, unicode_errors)
+        except UnicodeDecodeError as exc:
+            raise VectorFileDecodeError(
+                f"{where}: word {raw[:40]!r} is not valid {encoding} ({exc.reason} at byte "
+                f"{exc.start} of the word); unicode_errors='replace' or 'ignore' reads it anyway",
+                exc,
+            ) from None
+
+    return decode
+
+
 def save_word2vec(
-    path: str | os.PathLike[str], words: list[str], vectors: np.ndarray, *, binary: bool = True
+    path: str | os.PathLike[str],
+    words: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    binary: bool = True,
+    total_vec: int | None = None,
+    write_header: bool = True,
 ) -> None:
     """Write ``vectors [V, D]`` for ``words`` in word2vec binary (default) or text format,
     gzip-compressed when ``path`` ends in ``.gz``; words must be tokens (non-empty, no
-    whitespace) and values finite, so that the file reads back."""
+    whitespace) and values finite, so that the file reads back. ``total_vec`` (gensim's)
+    is the count written in the header, ``V`` unless given (at least ``V``: rows appended
+    later); ``write_header=False`` writes none (GloVe's text layout)."""
     vectors = np.ascontiguousarray(vectors, dtype="<f4")
     if vectors.ndim != 2 or vectors.shape[0] != len(words) or vectors.shape[1] < 1:
         raise ValueError(f"vectors: expected shape [{len(words)}, D >= 1], got {vectors.shape}")
+    if total_vec is None:
+        total_vec = len(words)
+    if not isinstance(total_vec, (int, np.integer)) or total_vec < len(words):
+        raise ValueError(f"total_vec: expected an int >= {len(words)}, got {total_vec!r}")
     bad = next((w for w in words if not isinstance(w, str) or w.split() != [w]), None)
     if bad is not None:
         raise ValueError(f"words: expected tokens without whitespace, got {bad!r}")
     if not np.isfinite(vectors).all():
         row = int(np.flatnonzero(~np.isfinite(vectors).all(axis=1))[0])
         raise ValueError(f"vectors: word {words[row]!r} has a non-finite value")
-    with atomic_write(path) as f, contextlib.ExitStack() as stack:  # gzip closes first
-        gz = os.fspath(path).endswith(".gz")
-        out: IO[bytes] = f
-        if gz:
-            out = stack.enter_context(gzip.GzipFile(fileobj=f, mode="wb"))  # type: ignore[arg-type]
-        out.write(f"{vectors.shape[0]} {vectors.shape[1]}\n".encode())
+    with _output(path) as out:
+        if write_header:
+            out.write(f"{int(total_vec)} {vectors.shape[1]}\n".encode())
         for word, vec in zip(words, vectors, strict=True):
             if binary:
                 out.write(word.encode() + b" " + vec.tobytes() + b"\n")
-            else:
-                out.write((word + " " + " ".join(f"{x:.6g}" for x in vec) + "\n").encode())
+            else:  # str(np.float32): the shortest decimal that reads back as the same float32
+                out.write((word + " " + " ".join(str(x) for x in vec) + "\n").encode())
+
+
+@contextlib.contextmanager
+def _output(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """``path`` written atomically, through gzip when it ends in ``.gz``."""
+    with atomic_write(path) as f, contextlib.ExitStack() as stack:  # gzip closes first
+        out: IO[bytes] = f
+        if os.fspath(path).endswith(".gz"):
+            out = stack.enter_context(gzip.GzipFile(fileobj=f, mode="wb"))  # type: ignore[arg-type]
+        yield out
+
+
+def save_word_counts(path: str | os.PathLike[str], words: Sequence[str], counts: Any) -> None:
+    """word2vec.c's vocabulary file (gensim's ``fvocab``): a ``word count`` line per word."""
+    with _output(path) as out:
+        out.write("".join(f"{w} {int(c)}\n" for w, c in zip(words, counts, strict=True)).encode())
+
+
+def read_word_counts(path: str | os.PathLike[str], decode: Decoder) -> dict[str, int]:
+    """The ``word count`` lines of a vocabulary file (gensim's ``fvocab``), validated:
+    two fields, a non-negative integer count, no word twice."""
+    name = os.fspath(path)
+    counts: dict[str, int] = {}
+    with open_input(path, "fvocab", "vocabulary file", VectorFileError) as f:
+        for number, raw in enumerate(f, start=1):
+            fields = raw.split()
+            if not fields:
+                continue
+            if len(fields) != 2 or not fields[1].isdigit():
+                raise VectorFileError(
+                    f"fvocab: {name}: line {number}: expected 'word count' with a non-negative "
+                    f"integer count, got {raw[:80]!r}"
+                )
+            word = decode(fields[0], f"fvocab: {name}: line {number}")
+            if word in counts:
+                raise VectorFileError(f"fvocab: {name}: line {number}: {word!r} repeated")
+            counts[word] = int(fields[1])
+    return counts
 
 
 def load_word2vec(
-    path: str | os.PathLike[str], *, binary: bool | None = None, limit: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    binary: bool | None = None,
+    limit: int | None = None,
+    encoding: str = "utf-8",
+    unicode_errors: str = "replace",
+    no_header: bool = False,
+    datatype: Any = np.float32,
 ) -> tuple[list[str], np.ndarray]:
     """Read a word2vec binary or text file, plain or ``.gz`` (``binary=None``: decided
-    from the first record); only its first ``limit`` vectors if given (gensim's ``limit``).
-    Returns the words and their vectors ``float32 [V, D]``."""
+    from the first record); only its first ``limit`` vectors if given (gensim's ``limit``);
+    ``no_header``: a text file without the ``V D`` line (GloVe's). Words are decoded with
+    ``encoding`` and ``unicode_errors`` (here ``"replace"`` by default: word2vec.c cuts
+    long words inside a character). Returns the words and their vectors ``[V, D]`` of
+    ``datatype`` (float32 by default; values beyond its range are refused)."""
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
         raise ValueError(f"limit: expected a non-negative int or None, got {limit!r}")
+    if no_header and binary:
+        raise NotImplementedError("no_header: only text files come without a header, binary=True")
+    dtype = np.dtype(datatype)
+    if dtype.kind != "f":
+        raise ValueError(
+            f"datatype: expected a floating-point type such as np.float32, got {dtype}"
+        )
+    decode = decoder(encoding, unicode_errors)
     name = os.fspath(path)
     with open_input(path, "vectors") as raw:
         if name.endswith(".gz"):
@@ -76,7 +202,7 @@ def load_word2vec(
         else:
             data = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
         try:
-            return _parse(data, name, binary, limit)
+            return _parse(data, name, binary, limit, decode, no_header, dtype)
         finally:
             if isinstance(data, mmap.mmap):
                 data.close()
@@ -91,21 +217,33 @@ def _gunzip(raw: IO[bytes], name: str) -> bytes:
 
 
 def _parse(
-    data: bytes | mmap.mmap, name: str, binary: bool | None, limit: int | None = None
+    data: bytes | mmap.mmap,
+    name: str,
+    binary: bool | None,
+    limit: int | None,
+    decode: Decoder,
+    no_header: bool,
+    dtype: np.dtype[Any],
 ) -> tuple[list[str], np.ndarray]:
-    count, dim, start = _header(data, name)
+    count, dim, start = _headerless(data, name) if no_header else _header(data, name)
     whole = limit is None or limit >= count  # else: the first ``limit`` records, rest unread
     count = count if whole or limit is None else limit
     first_end = data.find(b"\n", start)
     first = data[start : first_end if first_end >= 0 else len(data)]
     if binary is None:  # text if the first record is a word and numbers (any count: the
-        binary = count > 0 and not _is_text_record(first, None)  # text reader says if wrong)
+        binary = count > 0 and not _is_text_record(first)  # text reader says if wrong)
     record = 4 * dim + 2 if binary else 2 * dim + 1  # the fewest bytes a record can take
     rows = min(count, (len(data) - start) // record)  # never more than the file can fill
-    vectors = np.empty((rows, dim), dtype=np.float32)
-    reader = _read_binary if binary else _read_text
-    words = reader(data, start, count, vectors, name, whole)
-    return words, vectors
+    vectors = np.empty((rows, dim), dtype=np.float32 if binary else dtype)
+    if binary:
+        words = _read_binary(data, start, count, vectors, name, whole, decode)
+        with np.errstate(over="ignore"):  # float16: checked below
+            cast = vectors.astype(dtype, copy=False)
+        for i in np.flatnonzero(~np.isfinite(cast).all(axis=1))[:1]:  # float16: may overflow
+            check_finite(vectors[i], words[i], f"{name}: word {i + 1}", dtype)
+        return words, cast
+    first_line = 1 if no_header else 2
+    return _read_text(data, start, count, vectors, name, whole, decode, first_line), vectors
 
 
 def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
@@ -115,6 +253,13 @@ def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
         count, dim = (int(x) for x in line.split())
     except ValueError:
         hint = " (a crossent checkpoint? it holds vectors too)" if line[:2] == b"PK" else ""
+        if line[:1] == b"\x80":  # pickle protocol 2+: gensim's KeyedVectors.save
+            hint = (
+                " (a Python pickle, as gensim's save() writes: never unpickled here, it can run"
+                " code; convert it with gensim: KeyedVectors.load(path)"
+                ".save_word2vec_format('vectors.bin', binary=True))"
+            )
+        hint = hint or (" (a file without header? no_header=True reads it)" if b" " in line else "")
         raise VectorFileError(
             f"{name}: line 1: expected a header 'V D', got {line.rstrip()[:60]!r}{hint}"
         ) from None
@@ -123,45 +268,66 @@ def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
     return count, dim, end + 1
 
 
-def _is_text_record(line: bytes, dim: int | None) -> bool:
-    """Whether ``line`` is a word followed by ``dim`` (None: one or more) numbers, as in
-    the text format. A binary record never is: its float bytes are not all digits."""
+def _headerless(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
+    """``(records, dimension, 0)`` of a text file without header: its non-blank lines,
+    and the numbers on the first."""
+    count, dim = 0, 0
+    for _, line in _lines(data, 0, first=1):
+        if line.strip():
+            count += 1
+            dim = dim or len(line.rstrip().split(b" ")) - 1
+    if dim < 1:
+        raise VectorFileError(f"{name}: no_header: expected lines 'word f1 … fD', found none")
+    return count, dim, 0
+
+
+def _is_text_record(line: bytes) -> bool:
+    """Whether ``line`` is a word followed by one or more numbers, as in the text format.
+    A binary record never is: its float bytes are not all digits."""
     fields = line.rstrip().split(b" ")
-    if len(fields) < 2 or (dim is not None and len(fields) != dim + 1):
+    if len(fields) < 2:
         return False
     try:
-        fields[0].decode("utf-8")
         [float(x) for x in fields[1:]]
-    except ValueError:  # UnicodeDecodeError is a ValueError
+    except ValueError:
         return False
     return True
 
 
 def _read_binary(
-    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str, whole: bool
+    data: bytes | mmap.mmap,
+    pos: int,
+    count: int,
+    vectors: np.ndarray,
+    name: str,
+    whole: bool,
+    decode: Decoder,
 ) -> list[str]:
     words: list[str] = []
     width, size = 4 * vectors.shape[1], len(data)
+    starts = np.empty(len(vectors), dtype=np.int64)  # of each vector: named if not finite
     for i in range(count):
         while pos < size and data[pos : pos + 1] in (b"\n", b"\r"):
             pos += 1
         space = data.find(b" ", pos)
         if space <= pos:
-            raise VectorFileError(
+            error = TruncatedVectorFileError if space < 0 else VectorFileError
+            raise error(
                 f"{name}: byte {pos}: word {i + 1} of {count}: no word "
                 "followed by a space (truncated or corrupted file)"
             )
         if space + 1 + width > size:
-            raise VectorFileError(
+            raise TruncatedVectorFileError(
                 f"{name}: byte {space + 1}: word {i + 1} of {count}: "
                 f"expected {width} bytes of vector, file ends "
                 f"{size - space - 1} bytes later (truncated file)"
             )
-        word = bytes(data[pos:space]).decode("utf-8", errors="replace")
+        word = decode(bytes(data[pos:space]), f"{name}: byte {pos}")
         vectors[i] = np.frombuffer(data[space + 1 : space + 1 + width], dtype="<f4")
-        _check_finite(vectors[i], word, f"{name}: byte {space + 1}")
         words.append(word)
-        pos = space + 1 + width
+        starts[i], pos = space + 1, space + 1 + width
+    for i in np.flatnonzero(~np.isfinite(vectors).all(axis=1))[:1]:  # float32: in range
+        check_finite(vectors[i], words[i], f"{name}: byte {starts[i]}")
     if whole and data[pos:].strip():
         raise VectorFileError(
             f"{name}: byte {pos}: the header announces {count} vectors, more data follows"
@@ -170,12 +336,19 @@ def _read_binary(
 
 
 def _read_text(
-    data: bytes | mmap.mmap, pos: int, count: int, vectors: np.ndarray, name: str, whole: bool
+    data: bytes | mmap.mmap,
+    pos: int,
+    count: int,
+    vectors: np.ndarray,
+    name: str,
+    whole: bool,
+    decode: Decoder,
+    first_line: int,
 ) -> list[str]:
     words: list[str] = []
     dim = vectors.shape[1]
-    line_no = 1
-    for line_no, line in _lines(data, pos, first=2):
+    line_no = first_line - 1
+    for line_no, line in _lines(data, pos, first=first_line):
         if len(words) == count:
             if not whole:
                 break
@@ -192,17 +365,17 @@ def _read_text(
             if len(fields) != dim + 1:
                 raise ValueError
             row = np.array([float(x) for x in fields[1:]])  # float64: range checked below
-            word = fields[0].decode("utf-8", errors="replace")
         except ValueError:
             raise VectorFileError(
                 f"{name}: line {line_no}: expected a word and {dim} numbers, "
                 f"got {bytes(line[:80]).decode('utf-8', errors='replace')!r}"
             ) from None
-        _check_finite(row, word, f"{name}: line {line_no}")
+        word = decode(fields[0], f"{name}: line {line_no}")
+        check_finite(row, word, f"{name}: line {line_no}", vectors.dtype)
         vectors[len(words)] = row
         words.append(word)
     if len(words) < count:
-        raise VectorFileError(
+        raise TruncatedVectorFileError(
             f"{name}: line {line_no + 1}: expected {count} vectors, "
             f"the file ends after {len(words)} (truncated file)"
         )
@@ -219,13 +392,11 @@ def _lines(data: bytes | mmap.mmap, pos: int, first: int) -> Iterator[tuple[int,
         pos, line_no = end + 1, line_no + 1
 
 
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-def _check_finite(row: np.ndarray, word: str, where: str) -> None:
-    """Every value finite and within float32's range (the vectors' dtype)."""
-    ok = np.isfinite(row) & (np.abs(row) <= _FLOAT32_MAX)
+def check_finite(row: np.ndarray, word: str, where: str, dtype: Any = np.float32) -> None:
+    """Every value finite and within the range of ``dtype`` (the vectors' dtype)."""
+    ok = np.isfinite(row) & (np.abs(row) <= float(np.finfo(dtype).max))
     if not ok.all():
         bad = row[~ok][0]
-        what = "non-finite value" if not np.isfinite(bad) else "value beyond float32's range"
+        kind = np.dtype(dtype)
+        what = "non-finite value" if not np.isfinite(bad) else f"value beyond {kind}'s range"
         raise VectorFileError(f"{where}: word {word[:40]!r}: {what} {bad} in its vector")

@@ -88,7 +88,9 @@ class SkipGram:
         return cls(config, vocab, syn0, syn1, syn1neg=syn1neg)
 
     def keyed_vectors(self) -> KeyedVectors:
-        return KeyedVectors(self.vocab.words, self.syn0, dict(self.vocab.index))
+        return KeyedVectors(
+            self.vocab.words, self.syn0, dict(self.vocab.index), counts=self.vocab.counts
+        )
 
     def save(self, path: str | os.PathLike[str], *, replace: bool = True) -> None:
         """Write a checkpoint atomically (``replace=False``: never over an existing file)."""

@@ -175,11 +175,18 @@ def evaluate_word_analogies(
     restrict_vocab: int = 300_000,
     case_insensitive: bool = True,
     dummy4unknown: bool = False,
+    similarity_function: str = "most_similar",
 ) -> tuple[float, list[AnalogySection]]:
     """gensim's ``(accuracy, sections)``, each section a dict with ``section``, ``correct``
     and ``incorrect`` question lists, the last one ``"Total accuracy"``. With
     ``dummy4unknown`` a question with an unknown word counts as wrong instead of skipped.
+    ``similarity_function``: ``"most_similar"`` (3CosAdd) or ``"most_similar_cosmul"``
+    (3CosMul; gensim 4.4 accepts the name but answers with 3CosAdd regardless).
     Also :meth:`KeyedVectors.evaluate_word_analogies`."""
+    if similarity_function not in _SCORERS:
+        raise ValueError(
+            f"similarity_function: expected one of {sorted(_SCORERS)}, got {similarity_function!r}"
+        )
     norm = str.upper if case_insensitive else str
     sections: list[AnalogySection] = []
     read: list[tuple[int, Question]] = []  # (section, question), in file order
@@ -192,7 +199,8 @@ def evaluate_word_analogies(
             )
         elif len(words := [norm(w) for w in line.split()]) == 4:  # others skipped, as gensim
             read.append((len(sections) - 1, (words[0], words[1], words[2], words[3])))
-    _grade(kv, sections, read, restrict_vocab, case_insensitive, dummy4unknown)
+    _grade(kv, sections, read, restrict_vocab, case_insensitive, dummy4unknown,
+           similarity_function)  # fmt: skip
     total = AnalogySection(
         section="Total accuracy",
         correct=[q for s in sections for q in s["correct"]],
@@ -251,6 +259,7 @@ def _grade(
     restrict_vocab: int,
     case_insensitive: bool,
     dummy4unknown: bool,
+    similarity_function: str = "most_similar",
 ) -> None:
     """File each question of ``read`` (section index, normalised words) as right or wrong
     in its section; unknown ones as wrong with ``dummy4unknown``, else nowhere."""
@@ -258,7 +267,7 @@ def _grade(
     lookup = _case_lookup(kv, restrict_vocab, case_insensitive)
     known = [all(w in lookup for w in q) for _, q in read]
     abc = [[lookup[w] for w in q[:3]] for (_, q), k in zip(read, known, strict=True) if k]
-    guesses = iter(_predict(kv, abc, restrict_vocab, norm))
+    guesses = iter(_predict(kv, abc, restrict_vocab, norm, _SCORERS[similarity_function]))
     for (s, question), k in zip(read, known, strict=True):
         if k:
             sections[s]["correct" if next(guesses) == question[3] else "incorrect"].append(question)
@@ -278,18 +287,40 @@ def _text(path: str | os.PathLike[str], what: str, encoding: str) -> str:
         ) from None
 
 
+def _cos_add(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """3CosAdd scores ``[B, limit]``: :math:`\\cos(w, \\hat b - \\hat a + \\hat c)` up to a
+    positive factor per question (the ranking gensim's ``most_similar`` makes)."""
+    scores: np.ndarray = (unit[b] - unit[a] + unit[c]) @ unit.T
+    return scores
+
+
+def _cos_mul(unit: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """3CosMul scores ``[B, limit]`` (Levy & Goldberg 2014), gensim's
+    ``most_similar_cosmul``: :math:`s_b s_c / (s_a + 10^{-6})`, :math:`s = (1 + \\cos) / 2`."""
+    shifted = [(1 + unit[x] @ unit.T) / 2 for x in (a, b, c)]
+    scores: np.ndarray = shifted[1] * shifted[2] / (shifted[0] + 1e-6)
+    return scores
+
+
+_SCORERS = {"most_similar": _cos_add, "most_similar_cosmul": _cos_mul}
+
+
 def _predict(
-    kv: VectorTable, abc: list[list[int]], restrict_vocab: int, norm: Callable[[str], str]
+    kv: VectorTable,
+    abc: list[list[int]],
+    restrict_vocab: int,
+    norm: Callable[[str], str],
+    scorer: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] = _cos_add,
 ) -> list[str]:
-    """gensim's answer to each ``a : b :: c : ?``: of the 5 rows nearest to
-    ``b̂ − â + ĉ`` (rows a, b, c excluded), the first whose (normalised) word is none of
-    the question's three, else the fifth."""
+    """gensim's answer to each ``a : b :: c : ?``: of the 5 rows scored best by ``scorer``
+    (rows a, b, c excluded), the first whose (normalised) word is none of the question's
+    three, else the fifth."""
     unit = kv.get_normed_vectors()[:restrict_vocab]
     rows = np.asarray(abc, dtype=np.int64).reshape(-1, 3)
     out: list[str] = []
     for s in range(0, len(rows), 1024):  # one matrix multiply per 1024 questions
         a, b, c = rows[s : s + 1024].T
-        scores = (unit[b] - unit[a] + unit[c]) @ unit.T  # [B, limit]
+        scores = scorer(unit, a, b, c)  # [B, limit]
         r = np.arange(len(a))
         for excluded in (a, b, c):
             scores[r, excluded] = -np.inf

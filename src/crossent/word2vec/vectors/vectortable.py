@@ -1,18 +1,24 @@
-"""The storage under :class:`~crossent.word2vec.KeyedVectors`: rows, keys, norms, means.
+"""The storage under :class:`~crossent.word2vec.KeyedVectors`: rows, keys, per-key attributes,
+norms.
 
 gensim 4's names and conventions: ``index_to_key`` / ``key_to_index``, integer keys address
-rows, ``get_vector(key, norm=True)`` is the unit vector, ``norms`` is filled on demand.
-Cosine :math:`\\cos(x, y) = x^\\top y / (\\lVert x\\rVert\\,\\lVert y\\rVert)`, 0 for a zero vector.
+rows, ``get_vector(key, norm=True)`` is the unit vector, ``norms`` is filled on demand,
+per-key attributes (word counts) through ``get_vecattr`` / ``set_vecattr``. Two
+constructors: ours, ``VectorTable(words, vectors)``, and gensim's empty table,
+``VectorTable(vector_size, count=0, dtype=np.float32)``, filled with ``add_vector(s)``
+(``count`` reserves room: appending one key at a time costs amortised :math:`O(D)`).
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import TypeAlias
+import numbers
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TypeAlias, overload
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 Key: TypeAlias = str | int | np.integer
 """A word, or (gensim's convention) an integer row index."""
@@ -27,45 +33,135 @@ class UnknownWordError(KeyError):
         return str(self.args[0])
 
 
-@dataclass
-class VectorTable:
-    """``vectors [V, D]`` (float32) for ``words``, most frequent first.
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
-    ``index_to_key`` / ``key_to_index`` are gensim's names for ``words`` / ``index``;
-    ``norms [V]`` is filled on demand (:meth:`fill_norms`) and reset by :meth:`add_vectors`.
+
+class VectorTable:
+    """``vectors [V, D]`` for the keys ``index_to_key`` (``key_to_index`` the reverse map),
+    most frequent first; ``expandos`` holds per-key attribute arrays ``[V]`` (gensim's
+    name), ``norms [V]`` is filled on demand (:meth:`fill_norms`) and reset by changes.
+
+    ``VectorTable(words, vectors, index=None, counts=None)``: the table of ``vectors``
+    (float32) for ``words``, with word ``counts`` (the ``"count"`` attribute) if given.
+    ``VectorTable(vector_size, count=0, dtype=np.float32, mapfile_path=None)``: gensim's
+    empty table of dimension ``vector_size``, with room reserved for ``count`` keys.
     """
 
-    words: list[str]
+    index_to_key: list[str]
+    key_to_index: dict[str, int]
     vectors: np.ndarray
-    index: dict[str, int] = field(default_factory=dict)
-    norms: np.ndarray | None = field(default=None, repr=False, compare=False)
+    norms: np.ndarray | None
+    expandos: dict[str, np.ndarray]
+    mapfile_path: str | None
 
-    def __post_init__(self) -> None:
-        self.vectors = np.asarray(self.vectors, dtype=np.float32)
-        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.words):
+    @overload
+    def __init__(
+        self,
+        words: Sequence[str],
+        vectors: ArrayLike,
+        index: Mapping[str, int] | None = None,
+        *,
+        counts: ArrayLike | None = None,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self,
+        vector_size: int,
+        count: int = 0,
+        dtype: DTypeLike = np.float32,
+        mapfile_path: str | None = None,
+    ) -> None: ...
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.norms, self.expandos, self.mapfile_path = None, {}, None
+        self._buffer: np.ndarray | None = None  # room for rows appended later
+        if (args and _is_int(args[0])) or "vector_size" in kwargs:
+            self._init_empty(*args, **kwargs)
+        else:
+            self._init_table(*args, **kwargs)
+
+    def _init_empty(
+        self,
+        vector_size: int,
+        count: int = 0,
+        dtype: DTypeLike = np.float32,
+        mapfile_path: str | None = None,
+    ) -> None:
+        if not _is_int(vector_size) or vector_size < 1:
+            raise ValueError(f"vector_size: expected a positive int, got {vector_size!r}")
+        if not _is_int(count) or count < 0:
+            raise ValueError(f"count: expected a non-negative int, got {count!r}")
+        kind = np.dtype(dtype)
+        if kind.kind != "f":
+            raise ValueError(f"dtype: expected a floating-point type, got {kind}")
+        self.index_to_key, self.key_to_index = [], {}
+        self._buffer = np.zeros((int(count), int(vector_size)), dtype=kind)
+        self.vectors = self._buffer[:0]
+        self.mapfile_path = mapfile_path
+
+    def _init_table(
+        self,
+        words: Sequence[str],
+        vectors: ArrayLike,
+        index: Mapping[str, int] | None = None,
+        *,
+        counts: ArrayLike | None = None,
+    ) -> None:
+        self.index_to_key = list(words)
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.index_to_key):
             raise ValueError(
-                f"vectors: expected shape [{len(self.words)}, D] for {len(self.words)} words, "
-                f"got {self.vectors.shape}"
+                f"vectors: expected shape [{len(self.index_to_key)}, D] for "
+                f"{len(self.index_to_key)} words, got {self.vectors.shape}"
             )
-        if not self.index:
-            self.index = {w: i for i, w in enumerate(self.words)}
-        self.norms = None
+        bad = next((w for w in self.index_to_key if not isinstance(w, str)), None)
+        if bad is not None:
+            raise TypeError(f"words: expected str keys, got {bad!r} ({type(bad).__name__})")
+        given = dict(index) if index is not None else None
+        self.key_to_index = given or {w: i for i, w in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise ValueError(
+                f"words: expected distinct words, {_first_repeat(self.index_to_key)!r} "
+                "appears twice"
+            )
+        if counts is not None:
+            self._set_attr("count", np.asarray(counts, dtype=np.int64), "counts")
 
     # --- gensim's names -------------------------------------------------------------------
     @property
-    def index_to_key(self) -> list[str]:
-        return self.words
+    def words(self) -> list[str]:
+        """``index_to_key``: the keys, row by row."""
+        return self.index_to_key
+
+    @words.setter
+    def words(self, value: list[str]) -> None:
+        self.index_to_key = value
 
     @property
-    def key_to_index(self) -> dict[str, int]:
-        return self.index
+    def index(self) -> dict[str, int]:
+        """``key_to_index``: the row of each key."""
+        return self.key_to_index
+
+    @index.setter
+    def index(self, value: dict[str, int]) -> None:
+        self.key_to_index = value
 
     @property
     def vector_size(self) -> int:
         return int(self.vectors.shape[1])
 
+    @property
+    def next_index(self) -> int:
+        """The row the next added key takes (gensim's name)."""
+        return len(self.index_to_key)
+
     def __len__(self) -> int:
-        return len(self.words)
+        return len(self.index_to_key)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}<vector_size={self.vector_size}, {len(self)} keys>"
+
+    __repr__ = __str__
 
     def __contains__(self, key: object) -> bool:
         return self.has_index_for(key)
@@ -73,15 +169,15 @@ class VectorTable:
     def has_index_for(self, key: object) -> bool:
         """Whether ``key`` is a word of the vocabulary (or, as gensim, a valid row index)."""
         if isinstance(key, str):
-            return key in self.index
-        return isinstance(key, (int, np.integer)) and 0 <= int(key) < len(self)
+            return key in self.key_to_index
+        return _is_int(key) and 0 <= int(key) < len(self)  # type: ignore[call-overload]
 
     def get_index(self, key: Key, default: int | None = None) -> int:
         """The row of ``key`` (a word, or an int row index); ``default`` if given, else
         :class:`UnknownWordError`."""
-        if isinstance(key, str) and key in self.index:
-            return self.index[key]
-        if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        if isinstance(key, str) and key in self.key_to_index:
+            return self.key_to_index[key]
+        if _is_int(key):
             if 0 <= int(key) < len(self):
                 return int(key)
         elif not isinstance(key, str):
@@ -93,7 +189,7 @@ class VectorTable:
     def _unknown(self, key: Key) -> UnknownWordError:
         if not isinstance(key, str):
             return UnknownWordError(f"index {key} is out of range for {len(self)} vectors")
-        close = difflib.get_close_matches(key, self.words[:50_000], n=5)
+        close = difflib.get_close_matches(key, self.index_to_key[:50_000], n=5)
         hint = f"; close matches: {', '.join(close)}" if close else ""
         return UnknownWordError(f"word {key!r} is not in the vocabulary of {len(self)} words{hint}")
 
@@ -105,7 +201,7 @@ class VectorTable:
         stacked: np.ndarray = self.vectors[rows]
         return stacked
 
-    def __setitem__(self, keys: Key | list[Key], weights: np.ndarray) -> None:
+    def __setitem__(self, keys: Key | list[Key], weights: ArrayLike) -> None:
         """Add or replace vectors (gensim: ``add_vectors(..., replace=True)``)."""
         self.add_vectors(keys, weights, replace=True)
 
@@ -116,129 +212,179 @@ class VectorTable:
         vector.setflags(write=False)
         return vector
 
+    word_vec = get_vector  # gensim's alias
+
+    # --- per-key attributes ---------------------------------------------------------------
+    def set_vecattr(self, key: Key, attr: str, val: Any) -> None:
+        """Store ``val`` as attribute ``attr`` of ``key`` (``"count"``: its corpus count).
+        An attribute's array takes the type of its first value (int → int64, str →
+        object); a later value must cast to it."""
+        i = self.get_index(key)
+        kind = np.asarray(val).dtype if not isinstance(val, str) else np.dtype(object)
+        kind = np.dtype(np.int64) if kind.kind in "iu" and kind.itemsize < 8 else kind
+        current = self.expandos.get(attr)
+        if current is None:
+            current = self.expandos[attr] = np.zeros(len(self), dtype=kind)
+        elif not np.can_cast(kind, current.dtype, casting="same_kind"):
+            raise TypeError(
+                f"val: attribute {attr!r} holds {current.dtype} values, got {val!r} ({kind})"
+            )
+        current[i] = val
+
+    def get_vecattr(self, key: Key, attr: str) -> Any:
+        """Attribute ``attr`` of ``key`` (a NumPy scalar); ``KeyError`` if none is stored."""
+        i = self.get_index(key)
+        if attr not in self.expandos:
+            stored = ", ".join(map(repr, self.expandos)) or "none"
+            raise KeyError(f"attr: no per-key attribute {attr!r} is stored (stored: {stored})")
+        return self.expandos[attr][i]
+
+    def allocate_vecattrs(
+        self, attrs: Sequence[str] | None = None, types: Sequence[DTypeLike] | None = None
+    ) -> None:
+        """gensim's: make sure the arrays of ``attrs`` (of ``types``) exist, one value per
+        key (new rows 0); without arguments, resize every stored array."""
+        for attr, kind in zip(attrs or [], types or [], strict=True):
+            if attr not in self.expandos:
+                self.expandos[attr] = np.zeros(len(self), dtype=kind)
+        for attr, values in self.expandos.items():
+            if len(values) != len(self):
+                grown = np.zeros(len(self), dtype=values.dtype)
+                grown[: min(len(values), len(self))] = values[: len(self)]
+                self.expandos[attr] = grown
+
+    def _set_attr(self, attr: str, values: np.ndarray, name: str) -> None:
+        if values.shape != (len(self),):
+            raise ValueError(f"{name}: expected {len(self)} values, got shape {values.shape}")
+        self.expandos[attr] = values
+
+    def sort_by_descending_frequency(self) -> None:
+        """Reorder the rows by decreasing ``"count"`` attribute, ties as gensim orders them
+        (the later row first); ``KeyError`` without counts."""
+        if not len(self):
+            return
+        if "count" not in self.expandos:
+            raise KeyError("sort_by_descending_frequency: no 'count' attribute is stored")
+        counts = self.expandos["count"].astype(np.int64)
+        order = np.lexsort((-np.arange(len(self)), -counts))
+        self.index_to_key = [self.index_to_key[i] for i in order]
+        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+        self.vectors = self.vectors[order]
+        self.expandos = {attr: values[order] for attr, values in self.expandos.items()}
+        self._buffer, self.norms = None, None
+
     # --- norms ----------------------------------------------------------------------------
     def fill_norms(self, force: bool = False) -> None:
-        """Compute ``norms [V]`` (float32 Euclidean lengths) if absent or ``force``."""
-        if self.norms is None or force:
+        """Compute ``norms [V]`` (Euclidean lengths) if absent, stale or ``force``."""
+        if self.norms is None or force or len(self.norms) != len(self.vectors):
             self.norms = np.linalg.norm(self.vectors, axis=1)
 
     def _divisors(self) -> np.ndarray:
         """The norms with 0 replaced by 1: a zero vector stays zero when normalised."""
         self.fill_norms()
         assert self.norms is not None
-        return np.where(self.norms == 0, np.float32(1), self.norms)
+        return np.where(self.norms == 0, np.ones((), self.norms.dtype), self.norms)
 
     def get_normed_vectors(self) -> np.ndarray:
-        """Every vector scaled to unit length: ``[V, D]``."""
+        """Every vector scaled to unit length: ``[V, D]`` (a zero vector stays zero)."""
         normed: np.ndarray = self.vectors / self._divisors()[:, None]
         return normed
 
-    @staticmethod
-    def cosine_similarities(vector_1: np.ndarray, vectors_all: np.ndarray) -> np.ndarray:
-        """:math:`\\cos(x, y_i)` of ``vector_1 [D]`` with each row of ``vectors_all [N, D]``."""
-        norms = np.linalg.norm(vectors_all, axis=1) * np.linalg.norm(vector_1)
-        sims: np.ndarray = (vectors_all @ vector_1) / np.where(norms == 0, 1, norms)
-        return sims
+    def init_sims(self, replace: bool = False) -> None:
+        """Deprecated (as in gensim 4): :meth:`fill_norms`, and with ``replace``
+        :meth:`unit_normalize_all`."""
+        warnings.warn(
+            "Call to deprecated `init_sims` (as in gensim 4: norms are computed when needed; "
+            "use fill_norms(), or unit_normalize_all() for replace=True)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        self.fill_norms()
+        if replace:
+            self.unit_normalize_all()
+
+    def unit_normalize_all(self) -> None:
+        """Scale every vector to unit length in place (a zero vector stays zero); training
+        cannot sensibly continue on such vectors."""
+        self.vectors /= self._divisors()[:, None]
+        self.norms = (np.linalg.norm(self.vectors, axis=1) > 0).astype(self.vectors.dtype)
 
     # --- adding vectors -------------------------------------------------------------------
     def add_vectors(
-        self, keys: Key | list[Key], weights: np.ndarray | list[np.ndarray], replace: bool = False
+        self,
+        keys: Key | Sequence[Key],
+        weights: ArrayLike,
+        extras: Mapping[str, ArrayLike] | None = None,
+        replace: bool = False,
     ) -> None:
-        """Append new keys with their vectors ``weights [k, D]``; existing keys keep their
-        vectors unless ``replace``."""
+        """Append new keys with their vectors ``weights [k, D]`` (or one key and ``[D]``);
+        existing keys keep their vectors (and ``extras``, per-key attributes ``[k]``) unless
+        ``replace``. New keys must be str (ints address existing rows)."""
         key_list = [keys] if isinstance(keys, (str, int, np.integer)) else list(keys)
-        rows = np.asarray(weights, dtype=np.float32).reshape(len(key_list), -1)
+        rows = np.asarray(weights).reshape(len(key_list), -1)
         if rows.shape[1] != self.vector_size:
             raise ValueError(
                 f"weights: expected {len(key_list)} vectors of size {self.vector_size}, "
                 f"got shape {np.shape(weights)}"
             )
-        new = [k for k in key_list if not self.has_index_for(k)]
-        if any(not isinstance(k, str) for k in new):
-            raise TypeError("keys: new keys must be str (ints address existing rows)")
+        if len(set(key_list)) != len(key_list):
+            raise ValueError(f"keys: expected distinct keys, got {key_list[:10]!r}")
         fresh = np.asarray([not self.has_index_for(k) for k in key_list], dtype=bool)
+        new = [k for k, f in zip(key_list, fresh, strict=True) if f]
+        bad = next((k for k in new if not isinstance(k, str)), None)
+        if bad is not None:
+            raise TypeError(f"keys: new keys must be str (ints address existing rows), got {bad!r}")
+        old = [self.get_index(k) for k, f in zip(key_list, fresh, strict=True) if not f]
         for k in new:
-            self.index[str(k)] = len(self.words)
-            self.words.append(str(k))
-        self.vectors = np.concatenate([self.vectors, rows[fresh]])
-        if replace and not fresh.all():
-            old = [self.get_index(k) for k, f in zip(key_list, fresh, strict=True) if not f]
+            self.key_to_index[str(k)] = len(self.index_to_key)
+            self.index_to_key.append(str(k))
+        self._append_rows(rows[fresh])
+        self.allocate_vecattrs()
+        for attr, values in (extras or {}).items():
+            column = np.asarray(values)
+            self.allocate_vecattrs([attr], [column.dtype])
+            self.expandos[attr][len(self) - int(fresh.sum()) :] = column[fresh]
+            if replace:
+                self.expandos[attr][old] = column[~fresh]
+        if replace and old:
             self.vectors[old] = rows[~fresh]
         self.norms = None
 
-    def add_vector(self, key: str, vector: np.ndarray) -> int:
+    def add_vector(self, key: str, vector: ArrayLike) -> int:
         """Add one vector; returns its row (gensim keeps an existing key's vector)."""
-        self.add_vectors([key], np.asarray(vector)[None, :])
+        self.add_vectors([key], np.asarray(vector).reshape(1, -1))
         return self.get_index(key)
 
-    # --- means and similarities -----------------------------------------------------------
-    def get_mean_vector(
-        self,
-        keys: Sequence[Term],
-        weights: Sequence[float] | np.ndarray | None = None,
-        pre_normalize: bool = True,
-        post_normalize: bool = False,
-        ignore_missing: bool = True,
-    ) -> np.ndarray:
-        """:math:`\\sum_i w_i x_i / \\sum_i |w_i|` over the keys' vectors (unit vectors if
-        ``pre_normalize``) or raw vectors given in ``keys``; ``[D]``."""
-        if len(keys) == 0:
-            raise ValueError("keys: expected at least one key or vector, got none")
-        w = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
-        if w.shape != (len(keys),):
-            raise ValueError(f"weights: expected {len(keys)} weights, got shape {w.shape}")
-        mean = np.zeros(self.vector_size, dtype=np.float32)
-        total = 0.0
-        for key, weight in zip(keys, w, strict=True):
-            if isinstance(key, np.ndarray):
-                vec = self._check_vector(key, "keys")
-            elif self.has_index_for(key):
-                vec = self.get_vector(key, norm=pre_normalize)
-            elif ignore_missing:
-                continue
-            else:
-                raise self._unknown(key)
-            mean += np.float32(weight) * vec
-            total += abs(float(weight))
-        if total > 0:
-            mean /= np.float32(total)
-        return unit_vector(mean) if post_normalize else mean
+    def _append_rows(self, rows: np.ndarray) -> None:
+        """``vectors`` grown by ``rows``, in reserved room when there is some (doubling it
+        when not), so that appending one row at a time is amortised :math:`O(D)`."""
+        n, k = len(self.vectors), len(rows)
+        buffer = self._buffer
+        if k == 0:
+            return
+        shared = buffer is not None and self.vectors.base is buffer and self._at_start(buffer)
+        if not shared or buffer is None or len(buffer) < n + k:
+            buffer = np.empty((max(n + k, 2 * n, 16), self.vector_size), self.vectors.dtype)
+            buffer[:n] = self.vectors
+            self._buffer = buffer
+        buffer[n : n + k] = rows
+        self.vectors = buffer[: n + k]
 
-    def _check_vector(self, vector: np.ndarray, name: str) -> np.ndarray:
-        if vector.shape != (self.vector_size,):
-            raise ValueError(
-                f"{name}: expected a vector of shape ({self.vector_size},), got {vector.shape}"
-            )
-        return np.asarray(vector, dtype=np.float32)
-
-    def similarity(self, w1: Key, w2: Key) -> float:
-        """Cosine similarity of two keys."""
-        return float(self.get_vector(w1, norm=True) @ self.get_vector(w2, norm=True))
-
-    def n_similarity(self, ws1: Sequence[Key], ws2: Sequence[Key]) -> float:
-        """Cosine of the mean (raw) vectors of two sets of keys (unknown keys ignored)."""
-        if not (len(ws1) and len(ws2)):
-            raise ValueError("ws1, ws2: expected two non-empty lists of keys")
-        a = self.get_mean_vector(ws1, pre_normalize=False)
-        b = self.get_mean_vector(ws2, pre_normalize=False)
-        return float(unit_vector(a) @ unit_vector(b))
-
-    def distance(self, w1: Key, w2: Key) -> float:
-        """Cosine distance :math:`1 - \\cos` of two keys."""
-        return 1.0 - self.similarity(w1, w2)
-
-    def distances(self, word_or_vector: Term, other_words: Sequence[Key] = ()) -> np.ndarray:
-        """Cosine distances ``[N]`` from a key or vector to ``other_words`` (all if empty)."""
-        if isinstance(word_or_vector, np.ndarray):
-            source = self._check_vector(word_or_vector, "word_or_vector")
-        else:
-            source = self.get_vector(word_or_vector)
-        others = self.vectors[[self.get_index(k) for k in other_words]] if other_words else None
-        sims = self.cosine_similarities(source, self.vectors if others is None else others)
-        return 1 - sims
+    def _at_start(self, buffer: np.ndarray) -> bool:
+        pointer: int = self.vectors.__array_interface__["data"][0]
+        return bool(pointer == buffer.__array_interface__["data"][0])
 
 
 def unit_vector(x: np.ndarray) -> np.ndarray:
     """``x / |x|`` (``x`` itself when zero)."""
     norm = float(np.linalg.norm(x))
-    return x / np.float32(norm) if norm > 0 else x
+    return x / np.asarray(norm, dtype=x.dtype) if norm > 0 else x
+
+
+def _first_repeat(words: Iterable[str]) -> str | None:
+    seen: set[str] = set()
+    for word in words:
+        if word in seen:
+            return word
+        seen.add(word)
+    return None
