@@ -56,7 +56,7 @@ def world_size_from_environment() -> int:
 def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
     """Under torchrun (``WORLD_SIZE`` > 1): join its process group (gloo; with CUDA also
     NCCL for CUDA tensors) unless already joined; ``"cuda"`` becomes ``"cuda:LOCAL_RANK"``.
-    Returns this rank's device (anything else as given: :func:`crossent.word2vec.training.train`
+    Returns this rank's device (anything else as given: :func:`crossent.word2vec.train`
     checks it on every rank) and whether the run is distributed."""
     if world_size_from_environment() == 1:
         return device, False
@@ -182,7 +182,7 @@ def digest(*arrays: np.ndarray) -> str:
 
 
 class Parallel:
-    """What :func:`crossent.word2vec.training.train` does differently across ranks: agreed stages,
+    """What :func:`crossent.word2vec.train` does differently across ranks: agreed stages,
     this rank's slice of the output vectors, the gathering at the end."""
 
     def __init__(self) -> None:

@@ -93,7 +93,7 @@ def update_keep(
 
 def update_from_text(model: SkipGram, corpus: CorpusLike | Corpus) -> SkipGram:
     """:func:`update_vocabulary` with the word counts of ``corpus`` (paths or token lists,
-    as :func:`~crossent.word2vec.training.train`); train the result on it with
+    as :func:`~crossent.word2vec.train`); train the result on it with
     ``train(corpus, model=...)``."""
     source = as_corpus(corpus)
     source.check()
