@@ -34,6 +34,8 @@ def test_info_functions_on_jax(rng: np.random.Generator) -> None:
         np.asarray(crossent.logsumexp(jnp.asarray(x))), special.logsumexp(x, axis=-1)
     )
     assert_close_to_inputs(crossent.log_softmax(jnp.asarray(x)), special.log_softmax(x, axis=-1), x)
+    axes = crossent.logsumexp(jnp.asarray(x), axis=(0, 1), keepdims=True)
+    assert_close_to_inputs(axes, special.logsumexp(x, axis=(0, 1), keepdims=True), x)
 
 
 def test_losses_and_gradients_on_jax(rng: np.random.Generator) -> None:
