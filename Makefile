@@ -25,14 +25,14 @@ demo: $(STAMP)
 #   ATEN_CPU_CAPABILITY=avx2     (NumPy without its AVX-512 loops) where the CPU has AVX-512
 #                                (on an AVX2 CPU the main run already is this pass).
 # Subset (CPU_TESTS, about 1 to 2 minutes per pass on 2 cores): the modules whose numbers come
-# from ATen/NumPy kernels - special, losses, info, math edges, properties, nn,
-# and the fused torch loop (its oracle, native, hostile and training-loop
+# from ATen/NumPy kernels - special, losses, info, math edges, properties, nn, PyTorch's
+# OpInfo samples, and the fused torch loop (its oracle, native, hostile and training-loop
 # tests). Left out: the Triton interpreter, multi-process, torch.compile/inductor, JAX,
 # gradcheck (finite differences) and word2vec tests (slow, or their kernels are not chosen
 # by ATen's CPU dispatch); the main run above still runs them on the machine's own kernels.
 CPU_TESTS := tests/test_special.py tests/test_losses.py tests/test_info.py \
 	tests/test_math_edges.py tests/test_properties.py tests/test_nn.py \
-	tests/fused/test_linear_cross_entropy.py \
+	tests/test_torch_opinfo.py tests/fused/test_linear_cross_entropy.py \
 	tests/fused/test_native_oracle.py tests/fused/test_hostile.py \
 	tests/fused/test_training_loop.py
 CPU_PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(CPU_TESTS) \
