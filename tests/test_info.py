@@ -137,3 +137,31 @@ def test_zero_probability_has_finite_gradient() -> None:
     crossent.kl_divergence(p, q).backward()
     assert torch.isfinite(p.grad).all()
     assert torch.isfinite(q.grad).all()
+
+
+def test_numpy_results_follow_scipys_scalar_convention() -> None:
+    """One convention for every function, SciPy's: a NumPy result without dimensions is a
+    NumPy scalar (``scipy.stats.entropy``, ``special.rel_entr`` return ``np.float64``); with
+    dimensions an ndarray; torch and JAX keep their 0-d arrays."""
+    p, q = [0.2, 0.8], [0.5, 0.5]
+    assert type(stats.entropy(p)) is np.float64 and type(special.rel_entr(0.2, 0.5)) is np.float64
+    scalars = {
+        "entropy": crossent.entropy(p),
+        "cross_entropy": crossent.cross_entropy(p, q),
+        "kl_divergence": crossent.kl_divergence(p, q),
+        "js_divergence": crossent.js_divergence(p, q, base=2),
+        "information": crossent.information(0.25),
+        "logsumexp": crossent.logsumexp(np.array([1.0, 2.0])),
+        "softmax 0-d": crossent.softmax(np.array(0.3)),
+    }
+    for name, value in scalars.items():
+        assert type(value) is np.float64, (name, type(value))
+    for f in (crossent.entropy, crossent.kl_divergence, crossent.js_divergence):
+        args = (
+            (np.array([p, p]),) if f is crossent.entropy else (np.array([p, p]), np.array([q, q]))
+        )
+        assert type(f(*args)) is np.ndarray
+    p32 = np.array(p, dtype=np.float32)
+    assert type(crossent.kl_divergence(p32, p32)) is np.float32
+    assert type(crossent.kl_divergence(torch.tensor(p), torch.tensor(q))) is torch.Tensor
+    np.testing.assert_allclose(scalars["kl_divergence"], stats.entropy(p, q))

@@ -194,3 +194,19 @@ def test_bad_class_weights_are_rejected(weight: list[float], pattern: str, prob:
     y = np.full((2, 3), 1 / 3) if prob else np.array([0, 1])
     with pytest.raises(ValueError, match=pattern):
         crossent.softmax_cross_entropy(z, y, weight=np.array(weight))
+
+
+def test_train_config_accepts_numpy_integers() -> None:
+    """NumPy integers are numbers here as everywhere else; stored as Python ints (the config
+    is written to JSON in checkpoints)."""
+    from crossent.word2vec import TrainConfig
+    from crossent.word2vec.training.config import ConfigError
+
+    config = TrainConfig(dim=np.int64(20), epochs=np.uint8(3), max_vocab=np.int32(100))
+    assert (config.dim, config.epochs, config.max_vocab) == (20, 3, 100)
+    assert all(type(v) is int for v in (config.dim, config.epochs, config.max_vocab))
+    for bad in (np.bool_(True), True, 20.0, np.float64(20)):
+        with pytest.raises(ConfigError, match="dim: expected an integer, got"):
+            TrainConfig(dim=bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="dim: expected a positive integer, got 0"):
+        TrainConfig(dim=np.int64(0))
