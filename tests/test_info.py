@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import spatial, special, stats
+from tests.tolerance import assert_close_to_inputs
 
 import crossent
 
@@ -22,16 +23,17 @@ def _dists(rng: np.random.Generator, shape: tuple[int, ...], zeros: bool = True)
 def test_against_scipy(rng: np.random.Generator, base: float | None) -> None:
     p, q = _dists(rng, (6, 9)), _dists(rng, (6, 9), zeros=False)
     np.testing.assert_allclose(crossent.entropy(p, base=base), stats.entropy(p, base=base, axis=-1))
-    np.testing.assert_allclose(
-        crossent.kl_divergence(p, q, base=base), stats.entropy(p, q, base=base, axis=-1)
-    )
+    # KL and JS sum terms of both signs (they cancel): bounds in ulps of the log terms
+    logs = (np.log(p[p > 0]), np.log(q), np.log((p + q) / 2))
+    kl = stats.entropy(p, q, base=base, axis=-1)
+    assert_close_to_inputs(crossent.kl_divergence(p, q, base=base), kl, *logs)
     scale = 1.0 if base is None else np.log(base)
     np.testing.assert_allclose(
         crossent.cross_entropy(p, q, base=base),
         -np.sum(special.xlogy(p, q), axis=-1) / scale,
     )
     js = spatial.distance.jensenshannon(p, q, axis=-1, base=base) ** 2
-    np.testing.assert_allclose(crossent.js_divergence(p, q, base=base), js, rtol=1e-10)
+    assert_close_to_inputs(crossent.js_divergence(p, q, base=base), js, *logs)
     with np.errstate(divide="ignore"):
         np.testing.assert_allclose(crossent.information(p, base=base), -np.log(p) / scale)
 
@@ -41,7 +43,7 @@ def test_axis_and_torch_backend(rng: np.random.Generator) -> None:
     tp, tq = torch.tensor(p), torch.tensor(q)
     got = crossent.kl_divergence(tp, tq, axis=0)
     assert isinstance(got, torch.Tensor)
-    np.testing.assert_allclose(got.numpy(), stats.entropy(p, q, axis=0))
+    assert_close_to_inputs(got, stats.entropy(p, q, axis=0), np.log(p[p > 0]), np.log(q))
     # torch's own kl_div (input in log space) summed over the outcome axis
     ref = torch.nn.functional.kl_div(tq.log(), tp, reduction="none").sum(0)
     torch.testing.assert_close(got, ref)
@@ -135,3 +137,31 @@ def test_zero_probability_has_finite_gradient() -> None:
     crossent.kl_divergence(p, q).backward()
     assert torch.isfinite(p.grad).all()
     assert torch.isfinite(q.grad).all()
+
+
+def test_numpy_results_follow_scipys_scalar_convention() -> None:
+    """One convention for every function, SciPy's: a NumPy result without dimensions is a
+    NumPy scalar (``scipy.stats.entropy``, ``special.rel_entr`` return ``np.float64``); with
+    dimensions an ndarray; torch and JAX keep their 0-d arrays."""
+    p, q = [0.2, 0.8], [0.5, 0.5]
+    assert type(stats.entropy(p)) is np.float64 and type(special.rel_entr(0.2, 0.5)) is np.float64
+    scalars = {
+        "entropy": crossent.entropy(p),
+        "cross_entropy": crossent.cross_entropy(p, q),
+        "kl_divergence": crossent.kl_divergence(p, q),
+        "js_divergence": crossent.js_divergence(p, q, base=2),
+        "information": crossent.information(0.25),
+        "logsumexp": crossent.logsumexp(np.array([1.0, 2.0])),
+        "softmax 0-d": crossent.softmax(np.array(0.3)),
+    }
+    for name, value in scalars.items():
+        assert type(value) is np.float64, (name, type(value))
+    for f in (crossent.entropy, crossent.kl_divergence, crossent.js_divergence):
+        args = (
+            (np.array([p, p]),) if f is crossent.entropy else (np.array([p, p]), np.array([q, q]))
+        )
+        assert type(f(*args)) is np.ndarray
+    p32 = np.array(p, dtype=np.float32)
+    assert type(crossent.kl_divergence(p32, p32)) is np.float32
+    assert type(crossent.kl_divergence(torch.tensor(p), torch.tensor(q))) is torch.Tensor
+    np.testing.assert_allclose(scalars["kl_divergence"], stats.entropy(p, q))

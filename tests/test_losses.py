@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from tests.tolerance import assert_close_to_inputs
 
 import crossent
 
@@ -70,12 +71,12 @@ def test_numpy_matches_torch_and_float64_oracle() -> None:
     got = crossent.softmax_cross_entropy(z, t, label_smoothing=0.1)
     assert isinstance(got, np.ndarray | np.floating)
     ref = F.cross_entropy(logits, targets, label_smoothing=0.1)
-    np.testing.assert_allclose(got, ref.item(), rtol=1e-12)
+    assert_close_to_inputs(got, ref.item(), z)  # lse - z_y cancels: ulps of |z|
     # float64 oracle written out: -z_y + log Σ exp(z), averaged over valid rows
     valid = t != -100
     lse = np.log(np.exp(z[valid]).sum(-1))
     form1 = np.mean(lse - z[valid, t[valid]])
-    np.testing.assert_allclose(crossent.softmax_cross_entropy(z, t), form1, rtol=1e-12)
+    assert_close_to_inputs(crossent.softmax_cross_entropy(z, t), form1, z)
 
 
 def test_all_rows_ignored_gives_zero_and_zero_gradient() -> None:
@@ -158,7 +159,7 @@ def test_binary_matches_torch(reduction: str) -> None:
         x.detach().numpy(), y.numpy(), pos_weight=pw.numpy(), reduction=reduction
     )
     ref = F.binary_cross_entropy_with_logits(x.detach(), y, pos_weight=pw, reduction=reduction)
-    np.testing.assert_allclose(np_loss, ref.numpy(), rtol=1e-12)
+    assert_close_to_inputs(np_loss, ref.numpy(), x.detach(), pw)  # max(x,0) - x·y + ...
 
 
 def test_binary_empty_mean_is_zero() -> None:
@@ -235,3 +236,47 @@ def test_binary_bad_input() -> None:
         )
     with pytest.raises(ValueError, match="targets: probabilities must be <= 1, got 2.0"):
         crossent.binary_cross_entropy_with_logits(np.zeros(2), np.array([0.0, 2.0]))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("module", [False, True])
+def test_gradient_wrt_probability_target_matches_torch_at_zero_entries(
+    weighted: bool, smoothing: float, module: bool
+) -> None:
+    """d loss / d y_c = -w_c log p_c / N even where y_c = 0 (PyTorch's gradient); only a
+    zero target on a -inf logit is masked (torch: NaN there, ours: 0)."""
+    g = torch.Generator().manual_seed(7)
+    z = torch.randn(5, 4, generator=g, dtype=torch.float64) * 3
+    y = torch.softmax(torch.randn(5, 4, generator=g, dtype=torch.float64), -1)
+    y[:, 1] = 0.0
+    y[2] = torch.tensor([0.0, 0.0, 1.0, 0.0], dtype=torch.float64)
+    y = y / y.sum(-1, keepdim=True)
+    w = torch.rand(4, generator=g, dtype=torch.float64) + 0.1 if weighted else None
+    kw = {"weight": w, "label_smoothing": smoothing}
+
+    def ours(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if module:
+            return crossent.nn.CrossEntropyLoss(**kw)(a, b)
+        return crossent.softmax_cross_entropy(a, b, **kw)
+
+    z1, y1 = z.clone().requires_grad_(), y.clone().requires_grad_()
+    z2, y2 = z.clone().requires_grad_(), y.clone().requires_grad_()
+    grads = torch.autograd.grad(ours(z1, y1), (z1, y1))
+    expected = torch.autograd.grad(F.cross_entropy(z2, y2, **kw), (z2, y2))
+    assert bool((grads[1][:, 1] != 0).all())  # the zero targets' gradient is not masked
+    for a, b in zip(grads, expected, strict=True):
+        assert_close_to_inputs(a, b, z)
+    if smoothing > 0:  # smoothing puts mass on every class: a -inf logit costs inf
+        return
+    # a zero target on a -inf logit: masked (finite loss and gradients), the rest as torch
+    zi = z.clone()
+    zi[0, 1] = -torch.inf
+    z3, y3 = zi.clone().requires_grad_(), y.clone().requires_grad_()
+    gz, gy = torch.autograd.grad(ours(z3, y3), (z3, y3))
+    assert torch.isfinite(gz).all() and torch.isfinite(gy).all() and gy[0, 1] == 0
+    z4, y4 = zi.clone().requires_grad_(), y.clone().requires_grad_()
+    _, ty = torch.autograd.grad(F.cross_entropy(z4, y4, **kw), (z4, y4))
+    mask = torch.ones_like(gy, dtype=torch.bool)
+    mask[0, 1] = False
+    assert_close_to_inputs(gy[mask], ty[mask], z)

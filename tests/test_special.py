@@ -111,3 +111,82 @@ def test_rejects_integer_input() -> None:
         crossent.logsumexp(np.array([1, 2]))
     with pytest.raises(IndexError, match=r"axis: expected an axis in \[-2, 1\], got 2"):
         crossent.softmax(np.zeros((2, 2)), axis=2)
+
+
+@pytest.mark.parametrize("value", [0.3, -7.5, INF, -INF, np.nan])
+@pytest.mark.parametrize("axis", [None, 0, -1])
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_zero_dimensional_input_is_one_class(value: float, axis: int | None, backend: str) -> None:
+    """A 0-d input is one value: softmax 1, log_softmax 0, logsumexp the value (SciPy, torch)."""
+    x = np.array(value)
+    arg = torch.tensor(x) if backend == "torch" else x
+    with np.errstate(all="ignore"):
+        expected = (special.softmax(x, axis=axis), special.log_softmax(x, axis=axis))
+    got = (crossent.softmax(arg, axis=axis), crossent.log_softmax(arg, axis=axis))
+    for g, e in zip(got, expected, strict=True):
+        assert np.asarray(g).shape == ()
+        np.testing.assert_array_equal(np.asarray(g), e)
+    lse = crossent.logsumexp(arg, axis=axis)
+    assert np.asarray(lse).shape == ()
+    np.testing.assert_array_equal(np.asarray(lse), value)
+    if backend == "torch" and axis is not None:
+        t = torch.tensor(x)
+        for ours, theirs in [
+            (crossent.softmax, torch.softmax),
+            (crossent.log_softmax, torch.log_softmax),
+            (crossent.logsumexp, torch.logsumexp),
+        ]:
+            torch.testing.assert_close(ours(t, axis=axis), theirs(t, axis), equal_nan=True)
+    with pytest.raises(IndexError, match=r"axis: expected an axis in \[-1, 0\] for a 0-d input"):
+        crossent.softmax(arg, axis=1)
+
+
+def test_zero_dimensional_gradients_match_torch() -> None:
+    for ours, theirs in [
+        (crossent.softmax, torch.softmax),
+        (crossent.log_softmax, torch.log_softmax),
+        (crossent.logsumexp, torch.logsumexp),
+    ]:
+        a = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+        (ga,) = torch.autograd.grad(ours(a, axis=0) * 3.0, a)
+        (gb,) = torch.autograd.grad(theirs(b, 0) * 3.0, b)
+        torch.testing.assert_close(ga, gb, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("axis", [(0, 2), (2, 0), (1,), (0, 1, 2), (-1, 0), -2, ()])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_logsumexp_axes_and_keepdims_match_scipy_and_torch(
+    rng: np.random.Generator, axis: int | tuple[int, ...], keepdims: bool
+) -> None:
+    x = rng.normal(scale=20.0, size=(3, 4, 5))
+    x[0, 1, :] = -INF  # an all -inf line and an +inf entry: SciPy's conventions hold
+    x[2, 0, 3] = INF
+    with np.errstate(all="ignore"):
+        expected = special.logsumexp(x, axis=axis, keepdims=keepdims)
+    for arg in (x, torch.tensor(x)):
+        got = crossent.logsumexp(arg, axis=axis, keepdims=keepdims)
+        assert tuple(got.shape) == expected.shape
+        assert_close_to_inputs(got, expected, x)
+    if axis != ():  # torch's dim=() reduces everything (a deprecated spelling): not compared
+        z = torch.tensor(rng.normal(size=(3, 4, 5)), requires_grad=True)
+        ours = crossent.logsumexp(z, axis=axis, keepdims=keepdims)
+        theirs = torch.logsumexp(z, dim=axis, keepdim=keepdims)
+        torch.testing.assert_close(ours, theirs)
+        up = torch.randn_like(theirs)
+        (g1,) = torch.autograd.grad((ours * up).sum(), z)
+        (g2,) = torch.autograd.grad((theirs * up).sum(), z)
+        torch.testing.assert_close(g1, g2)
+
+
+def test_logsumexp_empty_axes_and_bad_axes() -> None:
+    x = np.zeros((2, 0, 3))
+    assert crossent.logsumexp(x, axis=(1, 2)).tolist() == [-INF, -INF]
+    assert crossent.logsumexp(x, axis=(1, 2), keepdims=True).shape == (2, 1, 1)
+    assert crossent.logsumexp(x, axis=(0, 2)).shape == (0,)
+    with pytest.raises(ValueError, match=r"axis: expected distinct axes, got \(0, -3\)"):
+        crossent.logsumexp(np.zeros((2, 2, 2)), axis=(0, -3))
+    with pytest.raises(IndexError, match=r"axis: expected an axis in \[-3, 2\], got 3"):
+        crossent.logsumexp(np.zeros((2, 2, 2)), axis=(0, 3))
+    with pytest.raises(ValueError, match=r"axis: an input with 3 dimensions needs an explicit"):
+        crossent.logsumexp(np.zeros((2, 2, 2)))

@@ -90,6 +90,15 @@ def upcast(xp: Any, x: Array) -> Array:
     return x if x.dtype == dtype else xp.astype(x, dtype)
 
 
+def numpy_scalar(x: Array) -> Array:
+    """SciPy's and NumPy's convention for a result without dimensions: a NumPy scalar
+    (``np.float64``, as ``np.sum`` and ``scipy.stats.entropy`` return), not a 0-d array.
+    Arrays of other libraries, and NumPy results with dimensions, are returned unchanged."""
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return x[()]
+    return x
+
+
 def to_bool(x: Array) -> bool:
     """A 0-d boolean array as a Python bool (a host sync on accelerators)."""
     return bool(x.item()) if hasattr(x, "item") else bool(x)

@@ -11,7 +11,10 @@ Conventions (the seed note's section 3):
   ``stats.entropy`` always does this silently; here it is asked for), without overflow
   even for entries near the largest float;
 - ``axis`` defaults to the last axis for 1-D and 2-D inputs; with more dimensions it must
-  be given (SciPy's default is axis 0, NumPy users expect -1: no guess).
+  be given (SciPy's default is axis 0, NumPy users expect -1: no guess);
+- on NumPy inputs a result without dimensions is a NumPy scalar (``np.float64``), as
+  SciPy's ``stats.entropy`` and ``special.rel_entr`` return it; other libraries keep their
+  0-d arrays.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from crossent._array import (
     is_floating,
     namespace,
     normalize_axis,
+    numpy_scalar,
     quiet,
     upcast,
 )
@@ -202,7 +206,9 @@ def _nonnegative(xp: Any, x: Array) -> Array:
 
 
 def _in_base(xp: Any, nats: Array, base: float | None) -> Array:
-    return nats if base is None else nats / math.log(base)
+    """``nats`` in ``base``; a NumPy result without dimensions as a NumPy scalar (SciPy's
+    convention: ``stats.entropy`` and ``special.rel_entr`` return ``np.float64``)."""
+    return numpy_scalar(nats if base is None else nats / math.log(base))
 
 
 def _probabilities(p: Any, name: str) -> tuple[Any, Array]:

@@ -23,6 +23,7 @@ Class targets may have any integer dtype (PyTorch accepts only int64 and uint8).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,8 +203,10 @@ def _prob_target_rows(rows: _Rows) -> tuple[Array, Array]:
     if smoothing > 0:
         y = (1 - smoothing) * y + smoothing / logp.shape[-1]
     a = y if w is None else y * w
-    # 0 · log p = 0 even where log p = -inf (PyTorch gives NaN there).
-    row = -xp.sum(a * xp.where(a == 0, xp.zeros_like(logp), logp), axis=-1)
+    # 0 · log p = 0 even where log p = -inf (PyTorch gives NaN there). Only there: elsewhere
+    # a zero target keeps its gradient -w·log p, as in PyTorch.
+    masked = (a == 0) & (logp == -math.inf)
+    row = -xp.sum(a * xp.where(masked, xp.zeros_like(logp), logp), axis=-1)
     n_rows = 1
     for d in row.shape:
         n_rows *= d

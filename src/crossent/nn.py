@@ -31,8 +31,10 @@ class LinearCrossEntropyLoss(torch.nn.Module):
     ``nn.Linear`` head (``loss(h, head.weight, y, head.bias)``) without copying it.
 
     Shapes: hidden ``[..., D]``, weight ``[V, D]``, targets ``[...]`` or ``[..., V]``.
-    Returns the loss (scalar, or ``[...]`` with ``reduction="none"``), or with
-    ``return_stats=True`` a :class:`~crossent.fused.LinearCrossEntropyOutput`.
+    Returns the loss (scalar, or ``[...]`` with ``reduction="none"``); with
+    ``return_lse=True`` the pair ``(loss, lse)`` (``lse [...]``, the per-row log-sum-exp);
+    with ``return_stats=True`` a :class:`~crossent.fused.LinearCrossEntropyOutput`, as the
+    function returns them.
 
     >>> import torch
     >>> loss = LinearCrossEntropyLoss(label_smoothing=0.1)
@@ -43,7 +45,11 @@ class LinearCrossEntropyLoss(torch.nn.Module):
     """
 
     def __init__(
-        self, *, return_stats: bool = False, **options: Unpack[LinearCrossEntropyKwargs]
+        self,
+        *,
+        return_lse: bool = False,
+        return_stats: bool = False,
+        **options: Unpack[LinearCrossEntropyKwargs],
     ) -> None:
         super().__init__()
         known = LinearCrossEntropyKwargs.__annotations__
@@ -51,12 +57,16 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         if unknown:
             raise TypeError(
                 f"LinearCrossEntropyLoss: unknown option {unknown[0]!r}; expected some of "
-                f"{sorted(known)}, or return_stats"
+                f"{sorted(known)}, or return_lse, return_stats"
             )
+        for name, flag in (("return_lse", return_lse), ("return_stats", return_stats)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name}: expected a bool, got {flag!r}")
         check_keyword_options(options)
         self.class_weight: torch.Tensor | None
         self.register_buffer("class_weight", options.pop("class_weight", None))
         self.options = options
+        self.return_lse = return_lse
         self.return_stats = return_stats
 
     def forward(
@@ -65,15 +75,18 @@ class LinearCrossEntropyLoss(torch.nn.Module):
         weight: torch.Tensor,
         targets: torch.Tensor,
         bias: torch.Tensor | None = None,
-    ) -> torch.Tensor | LinearCrossEntropyOutput:
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor] | LinearCrossEntropyOutput:
         options: LinearCrossEntropyKwargs = {**self.options, "class_weight": self.class_weight}
         if self.return_stats:
             return linear_cross_entropy(hidden, weight, targets, bias, return_stats=True, **options)
+        if self.return_lse:
+            return linear_cross_entropy(hidden, weight, targets, bias, return_lse=True, **options)
         return linear_cross_entropy(hidden, weight, targets, bias, **options)
 
     def extra_repr(self) -> str:
         shown = [f"{k}={v!r}" for k, v in self.options.items()]
-        return ", ".join([*shown, *(["return_stats=True"] if self.return_stats else [])])
+        flags = [f"{k}=True" for k in ("return_lse", "return_stats") if getattr(self, k)]
+        return ", ".join([*shown, *flags])
 
 
 def _legacy_reduction(size_average: bool | None, reduce: bool | None, reduction: str) -> str:

@@ -313,3 +313,45 @@ def test_bad_probability_targets() -> None:
         ValueError, match=r"targets: probabilities must be >= 0, got -0.5 at index \(3, 5\)"
     ):
         linear_cross_entropy(x["hidden"], x["weight"], y)
+
+
+@pytest.mark.parametrize(
+    ("bad", "pattern"),
+    [
+        (float("nan"), r"class_weight: contains NaN at \(2,\)"),
+        (float("inf"), r"class_weight: expected finite values, got inf at index \(2,\)"),
+        (-0.5, r"class_weight: class weights must be >= 0, got -0.5 at index \(2,\)"),
+    ],
+)
+@pytest.mark.parametrize("prob", [False, True])
+def test_bad_class_weights_are_refused_as_softmax_cross_entropy_does(
+    bad: float, pattern: str, prob: bool
+) -> None:
+    """A NaN, infinite or negative class weight: the same refusal as the math layer's (it
+    would make every mean NaN, or divide by a sum that can be 0), in every form."""
+    x = _inputs(prob=prob)
+    w = x["class_weight"].clone()
+    w[2] = bad
+    args = (x["hidden"], x["weight"], x["targets"])
+    with pytest.raises(ValueError, match=pattern):
+        linear_cross_entropy(*args, class_weight=w)
+    with pytest.raises(ValueError, match=pattern):
+        crossent.nn.LinearCrossEntropyLoss(class_weight=w)(*args)
+    logits = x["hidden"] @ x["weight"].T
+    with pytest.raises(ValueError, match=pattern.replace("class_weight", "weight")):
+        crossent.softmax_cross_entropy(logits, x["targets"], weight=w)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_module_returns_lse_like_the_function(reduction: str) -> None:
+    x = _inputs()
+    args = (x["hidden"], x["weight"], x["targets"], x["bias"])
+    module = crossent.nn.LinearCrossEntropyLoss(reduction=reduction, return_lse=True)
+    loss, lse = module(*args)
+    ref_loss, ref_lse = linear_cross_entropy(*args, reduction=reduction, return_lse=True)
+    torch.testing.assert_close(loss, ref_loss, rtol=0, atol=0)
+    torch.testing.assert_close(lse, ref_lse, rtol=0, atol=0)
+    torch.testing.assert_close(lse, torch.logsumexp(x["hidden"] @ x["weight"].T + x["bias"], -1))
+    assert "return_lse=True" in repr(module)
+    with pytest.raises(TypeError, match="return_lse: expected a bool, got 1"):
+        crossent.nn.LinearCrossEntropyLoss(return_lse=1)  # type: ignore[arg-type]

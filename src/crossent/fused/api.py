@@ -195,7 +195,7 @@ def _fused(p: Problem, options: Options) -> Result:
         )
         stats = Statistics(entropy, logprob, correct) if options.with_stats else None
         return Result(loss, lse, stats)
-    check_target_values(p.targets, p.weight.shape[0], options.ignore_index)
+    check_target_values(p.targets, p.weight.shape[0], options.ignore_index, p.class_weight)
     targets_grad = p.targets.is_floating_point() and p.targets.requires_grad
     return run_autograd(p, plan(p.hidden, p.weight.shape[0], options, targets_grad=targets_grad))
 

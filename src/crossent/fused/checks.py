@@ -16,6 +16,7 @@ import torch
 from crossent._array import namespace
 from crossent._validation import (
     check_class_targets,
+    check_class_weight,
     check_probability_entries,
     check_reduction,
     is_int,
@@ -110,9 +111,21 @@ def check_vocabulary(weight: torch.Tensor) -> None:
         )
 
 
-def check_target_values(targets: torch.Tensor, vocab: int, ignore_index: int) -> None:
-    """Probabilities ≥ 0 and not NaN, class indices in ``[0, vocab)``: on CUDA without a host
+def check_target_values(
+    targets: torch.Tensor,
+    vocab: int,
+    ignore_index: int,
+    class_weight: torch.Tensor | None = None,
+) -> None:
+    """Probabilities ≥ 0 and not NaN, class indices in ``[0, vocab)``, class weights finite
+    and ≥ 0 (as :func:`crossent.softmax_cross_entropy` requires): on CUDA without a host
     synchronisation (an asynchronous device assert), elsewhere with a precise message."""
+    if class_weight is not None:
+        if class_weight.is_cuda:
+            ok = ((class_weight >= 0) & (class_weight < math.inf)).all()  # NaN: False
+            torch._assert_async(ok, "class_weight: class weights must be finite and >= 0")
+        else:
+            check_class_weight(namespace(w=class_weight), class_weight, "class_weight")
     if targets.is_floating_point():
         if targets.is_cuda:
             ok = ~(torch.isnan(targets) | (targets < 0)).any()

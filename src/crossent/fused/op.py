@@ -69,7 +69,9 @@ def _forward(*args: Any) -> _Out:
     """``(loss, lse, entropy, target_logprob, correct)`` for ``hidden [N, D]``; the last
     three are empty unless ``with_stats``."""
     problem, opts = _forward_args(args)
-    check_target_values(problem.targets, problem.weight.shape[0], opts.ignore_index)
+    check_target_values(
+        problem.targets, problem.weight.shape[0], opts.ignore_index, problem.class_weight
+    )
     p = plan(problem.hidden, problem.weight.shape[0], opts)
     loss, lse, stats, _ = forward_outputs(problem, p)
     if stats is None:

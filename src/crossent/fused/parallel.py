@@ -110,7 +110,7 @@ def vocab_parallel_linear_cross_entropy(
     def run(problem: Problem, options: Options) -> Result:
         n, local = problem.targets.shape[0], problem.weight.shape[0]
         comm = _layout(problem.weight, n, group, vocab_start, vocab_size)
-        check_target_values(problem.targets, comm.vocab, options.ignore_index)
+        check_target_values(problem.targets, comm.vocab, options.ignore_index, problem.class_weight)
         name = "vocab_parallel_linear_cross_entropy"
         return run_autograd(problem, plan(problem.hidden, local, options, comm, name=name))
 

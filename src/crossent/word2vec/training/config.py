@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, SupportsInt, cast
+
+from crossent._validation import is_int
 
 LOSSES = ("ns", "hs", "hs+ns", "softmax")
 MODELS = ("skipgram", "cbow")
@@ -44,9 +46,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         for name, (low, high) in _INT_RANGES.items():
-            _check_int(name, getattr(self, name), low, high)
+            object.__setattr__(self, name, _check_int(name, getattr(self, name), low, high))
         if self.max_vocab is not None:
-            _check_int("max_vocab", self.max_vocab, 1, 2**31 - 1)
+            object.__setattr__(
+                self, "max_vocab", _check_int("max_vocab", self.max_vocab, 1, 2**31 - 1)
+            )
         if self.loss not in LOSSES:
             raise ConfigError("loss", f"expected one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.loss in ("ns", "hs+ns") and self.negative < 1:
@@ -158,14 +162,17 @@ _INT_RANGES = {  # inclusive; upper bounds keep memory and time finite, far abov
 }
 
 
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
+def _check_int(name: str, value: object, low: int, high: int) -> int:
+    """``value`` as a Python int (NumPy integers too, as everywhere else), in range."""
+    if not is_int(value):
         raise ConfigError(name, f"expected an integer, got {value!r}")
+    value = int(cast(SupportsInt, value))
     if value < low:
         what = "a positive integer" if low == 1 else f"an integer >= {low}"
         raise ConfigError(name, f"expected {what}, got {value!r}")
     if value > high:
         raise ConfigError(name, f"expected at most {high:,}, got {value!r}")
+    return value
 
 
 def _check_float(
