@@ -45,6 +45,7 @@ class OneLineErrors(TyperGroup):
         ends (:mod:`crossent.cli.signals`)."""
         if args is None:
             sigterm_as_ctrl_c()
+        args = spread_word_lists(list(sys.argv[1:] if args is None else args))
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click_errors.NoArgsIsHelpError as exc:
@@ -61,6 +62,31 @@ class OneLineErrors(TyperGroup):
         if not standalone_mode:
             return status
         sys.exit(status if isinstance(status, int) else 0)
+
+
+WORD_LISTS = {"similar": ("--positive", "--negative")}  # options that take several words
+
+
+def spread_word_lists(args: list[str]) -> list[str]:
+    """``similar V --positive king woman`` → ``similar V --positive king --positive woman``
+    (a click option takes one value per use): the words after such an option, up to the
+    next argument that starts with ``-``.
+
+    >>> spread_word_lists(["similar", "v.bin", "--positive", "a", "b", "--negative", "c"])
+    ['similar', 'v.bin', '--positive', 'a', '--positive', 'b', '--negative', 'c']
+    """
+    options = WORD_LISTS.get(args[0], ()) if args else ()
+    spread: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg == "--":
+            options, current = (), None
+        if current is not None and not arg.startswith("-"):
+            spread += [current, arg] if spread[-1] != current else [arg]
+            continue
+        current = arg if arg in options else None
+        spread.append(arg)
+    return spread
 
 
 def usage_message(exc: click_errors.ClickException) -> str:

@@ -142,16 +142,16 @@ def check_paths(
         raise ValueError("corpus: expected at least one text file, got none")
     for option, path in outputs.named():
         check_writable(path, option)
-    if outputs.plot is not None:
-        from crossent.word2vec.evaluation.plot import plot_format
-
-        plot_format(outputs.plot, "--plot")
     inputs = [("corpus", check_input(path, "corpus", "text file")) for path in corpus]
     if resume is not None:
         inputs.append(("--resume", check_input(resume, "--resume")))
     if read_vocab is not None:
         inputs.append(("--read-vocab", check_input(read_vocab, "--read-vocab")))
     check_distinct(inputs, outputs.named())
+    if outputs.plot is not None:
+        from crossent.word2vec.evaluation.plot import plot_format
+
+        plot_format(outputs.plot, "--plot")
 
 
 def _start(
