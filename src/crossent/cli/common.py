@@ -46,6 +46,12 @@ class OneLineErrors(TyperGroup):
         if args is None:
             sigterm_as_ctrl_c()
         args = spread_word_lists(list(sys.argv[1:] if args is None else args))
+        unsupported = [a for a in args if a in UNSUPPORTED]  # click would read -c -l -a ...
+        if unsupported:
+            name = unsupported[0]
+            console.print(f"[bold red]error:[/bold red] {name}: no such option "
+                          f"({escape(UNSUPPORTED[name])})", soft_wrap=True, highlight=False)  # fmt: skip
+            return _exit(USAGE, standalone_mode)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click_errors.NoArgsIsHelpError as exc:
@@ -59,9 +65,14 @@ class OneLineErrors(TyperGroup):
             status = USAGE
         except (typer.Abort, KeyboardInterrupt):
             status = INTERRUPTED
-        if not standalone_mode:
-            return status
-        sys.exit(status if isinstance(status, int) else 0)
+        return _exit(status, standalone_mode)
+
+
+def _exit(status: object, standalone_mode: bool) -> Any:
+    """Return ``status`` (not standalone) or exit with it (None: 0)."""
+    if not standalone_mode:
+        return status
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 WORD_LISTS = {"similar": ("--positive", "--negative")}  # options that take several words

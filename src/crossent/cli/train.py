@@ -38,6 +38,7 @@ class Outputs:
     checkpoint: Path | None = None
     plot: Path | None = None
     vocab: Path | None = None  # --save-vocab: word2vec.c's 'word count' lines
+    finished: bool = False  # set once every output is written
 
     def named(self) -> list[tuple[str, Path]]:
         """``(option, path)`` of every output."""
@@ -312,6 +313,7 @@ def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, 
             soft_wrap=True,
         )
         raise typer.Exit(INTERRUPTED) from None
+    outputs.finished = True
 
 
 def train_cmd(
@@ -392,7 +394,10 @@ def train_cmd(
                 corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,
             )  # fmt: skip
-    except KeyboardInterrupt:  # while checking paths or loading: nothing was written
+    except KeyboardInterrupt:  # checking paths or loading (nothing written), or all written
+        if outputs.finished:
+            console.print(f"interrupted after every output was written ({out} ...)")
+            raise typer.Exit(INTERRUPTED) from None
         raise fail("interrupted before training started; nothing was written", 130) from None
     finally:
         placement.leave()
