@@ -48,9 +48,7 @@ class OneLineErrors(TyperGroup):
         args = spread_word_lists(list(sys.argv[1:] if args is None else args))
         unsupported = [a for a in args if a in UNSUPPORTED]  # click would read -c -l -a ...
         if unsupported:
-            name = unsupported[0]
-            console.print(f"[bold red]error:[/bold red] {name}: no such option "
-                          f"({escape(UNSUPPORTED[name])})", soft_wrap=True, highlight=False)  # fmt: skip
+            _error_line(f"{unsupported[0]}: no such option ({UNSUPPORTED[unsupported[0]]})")
             return _exit(USAGE, standalone_mode)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
@@ -60,12 +58,15 @@ class OneLineErrors(TyperGroup):
         except click_errors.ClickException as exc:
             if not standalone_mode:
                 raise
-            console.print(f"[bold red]error:[/bold red] {escape(usage_message(exc))}",
-                          soft_wrap=True, highlight=False)  # fmt: skip
+            _error_line(usage_message(exc))
             status = USAGE
         except (typer.Abort, KeyboardInterrupt):
             status = INTERRUPTED
         return _exit(status, standalone_mode)
+
+
+def _error_line(message: str) -> None:
+    console.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
 
 
 def _exit(status: object, standalone_mode: bool) -> Any:
@@ -157,7 +158,7 @@ def _root(
 def fail(message: str, code: int = USAGE) -> typer.Exit:
     """Print ``error: message`` as one line on stderr; raise the returned exit (status 2:
     a user mistake)."""
-    console.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+    _error_line(message)
     return typer.Exit(code)
 
 
