@@ -1,17 +1,132 @@
-"""What every command shares: the typer app, the consoles and user errors as exit 2."""
+"""What every command shares: the typer app, the consoles and user errors as exit 2.
+
+Every user mistake is one ``error: ...`` line on stderr and exit status 2: the commands'
+own checks (:func:`fail`, :func:`user_errors`) and click's usage errors alike (a missing
+argument, an unknown option, a value of the wrong type: :class:`OneLineErrors`).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
-from collections.abc import Iterator
-from typing import Annotated, TextIO
+from collections.abc import Iterator, Sequence
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
+
+from crossent.cli.signals import INTERRUPTED, sigterm_as_ctrl_c
+
+try:  # typer 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+USAGE = 2  # the exit status of every user mistake
+
+
+class OneLineErrors(TyperGroup):
+    """The root group: click's usage errors become one ``error:`` line and exit status 2
+    (typer would print the usage and a multi-line box)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; in standalone mode exit with the command's status. Run on
+        the process's own arguments (``args`` None), SIGTERM is Ctrl-C until the process
+        ends (:mod:`crossent.cli.signals`)."""
+        if args is None:
+            sigterm_as_ctrl_c()
+        args = spread_word_lists(list(sys.argv[1:] if args is None else args))
+        unsupported = [a for a in args if a in UNSUPPORTED]  # click would read -c -l -a ...
+        if unsupported:
+            _error_line(f"{unsupported[0]}: no such option ({UNSUPPORTED[unsupported[0]]})")
+            return _exit(USAGE, standalone_mode)
+        try:
+            status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else "")
+            status = USAGE
+        except click_errors.ClickException as exc:
+            if not standalone_mode:
+                raise
+            _error_line(usage_message(exc))
+            status = USAGE
+        except (typer.Abort, KeyboardInterrupt):
+            status = INTERRUPTED
+        return _exit(status, standalone_mode)
+
+
+def _error_line(message: str) -> None:
+    console.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+
+
+def _exit(status: object, standalone_mode: bool) -> Any:
+    """Return ``status`` (not standalone) or exit with it (None: 0)."""
+    if not standalone_mode:
+        return status
+    sys.exit(status if isinstance(status, int) else 0)
+
+
+WORD_LISTS = {"similar": ("--positive", "--negative")}  # options that take several words
+
+
+def spread_word_lists(args: list[str]) -> list[str]:
+    """``similar V --positive king woman`` → ``similar V --positive king --positive woman``
+    (a click option takes one value per use): the words after such an option, up to the
+    next argument that starts with ``-``.
+
+    >>> spread_word_lists(["similar", "v.bin", "--positive", "a", "b", "--negative", "c"])
+    ['similar', 'v.bin', '--positive', 'a', '--positive', 'b', '--negative', 'c']
+    """
+    options = WORD_LISTS.get(args[0], ()) if args else ()
+    spread: list[str] = []
+    current: str | None = None
+    for arg in args:
+        if arg == "--":
+            options, current = (), None
+        if current is not None and not arg.startswith("-"):
+            spread += [current, arg] if spread[-1] != current else [arg]
+            continue
+        current = arg if arg in options else None
+        spread.append(arg)
+    return spread
+
+
+def usage_message(exc: click_errors.ClickException) -> str:
+    """One line for a click error, ending with where help is: ``--bogus: no such option
+    (did you mean --loss?); see 'crossent train --help'``."""
+    if isinstance(exc, click_errors.NoSuchOption):
+        text = f"{exc.option_name}: no such option"
+        unsupported = UNSUPPORTED.get(exc.option_name)
+        if unsupported:
+            text += f" ({unsupported})"
+        elif exc.possibilities:
+            text += f" (did you mean {' or '.join(sorted(exc.possibilities))}?)"
+    else:
+        text = " ".join(exc.format_message().split()).rstrip(".")
+        text = text[:1].lower() + text[1:]
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        text += f"; see '{ctx.command_path} --help'"
+    return text
+
+
+UNSUPPORTED = {  # word2vec.c options crossent does not have, and why
+    "-classes": "word2vec.c's k-means word classes are not implemented",
+    "-debug": "progress is shown unless --quiet",
+}
 
 app = typer.Typer(
+    cls=OneLineErrors,
     help="crossent: cross-entropy, softmax and word2vec, correct and fast.",
     no_args_is_help=True,
     add_completion=False,
@@ -40,10 +155,10 @@ def _root(
     """crossent: cross-entropy, softmax and word2vec, correct and fast."""
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = USAGE) -> typer.Exit:
     """Print ``error: message`` as one line on stderr; raise the returned exit (status 2:
     a user mistake)."""
-    console.print(f"[bold red]error:[/bold red] {escape(message)}", soft_wrap=True, highlight=False)
+    _error_line(message)
     return typer.Exit(code)
 
 

@@ -16,7 +16,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, TextIO
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
 
 from crossent.cli.common import console
 
@@ -45,6 +46,14 @@ class Display:
         self.stop()
 
 
+def loss_and_rate(loss: float, alpha: float, lr_digits: int = 6) -> str:
+    """``loss 2.3456   lr 0.024000``; ``loss -`` before any pair has been trained (the
+    running mean is then NaN) and ``lr -`` before the first job (the rate is then 0)."""
+    shown_loss = f"{loss:.4f}" if math.isfinite(loss) else "-"
+    shown_lr = f"{alpha:.{lr_digits}f}" if alpha > 0 else "-"
+    return f"loss {shown_loss}   lr {shown_lr}"
+
+
 def line(p: TrainProgress) -> str:
     """One plain progress line: epoch, %, words/s, loss, learning rate, ETA."""
     fraction = p.words_done / max(p.words_total, 1)
@@ -52,7 +61,7 @@ def line(p: TrainProgress) -> str:
     eta = datetime.timedelta(seconds=round(left)) if math.isfinite(left) else "?"
     return (
         f"epoch {p.epoch + 1}/{p.epochs}   {100 * fraction:5.1f}%   "
-        f"{p.words_per_second:,.0f} words/s   loss {p.loss:.4f}   lr {p.alpha:.6f}   ETA {eta}"
+        f"{p.words_per_second:,.0f} words/s   {loss_and_rate(p.loss, p.alpha)}   ETA {eta}"
     )
 
 
@@ -99,6 +108,13 @@ class PlainProgress(Display):
             print(text, file=self.stream, flush=True)
 
 
+class LossColumn(ProgressColumn):
+    """``loss 2.3456   lr 0.02400``, or ``loss -   lr -`` while the corpus is being read."""
+
+    def render(self, task: Task) -> Text:
+        return Text(loss_and_rate(task.fields["loss"], task.fields["alpha"], lr_digits=5))
+
+
 class BarProgress(Display):
     """A live rich progress bar (stderr is a terminal)."""
 
@@ -108,8 +124,7 @@ class BarProgress(Display):
             BarColumn(),
             TextColumn("{task.percentage:>5.1f}%"),
             TextColumn("{task.fields[wps]:>9,.0f} words/s"),
-            TextColumn("loss {task.fields[loss]:.4f}"),
-            TextColumn("lr {task.fields[alpha]:.5f}"),
+            LossColumn(),
             TimeRemainingColumn(),
             console=console,
             transient=False,

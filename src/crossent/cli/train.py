@@ -12,24 +12,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from crossent.cli import options as opt
 from crossent.cli.common import JsonFlag, console, fail, user_errors
 from crossent.cli.progress import progress_display
+from crossent.cli.signals import INTERRUPTED, signals_ignored, sigterm_as_interrupt
 
 if TYPE_CHECKING:
     from crossent.word2vec import Progress as TrainProgress
     from crossent.word2vec import SkipGram, TrainConfig
-
-INTERRUPTED = 130  # the shell's status for a run stopped by SIGINT
 
 
 @dataclass
@@ -41,6 +38,7 @@ class Outputs:
     checkpoint: Path | None = None
     plot: Path | None = None
     vocab: Path | None = None  # --save-vocab: word2vec.c's 'word count' lines
+    finished: bool = False  # set once every output is written
 
     def named(self) -> list[tuple[str, Path]]:
         """``(option, path)`` of every output."""
@@ -136,8 +134,9 @@ def run_training(
 def check_paths(
     corpus: list[Path], outputs: Outputs, resume: Path | None, read_vocab: Path | None = None
 ) -> None:
-    """Inputs are readable regular files, outputs writable, no output an input or another
-    output (real files compared: symlinks and hard links count)."""
+    """Inputs are readable regular files, outputs writable (``--plot`` named .png, .svg or
+    .pdf), no output an input or another output (real files compared: symlinks and hard
+    links count)."""
     from crossent.word2vec.formats.files import check_distinct, check_input, check_writable
 
     if not corpus:
@@ -150,6 +149,10 @@ def check_paths(
     if read_vocab is not None:
         inputs.append(("--read-vocab", check_input(read_vocab, "--read-vocab")))
     check_distinct(inputs, outputs.named())
+    if outputs.plot is not None:
+        from crossent.word2vec.evaluation.plot import plot_format
+
+        plot_format(outputs.plot, "--plot")
 
 
 def _start(
@@ -310,148 +313,76 @@ def _write_outputs(model: SkipGram, outputs: Outputs, points: list[tuple[float, 
             soft_wrap=True,
         )
         raise typer.Exit(INTERRUPTED) from None
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt, as Ctrl-C does."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Within the block, SIGINT and SIGTERM are ignored (a checkpoint being written)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-
-
-_LossOption = Annotated[
-    str | None,
-    typer.Option(help="ns, hs, hs+ns or softmax (the seed's exact loss) (default: ns)."),
-]
-_ModelOption = Annotated[
-    str | None,
-    typer.Option(help="skipgram or cbow (word2vec.c's -cbow 1) (default: skipgram)."),
-]
-_CbowMeanOption = Annotated[
-    bool | None,
-    typer.Option("--cbow-mean/--no-cbow-mean", help="CBOW: mean or sum of the context."),
-]
-_HsOption = Annotated[
-    bool,
-    typer.Option(
-        "--hs", help="word2vec.c's -hs 1: hierarchical softmax, plus ns unless --negative 0."
-    ),
-]
-_NsExponentOption = Annotated[
-    float | None,
-    typer.Option("--ns-exponent", help="Negatives drawn from count^e (default: 0.75)."),
-]
-_ShrinkWindowsOption = Annotated[
-    bool | None,
-    typer.Option("--shrink-windows/--no-shrink-windows", help="Dynamic window (default: on)."),
-]
-_NegativeOption = Annotated[
-    int | None, typer.Option(help="Negative samples per pair (default: 5).")
-]
-_MinCountOption = Annotated[
-    int | None, typer.Option("--min-count", help="Drop words seen fewer times (default: 5).")
-]
-_MaxVocabOption = Annotated[
-    int | None, typer.Option("--max-vocab", help="Keep only the most frequent words.")
-]
-_SampleOption = Annotated[float | None, typer.Option(help="Subsampling (0: off) (default: 1e-3).")]
-_AlphaOption = Annotated[float | None, typer.Option(help="Initial learning rate (default: 0.025).")]
-_ThreadsOption = Annotated[int | None, typer.Option(help="Worker threads (default: all cores).")]
-_SeedOption = Annotated[
-    int | None, typer.Option(help="Random seed (1 thread: identical) (default: 1).")
-]
-_ResumeOption = Annotated[
-    Path | None, typer.Option(help="Continue from a checkpoint (--epochs N: to N in all).")
-]
-_SaveVocabOption = Annotated[
-    Path | None, typer.Option("--save-vocab", help="Write 'word count' lines (word2vec.c).")
-]
-_ReadVocabOption = Annotated[
-    Path | None, typer.Option("--read-vocab", help="Vocabulary from 'word count' lines.")
-]
-_UpdateVocabOption = Annotated[
-    bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
-]
-_DeviceOption = Annotated[
-    str | None,
-    typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
-]
+    outputs.finished = True
 
 
 def train_cmd(
-    corpus: Annotated[list[Path], typer.Argument(help="Text files (plain or .gz).")],
-    out: Annotated[Path, typer.Option(help="Where to write the vectors.")],
-    fmt: Annotated[str, typer.Option("--format", help="bin or text.")] = "bin",
-    loss: _LossOption = None,
-    model: _ModelOption = None,
-    cbow_mean: _CbowMeanOption = None,
-    hs: _HsOption = False,
-    ns_exponent: _NsExponentOption = None,
-    shrink_windows: _ShrinkWindowsOption = None,
-    dim: Annotated[int | None, typer.Option(help="Vector dimension (default: 100).")] = None,
-    window: Annotated[int | None, typer.Option(help="Max context distance (default: 5).")] = None,
-    negative: _NegativeOption = None,
-    min_count: _MinCountOption = None,
-    max_vocab: _MaxVocabOption = None,
-    sample: _SampleOption = None,
-    epochs: Annotated[int | None, typer.Option(help="Passes over the corpus (default: 5).")] = None,
-    alpha: _AlphaOption = None,
-    threads: _ThreadsOption = None,
-    seed: _SeedOption = None,
-    checkpoint: Annotated[Path | None, typer.Option(help="Also write a checkpoint.")] = None,
-    resume: _ResumeOption = None,
-    plot: Annotated[Path | None, typer.Option(help="Write the loss curve (PNG).")] = None,
-    save_vocab: _SaveVocabOption = None,
-    read_vocab: _ReadVocabOption = None,
-    update_vocab: _UpdateVocabOption = False,
-    lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
-    device: _DeviceOption = None,
+    corpus: Annotated[
+        list[Path] | None, typer.Argument(help="Text files (plain or .gz); or -train FILE.")
+    ] = None,
+    out: opt.OutOption = None,
+    fmt: opt.FormatOption = None,
+    loss: opt.LossOption = None,
+    model: opt.ModelOption = None,
+    cbow_mean: opt.CbowMeanOption = None,
+    no_cbow_mean: opt.NoCbowMeanOption = False,
+    hs: opt.HsOption = False,
+    ns_exponent: opt.NsExponentOption = None,
+    shrink_windows: opt.ShrinkWindowsOption = None,
+    dim: opt.DimOption = None,
+    window: opt.WindowOption = None,
+    negative: opt.NegativeOption = None,
+    min_count: opt.MinCountOption = None,
+    max_vocab: opt.MaxVocabOption = None,
+    sample: opt.SampleOption = None,
+    epochs: opt.EpochsOption = None,
+    alpha: opt.AlphaOption = None,
+    threads: opt.ThreadsOption = None,
+    seed: opt.SeedOption = None,
+    checkpoint: opt.CheckpointOption = None,
+    resume: opt.ResumeOption = None,
+    plot: opt.PlotOption = None,
+    save_vocab: opt.SaveVocabOption = None,
+    read_vocab: opt.ReadVocabOption = None,
+    update_vocab: opt.UpdateVocabOption = False,
+    lowercase: opt.LowercaseOption = None,
+    device: opt.DeviceOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
+    train_file: opt.TrainFileOption = None,
+    binary: opt.BinaryOption = None,
+    cbow: opt.CbowOption = None,
+    classic_hs: opt.ClassicHsOption = None,
 ) -> None:
     """Train skip-gram or CBOW word vectors on CORPUS.
 
-    Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
-    the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
-    if fmt not in ("bin", "text"):
-        raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
+    word2vec.c's spellings work too (``-train``, ``-output``, ``-size``, ``-cbow 1``,
+    ``-hs 1``, ``-iter`` ...; see docs/cli.md), with crossent's defaults. Under torchrun
+    (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``) the output
+    vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
+    corpus = [*(corpus or []), *(train_file or [])]
+    classic = {"binary": binary, "cbow": cbow, "hs": classic_hs}
+    model, fmt, hs = opt.fold_classic(classic, model, fmt, hs)
+    if out is None:
+        raise fail("--out: missing; name the vector file to write (word2vec.c: -output)")
+    is_binary = opt.output_format(out, fmt)
     if hs and loss is not None:
         raise fail(f"--hs: give either --hs (word2vec.c's style) or --loss, got --loss {loss}")
     if hs:
         loss = "hs" if negative == 0 else "hs+ns"
+    mean = opt.zero_one("--cbow-mean", cbow_mean, "1: mean, 0: sum")
+    if no_cbow_mean and mean:
+        raise fail("--no-cbow-mean: contradicts --cbow-mean 1")
+    mean = False if no_cbow_mean else mean
     given = {
         "loss": loss, "dim": dim, "window": window, "negative": negative,
         "min_count": min_count, "max_vocab": max_vocab, "sample": sample, "epochs": epochs,
         "alpha": alpha, "threads": threads, "seed": seed, "lowercase": lowercase,
-        "model": model, "cbow_mean": cbow_mean, "ns_exponent": ns_exponent,
+        "model": model, "cbow_mean": mean, "ns_exponent": ns_exponent,
         "shrink_windows": shrink_windows,
     }  # fmt: skip
     settings = {k: v for k, v in given.items() if v is not None}
-    outputs = Outputs(out, fmt == "bin", checkpoint, plot, save_vocab)
+    outputs = Outputs(out, is_binary, checkpoint, plot, save_vocab)
     vocab = VocabSource(read_vocab, update_vocab)
     placement = Placement(device)
     try:
@@ -463,7 +394,10 @@ def train_cmd(
                 corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,
             )  # fmt: skip
-    except KeyboardInterrupt:  # while checking paths or loading: nothing was written
+    except KeyboardInterrupt:  # checking paths or loading (nothing written), or all written
+        if outputs.finished:
+            console.print(f"interrupted after every output was written ({out} ...)")
+            raise typer.Exit(INTERRUPTED) from None
         raise fail("interrupted before training started; nothing was written", 130) from None
     finally:
         placement.leave()

@@ -1,21 +1,30 @@
 """Vocabulary files in word2vec.c's format (``-save-vocab`` / ``-read-vocab``).
 
-One ``word count`` line per word, most frequent first, UTF-8, ``\\n`` line ends — the bytes
-word2vec.c's ``SaveVocab`` and gensim's ``save_word2vec_format(fvocab=...)`` write. Reading
-gives the counts in file order; training then applies ``min_count`` / ``max_vocab`` to them
-as word2vec.c does. word2vec.c's sentence-end token ``</s>`` (its first line) is skipped: here
-line ends delimit sentences and are never a word.
+One ``word count`` line per word, UTF-8, ``\\n`` line ends: the bytes gensim's
+``save_word2vec_format(fvocab=...)`` writes for the same vocabulary, the order of ties
+included. gensim 4.4 sorts its vocabulary by decreasing count with ties *last seen first*
+(``np.lexsort((-index, -count))`` over first-seen order), while our
+:class:`~crossent.word2vec.training.vocab.Vocabulary` keeps ties first seen first; the file
+is put in gensim's order when written (training is untouched). Reading undoes it: the words
+of a run of equal counts are read last first, so that a file read and saved again is the
+same file.
+
+Reading gives the counts in file order (ties as just said); training applies ``min_count`` /
+``max_vocab`` to them as word2vec.c does. word2vec.c's sentence-end token ``</s>`` (its first
+line) is skipped: here line ends delimit sentences and are never a word.
 
 >>> from collections import Counter
 >>> from crossent.word2vec.training.vocab import Vocabulary
->>> vocab_lines(Vocabulary.build(Counter("aab"), min_count=1))
-b'a 2\\nb 1\\n'
+>>> vocab_lines(Vocabulary.build(Counter("abcab"), min_count=1))
+b'b 2\\na 2\\nc 1\\n'
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
+
+import numpy as np
 
 from crossent.word2vec.formats.files import atomic_write, open_input
 from crossent.word2vec.training.vocab import Vocabulary
@@ -27,11 +36,17 @@ class VocabFileError(ValueError):
     """A vocabulary file that cannot be used; the message names the file and line."""
 
 
+def file_order(counts: np.ndarray) -> np.ndarray:
+    """The order of the file's lines: decreasing count, ties by decreasing vocabulary index
+    (gensim's ``sort_by_descending_frequency``). ``counts``: int [V] → indices int64 [V]."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.lexsort((-np.arange(len(counts)), -counts))
+
+
 def vocab_lines(vocab: Vocabulary) -> bytes:
-    """The file's bytes: ``word count\\n`` per word, in vocabulary order."""
-    return "".join(
-        f"{w} {int(c)}\n" for w, c in zip(vocab.words, vocab.counts, strict=True)
-    ).encode()
+    """The file's bytes: ``word count\\n`` per word, in :func:`file_order`."""
+    words, counts = vocab.words, vocab.counts
+    return "".join(f"{words[i]} {int(counts[i])}\n" for i in file_order(counts)).encode()
 
 
 def save_vocab(path: str | os.PathLike[str], vocab: Vocabulary) -> None:
@@ -41,7 +56,8 @@ def save_vocab(path: str | os.PathLike[str], vocab: Vocabulary) -> None:
 
 
 def read_vocab(path: str | os.PathLike[str]) -> Counter[str]:
-    """Word counts from a word2vec.c vocabulary file, in file order (``</s>`` skipped)."""
+    """Word counts from a word2vec.c vocabulary file, in file order but each run of equal
+    counts last first (see the module; ``</s>`` skipped)."""
     source = os.fspath(path)
     counts: Counter[str] = Counter()
     with open_input(path, "read_vocab", "vocabulary file", VocabFileError) as f:
@@ -61,4 +77,17 @@ def read_vocab(path: str | os.PathLike[str]) -> Counter[str]:
                 counts[word] = count
     if not counts:
         raise VocabFileError(f"read_vocab: {source}: no words")
-    return counts
+    return _ties_last_first(counts)
+
+
+def _ties_last_first(counts: Counter[str]) -> Counter[str]:
+    """``counts`` with each run of equal consecutive counts reversed (undoes :func:`file_order`
+    for a vocabulary built from them by a stable sort)."""
+    items = list(counts.items())
+    result: Counter[str] = Counter()
+    start = 0
+    for end in range(1, len(items) + 1):
+        if end == len(items) or items[end][1] != items[start][1]:
+            result.update(dict(reversed(items[start:end])))
+            start = end
+    return result
