@@ -42,10 +42,10 @@ CPU_PYTEST := $(PY) -m pytest -q -p no:cacheprovider $(CPU_TESTS) \
 
 test: $(STAMP)
 	$(PY) -m pytest -q
-	ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR" \
+	ATEN_CPU_CAPABILITY=default NPY_DISABLE_CPU_FEATURES="$$($(PY) .ci/npy_disable.py default)" \
 		$(CPU_PYTEST)
 	if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then \
-		ATEN_CPU_CAPABILITY=avx2 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+		ATEN_CPU_CAPABILITY=avx2 NPY_DISABLE_CPU_FEATURES="$$($(PY) .ci/npy_disable.py avx2)" \
 			$(CPU_PYTEST); fi
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m mypy
