@@ -290,3 +290,23 @@ def test_help_text_for_every_option() -> None:
             if param.name == "help":
                 continue
             assert getattr(param, "help", None), f"{command.name} {param.name}: no help"
+
+
+def test_progress_before_the_first_pair_shows_no_nan() -> None:
+    """The first report comes before any pair is trained: no 'loss nan lr 0.00000'."""
+    from rich.progress import Progress as Bar
+
+    from crossent.cli.progress import LossColumn, line
+    from crossent.word2vec import Progress
+
+    first = Progress(
+        epoch=0, epochs=5, words_done=0, words_total=1000, loss=float("nan"), pairs=0,
+        alpha=0.0, words_per_second=0.0, epoch_losses=[],
+    )  # fmt: skip
+    assert "nan" not in line(first) and "loss -   lr -" in line(first)
+    bar = Bar()
+    bar.add_task("reading", loss=float("nan"), alpha=0.0)
+    bar.add_task("training", loss=2.5, alpha=0.0125)
+    reading, training = bar.tasks
+    assert LossColumn().render(reading).plain == "loss -   lr -"
+    assert LossColumn().render(training).plain == "loss 2.5000   lr 0.01250"
