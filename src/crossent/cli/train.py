@@ -184,6 +184,15 @@ def _check_placement(config: TrainConfig, placement: Placement) -> None:
         check_parallel_config(config)
 
 
+def rank_threads(loss: str | None) -> int:
+    """Default threads of a rank: 1 for the softmax, else the cores shared by the ranks of
+    this node (``LOCAL_WORLD_SIZE``)."""
+    from crossent.word2vec.training.config import default_threads
+
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    return 1 if loss == "softmax" else max(1, default_threads() // local)
+
+
 def torchrun_placement(device: str | None) -> Placement:
     """This rank's device and whether torchrun launched the run (torch imported only then)."""
     if os.environ.get("WORLD_SIZE", "1") == "1":
@@ -240,8 +249,12 @@ def _train(
                 distributed=placement.distributed,
             )
     except TrainingInterrupted as stop:
-        if placement.distributed:  # each rank holds only its rows of the output vectors
-            raise fail("interrupted: a run across ranks writes no checkpoint", 130) from None
+        if placement.distributed and stop.model.config.loss == "softmax":  # rows split
+            raise fail(
+                "interrupted: a softmax run across ranks writes no checkpoint", 130
+            ) from None
+        if not placement.main_rank():  # every rank stopped at the same sync; rank 0 writes
+            raise typer.Exit(INTERRUPTED) from None
         target = save_interrupted(stop.model, outputs)
         console.print(
             f"interrupted: checkpoint written to {target} (resume with --resume {target}); "
@@ -396,6 +409,10 @@ _ReadVocabOption = Annotated[
 _UpdateVocabOption = Annotated[
     bool, typer.Option("--update-vocab", help="With --resume: add the new text's words.")
 ]
+_SyncEveryOption = Annotated[
+    int | None,
+    typer.Option("--sync-every", help="Under torchrun: words per rank between syncs."),
+]
 _DeviceOption = Annotated[
     str | None,
     typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
@@ -430,13 +447,16 @@ def train_cmd(
     update_vocab: _UpdateVocabOption = False,
     lowercase: Annotated[bool | None, typer.Option("--lowercase/--no-lowercase")] = None,
     device: _DeviceOption = None,
+    sync_every: _SyncEveryOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Train skip-gram or CBOW word vectors on CORPUS.
 
-    Under torchrun (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``)
-    the output vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
+    Under torchrun (``torchrun --nproc-per-node K -m crossent train ...``) every rank
+    trains its share of the corpus and the ranks sync every --sync-every words (``ns``,
+    ``hs``; skip-gram and CBOW), or ``--loss softmax``'s output vectors are split by
+    vocabulary over the K ranks; rank 0 prints and writes."""
     if fmt not in ("bin", "text"):
         raise fail(f"--format: expected 'bin' or 'text', got {fmt!r}")
     if hs and loss is not None:
@@ -448,7 +468,7 @@ def train_cmd(
         "min_count": min_count, "max_vocab": max_vocab, "sample": sample, "epochs": epochs,
         "alpha": alpha, "threads": threads, "seed": seed, "lowercase": lowercase,
         "model": model, "cbow_mean": cbow_mean, "ns_exponent": ns_exponent,
-        "shrink_windows": shrink_windows,
+        "shrink_windows": shrink_windows, "sync_every": sync_every,
     }  # fmt: skip
     settings = {k: v for k, v in given.items() if v is not None}
     outputs = Outputs(out, fmt == "bin", checkpoint, plot, save_vocab)
@@ -457,8 +477,8 @@ def train_cmd(
     try:
         with user_errors():
             placement = torchrun_placement(device)
-            if placement.distributed:
-                settings.setdefault("threads", 1)  # one job at a time on every rank
+            if placement.distributed:  # softmax: one job at a time; else the rank's cores
+                settings.setdefault("threads", rank_threads(settings.get("loss")))
             summary = run_training(
                 corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,

@@ -50,29 +50,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from crossent.word2vec.formats.corpus import EncodedCorpus
-from crossent.word2vec.training.distributed import RankFailed, Ranks
+from crossent.word2vec.training.distributed import Ranks, collective
 from crossent.word2vec.training.model import SkipGram
 
 FULL_BLOCK_BYTES = 64 << 20
 """The end-of-epoch exchange goes in blocks of at most this many bytes (bounded memory)."""
-
-
-class CollectiveFailed(RankFailed):
-    """A collective failed: another rank died or stopped answering."""
-
-
-@contextlib.contextmanager
-def collective(what: str) -> Iterator[None]:
-    """Turn a failed collective (a dead peer, a timeout) into one clear error."""
-    try:
-        yield
-    except RuntimeError as exc:  # gloo: "Connection closed by peer", "Timed out ..."
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CollectiveFailed(
-            f"distributed: lost another rank during {what} (it died, was killed or stopped "
-            f"answering): {first}"
-        ) from None
 
 
 @dataclass
@@ -163,7 +145,6 @@ class Sync:
     """The exchanges of one rank (see the module docstring)."""
 
     model: SkipGram
-    enc: EncodedCorpus
     ranks: Ranks
     matrices: list[_Matrix] = field(default_factory=list)
     hot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))

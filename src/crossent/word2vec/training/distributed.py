@@ -25,11 +25,13 @@ rank left waiting in a collective.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import os
+import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -64,6 +66,24 @@ connections close)."""
 
 class RankFailed(ValueError):
     """Another rank of the run failed; this one stops too (the message names the rank)."""
+
+
+class CollectiveFailed(RankFailed):
+    """A collective failed: another rank died or stopped answering."""
+
+
+@contextlib.contextmanager
+def collective(what: str) -> Iterator[None]:
+    """Turn a failed collective (a dead peer, a timeout) into one clear error."""
+    try:
+        yield
+    except RuntimeError as exc:  # gloo: "Connection closed by peer", "Timed out ..."
+        text = re.sub(r"\[[^\]]*\]\s*", "", " ".join(str(exc).split()))  # no [file:line]
+        detail = text.split(". ")[0].strip() or type(exc).__name__
+        raise CollectiveFailed(
+            f"distributed: lost another rank during {what} (it died, was killed or stopped "
+            f"answering: {detail})"
+        ) from None
 
 
 def world_size_from_environment() -> int:
@@ -112,7 +132,8 @@ def leave() -> None:
     tore its group down while another still used it, or exited with it alive, was seen to
     abort at exit: "terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        with contextlib.suppress(RuntimeError):  # another rank has gone (already reported)
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -157,7 +178,8 @@ def agreed_with(
     except Exception as exc:  # shared with the other ranks, then raised here
         error, mine = exc, (f"{type(exc).__name__}: {exc}", None, None)
     outcomes: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(outcomes, mine)
+    with collective(f"the check of {what}"):
+        dist.all_gather_object(outcomes, mine)
     if error is not None:
         raise error
     for rank, (message, _, _) in enumerate(outcomes):
@@ -318,7 +340,8 @@ class Parallel:
         counts = agreed("the corpus", lambda: count_words(piece, lowercase=config.lowercase)[0],
                         lambda _: None)  # fmt: skip
         parts: list[Any] | None = [None] * self.ranks.world if self.ranks.rank == 0 else None
-        dist.gather_object(counts, parts, dst=0)
+        with collective("the vocabulary exchange"):
+            dist.gather_object(counts, parts, dst=0)
         payload: list[Any] = [None]
         if parts is not None:
             merged: Counter[str] = Counter()
@@ -331,9 +354,11 @@ class Parallel:
                 payload = [(None, vocab.words, vocab.counts)]
             except ValueError as exc:  # shared with the other ranks, then raised here
                 payload = [(f"{type(exc).__name__}: {exc}", None, None)]
-                dist.broadcast_object_list(payload, src=0)
+                with collective("the vocabulary exchange"):
+                    dist.broadcast_object_list(payload, src=0)
                 raise
-        dist.broadcast_object_list(payload, src=0)
+        with collective("the vocabulary exchange"):
+            dist.broadcast_object_list(payload, src=0)
         message, words, word_counts = payload[0]
         if message is not None:
             raise RankFailed(f"distributed: rank 0 failed ({message})")

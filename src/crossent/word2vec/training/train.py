@@ -183,7 +183,7 @@ def _train_across_ranks(
         par.gather(weights, model)
         return model
     model, enc, shard_words = par.data_parallel(corpus, config, model)
-    RankTrainer(model, enc, progress, Sync(model, enc, par.ranks), shard_words).run(hooks)
+    RankTrainer(model, enc, progress, Sync(model, par.ranks), shard_words).run(hooks)
     return model
 
 
