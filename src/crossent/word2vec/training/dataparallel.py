@@ -41,6 +41,7 @@ import hashlib
 import math
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import FrameType
@@ -150,6 +151,7 @@ class Sync:
     hot: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     bytes_sent: int = 0  # rows exchanged × D × 4, over the run (for measurements)
     syncs: int = 0
+    seconds: float = 0.0  # spent in syncs (waiting for the other ranks included)
 
     def __post_init__(self) -> None:
         m, cfg = self.model, self.model.config
@@ -169,6 +171,13 @@ class Sync:
     def round(self, words: np.ndarray, interrupted: bool, failed: bool) -> tuple[bool, int]:
         """Exchange the rows a round changed (``words``: its sentences' words). Returns
         (whether any rank was interrupted, 1 + the first failed rank, or 0)."""
+        started = time.perf_counter()
+        try:
+            return self._round(words, interrupted, failed)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _round(self, words: np.ndarray, interrupted: bool, failed: bool) -> tuple[bool, int]:
         flags = np.zeros(self.flag_bytes, dtype=np.uint8)
         flags[0] = 1 if interrupted else 0
         flags[1] = min(self.ranks.rank + 1, 255) if failed else 0
@@ -228,6 +237,7 @@ class Sync:
     def full(self) -> None:
         """Exchange every row of the output matrices of negative sampling (the only ones a
         round may leave out), in blocks: afterwards every rank holds the same model."""
+        started = time.perf_counter()
         for mat in self.matrices:
             if mat.kind != "output":
                 continue
@@ -240,6 +250,16 @@ class Sync:
                 mat.snapshot[a:b] += delta
                 mat.array[a:b] = mat.snapshot[a:b]
                 self.bytes_sent += delta.nbytes
+        self.seconds += time.perf_counter() - started
+
+    def report(self) -> str:
+        """One line of what this rank's syncs cost (logged at INFO by the trainer)."""
+        per = self.bytes_sent / max(self.syncs, 1) / 2**20
+        return (
+            f"rank {self.ranks.rank}: {self.syncs} syncs, {self.bytes_sent / 2**20:.1f} MiB of "
+            f"rows ({per:.2f} MiB per sync, hot rows {len(self.hot)}), {self.seconds:.2f} s in "
+            "syncs"
+        )
 
     def totals(self, loss: float, pairs: int) -> tuple[float, int]:
         """The sums over the ranks of an epoch's loss (float64) and examples."""

@@ -9,6 +9,7 @@ point.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
@@ -20,6 +21,8 @@ from crossent.word2vec.training.distributed import RankFailed
 from crossent.word2vec.training.jobs import JobResult
 from crossent.word2vec.training.model import Position, SkipGram
 from crossent.word2vec.training.train import Progress, TrainingInterrupted, _Trainer, job_seed
+
+log = logging.getLogger(__name__)
 
 
 class RankTrainer(_Trainer):
@@ -46,6 +49,7 @@ class RankTrainer(_Trainer):
     def run(self, hooks: Hooks) -> None:
         with deferred_interrupts() as self.interrupts:
             super().run(hooks)
+        log.info("%s", self.sync.report())
 
     def _epoch(self, epoch: int, first_round: int) -> None:
         """Rounds ``first_round..`` of the epoch, each followed by a sync; a signal (any
