@@ -62,6 +62,7 @@ class Distributed:
     vocab: int  # global V
     start: int  # first global class of this rank's slice
     group: Any
+    lazy_sums: bool = True  # probability targets' row sums ride on the loop's first exchange
 
     def all_max(self, x: torch.Tensor) -> torch.Tensor:
         import torch.distributed as dist

@@ -88,6 +88,9 @@ def run_chunks(
     rows_out = _new_results(n, hidden, options.with_stats or entropy_grad)
     needs = Needs() if scales is None else scales.needs
     grads = new_grads(hidden, weight, needs, local)
+    if targets.pending is not None and rows_out.stats is not None:  # no online exchange
+        layout.comm.all_sum(targets.pending)
+        targets.pending = None
     pending = None  # the sum of grad_h over the slices, started before the last grad_W
     for start in range(0, n, chunk):
         rows = slice(start, min(start + chunk, n))
@@ -182,12 +185,16 @@ def _row_terms_online(
     c = z.shape[0]
     local_max = z.amax(1) if z.shape[1] else z.new_full((c,), -torch.inf)
     a = targets.weights(rows, z)
-    mine = z.new_empty(c, 3)
+    mine = z.new_empty(c, 3 if targets.pending is None else 5)  # + the targets row sums
     mine[:, 0] = local_max
     mine[:, 2] = targets.a_dot(rows, z, a)
+    if targets.pending is not None:
+        mine[:, 3:] = targets.pending[rows]
     exp_shift_(z, torch.where(local_max > -torch.inf, local_max, 0.0))  # e = exp(z − m_r)
     mine[:, 1] = z.sum(1)
-    parts = comm.gather_rows(mine)  # [K, c, 3]
+    parts = comm.gather_rows(mine)  # [K, c, 3 or 5]
+    if targets.pending is not None:
+        targets.pending[rows] = parts[:, :, 3:].sum(0)  # a_sum, y_sum: their views too
     m = parts[:, :, 0].amax(0)
     sum_exp = (parts[:, :, 1] * torch.exp(parts[:, :, 0] - m)).sum(0)
     lse = m + sum_exp.log()
