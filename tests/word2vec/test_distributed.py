@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -207,3 +208,30 @@ def test_a_killed_rank_ends_the_run_and_clobbers_nothing(tmp_path: Path) -> None
     assert lines[0].startswith("error: distributed: lost another rank"), lines
     assert (folder / "out.bin").read_text() == "previous vectors"
     assert sorted(p.name for p in folder.iterdir()) == ["out.bin"]
+
+
+def test_threads_bound_torch_and_ns_does_not_import_it(tmp_path: Path, monkeypatch: Any) -> None:
+    import torch
+
+    from crossent.word2vec.training import softmax
+
+    corpus = _corpus(tmp_path / "c.txt", 0)
+    seen: list[int] = []
+    job = softmax.softmax_job
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(torch.get_num_threads())
+        return job(*args, **kwargs)
+
+    monkeypatch.setattr(softmax, "softmax_job", spy)
+    before = torch.get_num_threads()
+    train([corpus], TrainConfig(**(CONFIG | {"epochs": 1, "threads": 1})))
+    assert seen and set(seen) == {1}  # --threads 1: one intra-op thread too
+    assert torch.get_num_threads() == before  # restored afterwards
+    code = (
+        "import sys; from crossent.word2vec import TrainConfig, train; "
+        f"train({str(corpus)!r}, TrainConfig(epochs=1, min_count=1, dim=8)); "
+        f"train({str(corpus)!r}, TrainConfig(epochs=1, min_count=1, dim=8, loss='hs', "
+        "model='cbow')); assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
