@@ -246,6 +246,12 @@ def _check_trainable(model: SkipGram, enc: EncodedCorpus) -> None:
             "corpus: no sentence has two in-vocabulary words: no (centre, context) pair"
         )
     fingerprint = enc.fingerprint()
+    ranks = 1 if model.corpus is None else model.corpus.get("ranks", 1)
+    if ranks != 1:
+        raise CorpusError(
+            f"corpus: the checkpoint was trained across {ranks} ranks; it resumes only across "
+            f"{ranks} ranks (torchrun --nproc-per-node ...), not in one process"
+        )
     if model.corpus is not None and fingerprint != model.corpus:
         raise CorpusError(
             "corpus: not the corpus the checkpoint was trained on ("
