@@ -189,11 +189,7 @@ def test_a_killed_rank_ends_the_run_and_clobbers_nothing(tmp_path: Path) -> None
     port = _free_port()
     ranks = [_rank(r, port, folder, corpus) for r in (0, 1)]
     try:
-        assert ranks[0].stderr is not None
-        early = [ranks[0].stderr.readline() for _ in range(1)]
-        while early[-1] and not early[-1].startswith("epoch"):  # progress: rank 0 trains
-            early.append(ranks[0].stderr.readline())
-        assert early[-1], early
+        early = _training(ranks[0])
         ranks[1].send_signal(signal.SIGKILL)
         killed = time.monotonic()
         out, err = ranks[0].communicate(timeout=60)
@@ -235,3 +231,38 @@ def test_threads_bound_torch_and_ns_does_not_import_it(tmp_path: Path, monkeypat
         "model='cbow')); assert 'torch' not in sys.modules, 'torch imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _training(rank: subprocess.Popen[str]) -> list[str]:
+    """Rank 0's stderr lines up to its first progress line (it is training)."""
+    assert rank.stderr is not None
+    early = [rank.stderr.readline()]
+    while early[-1] and not early[-1].startswith("epoch"):
+        early.append(rank.stderr.readline())
+    assert early[-1], early
+    return early
+
+
+@pytest.mark.slow
+def test_sigterm_stops_every_rank_at_one_sync_and_rank_0_checkpoints(tmp_path: Path) -> None:
+    corpus = random_text(tmp_path / "c.txt", 50, 300, 11, 4)
+    folder = tmp_path / "run"
+    folder.mkdir()
+    port = _free_port()
+    ranks = [_rank(r, port, folder, corpus) for r in (0, 1)]
+    try:
+        _training(ranks[0])
+        ranks[1].send_signal(signal.SIGTERM)  # one rank only: both stop at the next sync
+        outs = [p.communicate(timeout=60) for p in ranks]
+    finally:
+        for p in ranks:
+            p.kill()
+            p.communicate()
+    assert [p.returncode for p in ranks] == [130, 130], outs
+    assert "checkpoint written to out.bin.ckpt" in outs[0][0] + outs[0][1]
+    assert sorted(p.name for p in folder.iterdir()) == ["out.bin.ckpt"]
+    from crossent.word2vec import SkipGram
+
+    model = SkipGram.load(folder / "out.bin.ckpt")
+    assert model.corpus is not None and model.corpus["ranks"] == 2
+    assert 0 < model.position.epoch < 100_000

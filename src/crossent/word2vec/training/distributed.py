@@ -105,7 +105,8 @@ def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
         timeout = datetime.timedelta(seconds=collective_timeout())
-        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timeout)
+        with collective("the start (joining the ranks' group)"):
+            dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timeout)
     if device == "cuda" and torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
