@@ -87,8 +87,9 @@ def quality(path: Path) -> tuple[float, float]:
     return float(rho[0]), 100.0 * float(accuracy)
 
 
-def compare(name: str, args: list[str], folder: Path) -> None:
-    """One case: 1 process then 2 ranks, the ratio and the vectors' quality."""
+def compare(name: str, args: list[str], folder: Path) -> float:
+    """One case: 1 process then 2 ranks, the ratio and the vectors' quality; returns the
+    1-process seconds."""
     results = {}
     for ranks in (1, 2):
         out = folder / f"{name}-{ranks}.bin"
@@ -110,6 +111,43 @@ def compare(name: str, args: list[str], folder: Path) -> None:
     print(f"  WordSim-353 Spearman {r1:.3f} vs {r2:.3f} (diff {r2 - r1:+.3f}, bar ±0.03)")
     print(f"  analogies {a1:.2f}% vs {a2:.2f}% (diff {a2 - a1:+.2f} points, bar ±1)")
     print(f"  {log}")
+    return s1
+
+
+def on_paper(words_per_second: float, gloo_mib_s: float, latency_s: float) -> None:
+    """Expected scaling of data-parallel ns skip-gram at V = 1M, D = 300 (window 5, 5
+    negatives, Zipf counts, a 1B-word corpus), from the measured 1-thread words/s and gloo
+    rate: rows and bytes per sync, and efficiency = compute / (compute + syncs) with a ring
+    all-reduce (2(K−1)/K of the bytes through each link at min(link, gloo rate), 2(K−1)
+    latencies), the end-of-epoch full exchange spread over the rounds."""
+    from crossent.word2vec.training.dataparallel import HOT_DRAWS
+
+    v, d, corpus_words = 1_000_000, 300, 1e9
+    p = 1.0 / np.arange(1, v + 1)
+    p /= p.sum()
+    q = p**0.75
+    q /= q.sum()
+    print("\n[on paper: V=1M, D=300; efficiency for 1-thread ranks and 16-thread ranks]")
+    print(
+        "  ranks  sync-every   rows/sync  MiB/sync   1 thr 10G  1 thr 100G  16 thr 10G  16 thr 100G"
+    )
+    for k in (8, 32, 128):
+        for every in (200_000, 2_000_000, 20_000_000):
+            hot = int((q * every * 25 >= HOT_DRAWS).sum())
+            distinct = float((1.0 - np.exp(-k * every * p)).sum())  # words some rank read
+            rows = 2 * distinct + max(hot - distinct, 0.0)  # syn0 + output rows
+            nbytes = rows * d * 4 + 2 * v / 8
+            full = v * d * 4 * min(1.0, k * every / corpus_words)  # end of epoch, per round
+            cells = []
+            for threads in (1, 16):
+                for gbit in (10, 100):
+                    rate = min(gbit * 1e9 / 8, gloo_mib_s * 2**20)
+                    sync = 2 * (k - 1) / k * (nbytes + full) / rate + 2 * (k - 1) * latency_s
+                    compute = every / (words_per_second * threads)
+                    cells.append(f"{compute / (compute + sync):10.0%}")
+            print(
+                f"  {k:5d}  {every:10,d}  {rows:10,.0f}  {nbytes / 2**20:8.0f}  " + "  ".join(cells)
+            )
 
 
 def bandwidth_worker(rank: int, folder: str) -> None:
@@ -136,7 +174,9 @@ def bandwidth_worker(rank: int, folder: str) -> None:
     for _ in range(200):
         dist.all_reduce(small)
     if rank == 0:
-        print(f"  all-reduce of 32 bytes: {(time.perf_counter() - start) / 200 * 1e6:.0f} µs")
+        small_s = (time.perf_counter() - start) / 200
+        print(f"  all-reduce of 32 bytes: {small_s * 1e6:.0f} µs")
+        Path(folder, "latency").write_text(f"{small_s}")
     dist.destroy_process_group()
 
 
@@ -150,15 +190,22 @@ def main() -> None:
         folder = Path(tmp)
         text = corpus(folder, 1 if opts.quick else 5)
         epochs = ["--epochs", "2" if opts.quick else "5"]
+        words_per_second = 0.0
         for name in opts.cases.split(","):
             if name == "softmax":
                 compare(name, [str(data_file("wikitext2-valid.txt")), *CASES[name]], folder)
             else:
-                compare(name, [str(text), *CASES[name], *epochs], folder)
+                seconds = compare(name, [str(text), *CASES[name], *epochs], folder)
+                if name == "ns":  # whole process (counting included): a lower bound
+                    words_per_second = len(text.read_text().split()) * int(epochs[1]) / seconds
         import torch.multiprocessing as mp
 
         print(f"\n[gloo, 2 local ranks] {machine()}")
         mp.spawn(bandwidth_worker, args=(tmp,), nprocs=2)
+        if words_per_second:
+            rate, latency = (float((folder / n).read_text()) for n in ("rate", "latency"))
+            print(f"  per-rank words/s (1 thread, ns, whole process): {words_per_second:,.0f}")
+            on_paper(words_per_second, rate, latency / 2)
         if opts.sweep:
             for every in (20_000, 200_000, 1_000_000):
                 out = folder / f"sweep-{every}.bin"

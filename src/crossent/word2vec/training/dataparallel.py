@@ -18,8 +18,9 @@ then the changed rows' deltas with one all-reduce SUM. A round changes
 * ``syn1`` of ``hs``: the Huffman inner nodes on those words' paths;
 * the output vectors of negative sampling: those words' rows and the *hot* rows, those
   whose expected number of negative draws in a round (``count^{0.75}`` share × draws) is
-  at least 1. A cold row drawn as a negative is exchanged at the end of the epoch, when
-  every row of every matrix is exchanged in blocks (and the models are identical).
+  at least ``HOT_DRAWS``. A cold row drawn as a negative is exchanged at the end of the
+  epoch, when every row of every matrix is exchanged in blocks (the models are then
+  identical).
 
 The learning rate follows the global word count: a job at fraction ``f`` of its rank's
 words of an epoch trains with the rate at fraction ``f`` of the global corpus. Job ``j``
@@ -85,14 +86,21 @@ def deferred_interrupts() -> Iterator[Interrupts]:
             signal.signal(s, handler)
 
 
+HOT_DRAWS = 64
+"""A row of the negative-sampling output vectors is exchanged at every sync when it expects
+at least this many negative draws per round and rank: the rows that change much between
+syncs. At V = 1M most rows expect a few draws per round; exchanging them all every round
+would be a full 1.2 GB sync (see docs/design.md)."""
+
+
 def hot_rows(model: SkipGram) -> np.ndarray:
     """Rows of the negative-sampling output vectors whose expected number of negative draws
-    per round per rank is at least 1 (sorted indices)."""
+    per round per rank is at least ``HOT_DRAWS`` (sorted indices)."""
     cfg = model.config
     weights = model.vocab.counts.astype(np.float64) ** cfg.ns_exponent
     per_word = cfg.negative * (cfg.window if cfg.model == "skipgram" else 1)
     draws = weights / weights.sum() * cfg.sync_every * per_word
-    return np.flatnonzero(draws >= 1.0)
+    return np.flatnonzero(draws >= HOT_DRAWS)
 
 
 @dataclass
