@@ -167,8 +167,9 @@ def bandwidth_worker(rank: int, folder: str) -> None:
         dt = (time.perf_counter() - start) / 5
         if rank == 0:
             print(
-                f"  all-reduce {mib:3d} MiB: {dt * 1e3:7.1f} ms  ({mib / dt:7.0f} MiB/s of payload)"
+                f"  all-reduce {mib:3d} MiB: {dt * 1e3:7.1f} ms  ({mib / dt:5.0f} MiB/s of payload)"
             )
+            Path(folder, "rate").write_text(f"{mib / dt}")
     small = torch.zeros(8)
     start = time.perf_counter()
     for _ in range(200):
