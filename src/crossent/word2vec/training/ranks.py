@@ -65,6 +65,8 @@ class RankTrainer(_Trainer):
                 if bad:
                     raise error if error is not None else _failed_elsewhere(bad - 1)
                 before = self.schedule.global_before(epoch, int(self.job_starts[b]))
+                if t + 1 == rounds:  # exact on every rank (one with an empty share too)
+                    before = (epoch + 1) * self.schedule.global_words
                 self.m.position = replace(self.m.position, job=t + 1, words_done=before)
                 self.stopping = stop
                 if stop and t + 1 < rounds:
