@@ -9,18 +9,28 @@ point.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
+from typing import Any
 
-from crossent.word2vec.formats.corpus import EncodedCorpus
+from crossent.word2vec.formats.corpus import Corpus, CorpusLike, EncodedCorpus
+from crossent.word2vec.training import train as train_module
 from crossent.word2vec.training.callbacks import Hooks
+from crossent.word2vec.training.config import TrainConfig
 from crossent.word2vec.training.dataparallel import Schedule, Sync, deferred_interrupts
-from crossent.word2vec.training.distributed import RankFailed
+from crossent.word2vec.training.distributed import Parallel, RankFailed
 from crossent.word2vec.training.jobs import JobResult
 from crossent.word2vec.training.model import Position, SkipGram
-from crossent.word2vec.training.train import Progress, TrainingInterrupted, _Trainer, job_seed
+from crossent.word2vec.training.train import (
+    Progress,
+    TrainingInterrupted,
+    _Trainer,
+    job_seed,
+    torch_threads,
+)
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +123,31 @@ class RankTrainer(_Trainer):
         return job_seed(self.m.config.seed, epoch, j * ranks.world + ranks.rank)
 
 
+def train_across_ranks(
+    corpus: CorpusLike | Corpus,
+    config: TrainConfig | None,
+    model: SkipGram | None,
+    progress: Callable[[Progress], None] | None,
+    hooks: Hooks,
+    device: Any,
+) -> SkipGram:
+    """:func:`train` across the ranks: the exact softmax split by vocabulary
+    (:mod:`.distributed`), every other objective data-parallel (:mod:`.dataparallel`)."""
+    par = Parallel()
+    dev = par.settings(config, device, model, corpus)
+    cfg = model.config if model is not None else config or TrainConfig()
+    if cfg.loss == "softmax":
+        model, enc = par.prepare(functools.partial(train_module._prepare, corpus, config, model))
+        weights = par.weights(model, dev)
+        with torch_threads(model.config):
+            _Trainer(model, enc, progress, weights).run(hooks)
+        par.gather(weights, model)
+        return model
+    model, enc, shard_words = par.data_parallel(corpus, config, model)
+    RankTrainer(model, enc, progress, Sync(model, par.ranks), shard_words).run(hooks)
+    return model
+
+
 def _failed_elsewhere(rank: int) -> RankFailed:
     return RankFailed(
         f"distributed: rank {rank} failed during training (its own error says why); "
@@ -120,4 +155,4 @@ def _failed_elsewhere(rank: int) -> RankFailed:
     )
 
 
-__all__ = ["RankTrainer"]
+__all__ = ["RankTrainer", "train_across_ranks"]

@@ -12,7 +12,6 @@ over the epoch's examples.
 from __future__ import annotations
 
 import contextlib
-import functools
 import math
 import time
 from collections import Counter
@@ -140,7 +139,9 @@ def train(
     hooks = Hooks(callbacks)
     cfg = model.config if model is not None else config or TrainConfig()
     if distributed:
-        return _train_across_ranks(corpus, config, model, progress, hooks, device)
+        from crossent.word2vec.training.ranks import train_across_ranks
+
+        return train_across_ranks(corpus, config, model, progress, hooks, device)
     dev = None  # ns and hs train with numba kernels: torch is not even imported
     if device is not None or cfg.loss == "softmax":
         dev = resolve_device(device, cfg.loss)
@@ -155,35 +156,6 @@ def train(
         )
     with torch_threads(model.config):
         _Trainer(model, enc, progress, weights).run(hooks)
-    return model
-
-
-def _train_across_ranks(
-    corpus: CorpusLike | Corpus,
-    config: TrainConfig | None,
-    model: SkipGram | None,
-    progress: Callable[[Progress], None] | None,
-    hooks: Hooks,
-    device: Any,
-) -> SkipGram:
-    """:func:`train` across the ranks: the exact softmax split by vocabulary
-    (:mod:`.distributed`), every other objective data-parallel (:mod:`.dataparallel`)."""
-    from crossent.word2vec.training.dataparallel import Sync
-    from crossent.word2vec.training.distributed import Parallel
-    from crossent.word2vec.training.ranks import RankTrainer
-
-    par = Parallel()
-    dev = par.settings(config, device, model, corpus)
-    cfg = model.config if model is not None else config or TrainConfig()
-    if cfg.loss == "softmax":
-        model, enc = par.prepare(functools.partial(_prepare, corpus, config, model))
-        weights = par.weights(model, dev)
-        with torch_threads(model.config):
-            _Trainer(model, enc, progress, weights).run(hooks)
-        par.gather(weights, model)
-        return model
-    model, enc, shard_words = par.data_parallel(corpus, config, model)
-    RankTrainer(model, enc, progress, Sync(model, par.ranks), shard_words).run(hooks)
     return model
 
 
