@@ -234,10 +234,11 @@ def test_threads_bound_torch_and_ns_does_not_import_it(tmp_path: Path, monkeypat
 
 
 def _training(rank: subprocess.Popen[str]) -> list[str]:
-    """Rank 0's stderr lines up to its first progress line (it is training)."""
+    """Rank 0's stderr lines up to the end of its first epoch (both ranks are training: a
+    rank that died before joining would leave the other waiting for the timeout)."""
     assert rank.stderr is not None
     early = [rank.stderr.readline()]
-    while early[-1] and not early[-1].startswith("epoch"):
+    while early[-1] and "(epoch done)" not in early[-1]:
         early.append(rank.stderr.readline())
     assert early[-1], early
     return early
