@@ -478,7 +478,8 @@ def train_cmd(
         with user_errors():
             placement = torchrun_placement(device)
             if placement.distributed:  # softmax: one job at a time; else the rank's cores
-                settings.setdefault("threads", rank_threads(loss))
+                known = loss if resume is None else loss or "softmax"  # a checkpoint's: 1
+                settings.setdefault("threads", rank_threads(known))
             summary = run_training(
                 corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,
