@@ -88,12 +88,21 @@ def test_torchrun_two_ranks_write_the_vectors_of_one_process(corpus: Path, tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["one.txt", "two.txt"]
 
 
-def test_torchrun_with_negative_sampling_fails_on_every_rank(corpus: Path, tmp_path: Path) -> None:
-    res = _crossent(*_train_args(corpus, tmp_path / "v.txt", "--loss", "ns"), launcher=TORCHRUN)
+def test_torchrun_with_softmax_cbow_fails_on_every_rank(corpus: Path, tmp_path: Path) -> None:
+    res = _crossent(*_train_args(corpus, tmp_path / "v.txt", "--model", "cbow"), launcher=TORCHRUN)
     assert res.returncode != 0
-    assert res.stderr.count("loss: training across ranks (torchrun) splits") == 2
+    assert res.stderr.count("model: across ranks (torchrun) loss='softmax'") == 2
     assert re.search(r"exitcode\s*: 2 ", res.stderr)  # the clean exit 2 torchrun reports
     # torchrun's report only, no traceback frame of ours (the checkout's own folder may be
     # called crossent: look for frames inside the package, not for the word)
     assert not re.search(r'File "[^"]*crossent/(cli|word2vec|fused|__main__)', res.stderr)
     assert not (tmp_path / "v.txt").exists()
+
+
+def test_torchrun_trains_negative_sampling_data_parallel(corpus: Path, tmp_path: Path) -> None:
+    args = _train_args(corpus, tmp_path / "v.txt", "--loss", "ns", "--json", "--sync-every", "500")
+    res = _crossent(*args, launcher=TORCHRUN)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count('"vectors"') == 1  # only rank 0 prints the summary
+    assert len(KeyedVectors.load(tmp_path / "v.txt").words) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["v.txt"]

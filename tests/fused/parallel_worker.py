@@ -134,8 +134,39 @@ def compiled_worker(rank: int, world: int, init_file: str) -> None:
         torch.testing.assert_close(loss, ref)
         torch.testing.assert_close(grads[0], ref_grads[0])
         torch.testing.assert_close(grads[1], ref_grads[1][mine])
+        online_checks(rank, world)
     finally:
         dist.destroy_process_group()
+
+
+def online_checks(rank: int, world: int) -> None:
+    """Without statistics the loop takes one all-reduce for (max, sum-exp, target terms),
+    combined online: loss and gradients against the float64 single-process ones, for class
+    and probability targets, with one slice's logits 200 nats below the other's (its
+    gradient share is dropped, its sum-exp still counted) and one row's logits 30 above."""
+    split = 40
+    for case in ({"seed": 7}, {"seed": 8, "prob": True}):
+        x = _inputs(case)
+        bias = torch.zeros(V, dtype=torch.float64)
+        bias[split:] = -200.0
+        bias[3] = 30.0
+        mine = slice(0, split) if rank == 0 else slice(split, V)
+        results = []
+        for fn, shard in (
+            (vocab_parallel_linear_cross_entropy, mine),
+            (linear_cross_entropy, slice(0, V)),
+        ):
+            h = x["hidden"].clone().requires_grad_()
+            w = x["weight"][shard].clone().requires_grad_()
+            y = x["targets"][:, shard] if case.get("prob") else x["targets"]
+            kw = {} if fn is vocab_parallel_linear_cross_entropy else {"impl": "naive"}
+            loss = fn(h, w, y, bias[shard], reduction="sum", **kw)
+            results.append([loss, *torch.autograd.grad(loss, (h, w))])
+        results[1][2] = results[1][2][mine]
+        for a, b in zip(*results, strict=True):
+            torch.testing.assert_close(
+                a, b, rtol=1e-10, atol=1e-10, msg=lambda m, c=case: f"{c}: {m}"
+            )
 
 
 def log_probs_worker(rank: int, world: int, init_file: str) -> None:

@@ -55,6 +55,7 @@ def test_matches_single_process_loss(tmp_path: Path) -> None:
 # dynamo peeks at .grad of non-leaf tensors when it resumes after the graph break
 @pytest.mark.filterwarnings("ignore:The .grad attribute of a Tensor that is not a leaf")
 def test_inside_torch_compile(tmp_path: Path) -> None:
+    """Also the one-collective (online log-sum-exp) path without statistics."""
     mp.spawn(compiled_worker, args=(2, str(tmp_path / "store")), nprocs=2, join=True)
 
 

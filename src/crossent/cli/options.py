@@ -135,6 +135,10 @@ DeviceOption = Annotated[
     str | None,
     typer.Option(help="cpu, cuda or cuda:N: where --loss softmax trains (default: cpu)."),
 ]
+SyncEveryOption = Annotated[
+    int | None,
+    typer.Option("--sync-every", help="Under torchrun: words per rank between syncs."),
+]
 TrainFileOption = Annotated[
     list[Path] | None,
     typer.Option("-train", metavar="FILE", help="word2vec.c's spelling of a CORPUS file."),

@@ -187,6 +187,15 @@ def _check_placement(config: TrainConfig, placement: Placement) -> None:
         check_parallel_config(config)
 
 
+def rank_threads(loss: str | None) -> int:
+    """Default threads of a rank: 1 for the softmax, else the cores shared by the ranks of
+    this node (``LOCAL_WORLD_SIZE``)."""
+    from crossent.word2vec.training.config import default_threads
+
+    local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1))
+    return 1 if loss == "softmax" else max(1, default_threads() // local)
+
+
 def torchrun_placement(device: str | None) -> Placement:
     """This rank's device and whether torchrun launched the run (torch imported only then)."""
     if os.environ.get("WORLD_SIZE", "1") == "1":
@@ -243,8 +252,12 @@ def _train(
                 distributed=placement.distributed,
             )
     except TrainingInterrupted as stop:
-        if placement.distributed:  # each rank holds only its rows of the output vectors
-            raise fail("interrupted: a run across ranks writes no checkpoint", 130) from None
+        if placement.distributed and stop.model.config.loss == "softmax":  # rows split
+            raise fail(
+                "interrupted: a softmax run across ranks writes no checkpoint", 130
+            ) from None
+        if not placement.main_rank():  # every rank stopped at the same sync; rank 0 writes
+            raise typer.Exit(INTERRUPTED) from None
         target = save_interrupted(stop.model, outputs)
         console.print(
             f"interrupted: checkpoint written to {target} (resume with --resume {target}); "
@@ -347,6 +360,7 @@ def train_cmd(
     update_vocab: opt.UpdateVocabOption = False,
     lowercase: opt.LowercaseOption = None,
     device: opt.DeviceOption = None,
+    sync_every: opt.SyncEveryOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
     as_json: JsonFlag = False,
     train_file: opt.TrainFileOption = None,
@@ -358,8 +372,10 @@ def train_cmd(
 
     word2vec.c's spellings work too (``-train``, ``-output``, ``-size``, ``-cbow 1``,
     ``-hs 1``, ``-iter`` ...; see docs/cli.md), with crossent's defaults. Under torchrun
-    (``torchrun --nproc-per-node K -m crossent train ... --loss softmax``) the output
-    vectors are split by vocabulary over the K ranks; rank 0 prints and writes."""
+    (``torchrun --nproc-per-node K -m crossent train ...``) every rank trains its share of
+    the corpus and the ranks sync every --sync-every words (``ns``, ``hs``; skip-gram and
+    CBOW), or ``--loss softmax``'s output vectors are split by vocabulary over the K ranks;
+    rank 0 prints and writes."""
     corpus = [*(corpus or []), *(train_file or [])]
     classic = {"binary": binary, "cbow": cbow, "hs": classic_hs}
     model, fmt, hs = opt.fold_classic(classic, model, fmt, hs)
@@ -379,7 +395,7 @@ def train_cmd(
         "min_count": min_count, "max_vocab": max_vocab, "sample": sample, "epochs": epochs,
         "alpha": alpha, "threads": threads, "seed": seed, "lowercase": lowercase,
         "model": model, "cbow_mean": mean, "ns_exponent": ns_exponent,
-        "shrink_windows": shrink_windows,
+        "shrink_windows": shrink_windows, "sync_every": sync_every,
     }  # fmt: skip
     settings = {k: v for k, v in given.items() if v is not None}
     outputs = Outputs(out, is_binary, checkpoint, plot, save_vocab)
@@ -388,8 +404,9 @@ def train_cmd(
     try:
         with user_errors():
             placement = torchrun_placement(device)
-            if placement.distributed:
-                settings.setdefault("threads", 1)  # one job at a time on every rank
+            if placement.distributed:  # softmax: one job at a time; else the rank's cores
+                known = loss if resume is None else loss or "softmax"  # a checkpoint's: 1
+                settings.setdefault("threads", rank_threads(known))
             summary = run_training(
                 corpus, settings, outputs, resume=resume, quiet=quiet or as_json, vocab=vocab,
                 placement=placement,

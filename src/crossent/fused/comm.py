@@ -7,7 +7,9 @@ slice ``[0, V)`` whose reductions do nothing (:class:`Local`); :class:`Distribut
 over the group, each call one collective (Megatron-LM's vocabulary-parallel cross-entropy,
 Cut Cross-Entropy's ``vp_reduce_*`` helpers).
 
-Every reduction works in place on its argument and returns it.
+Every reduction works in place on its argument and returns it; :meth:`Distributed.gather_rows`
+stacks every rank's statistics with one collective (the chunk loop's online log-sum-exp
+combine), :meth:`Distributed.start_sum` starts a sum to overlap with computation.
 """
 
 from __future__ import annotations
@@ -37,6 +39,14 @@ class Local:
     def all_sum(self, x: torch.Tensor) -> torch.Tensor:
         return x
 
+    def start_sum(self, x: torch.Tensor) -> Any:
+        """Begin summing ``x`` in place over the slices; ``None``: nothing to wait for."""
+        return None
+
+    def gather_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Every slice's ``x`` stacked ``[slices, *x.shape]``: here ``x[None]``."""
+        return x[None]
+
     def first_argmax(
         self, local_max: torch.Tensor, local_index: torch.Tensor, row_max: torch.Tensor
     ) -> torch.Tensor:
@@ -52,6 +62,7 @@ class Distributed:
     vocab: int  # global V
     start: int  # first global class of this rank's slice
     group: Any
+    lazy_sums: bool = True  # probability targets' row sums ride on the loop's first exchange
 
     def all_max(self, x: torch.Tensor) -> torch.Tensor:
         import torch.distributed as dist
@@ -70,6 +81,23 @@ class Distributed:
 
         dist.all_reduce(x, group=self.group)
         return x
+
+    def start_sum(self, x: torch.Tensor) -> Any:
+        """Begin the in-place all-reduce SUM of ``x``; returns the work to ``wait()`` on (the
+        caller computes meanwhile)."""
+        import torch.distributed as dist
+
+        return dist.all_reduce(x, group=self.group, async_op=True)
+
+    def gather_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """Every rank's ``x`` stacked ``[ranks, *x.shape]`` in rank order, with one all-reduce
+        SUM (each rank fills its own slot): one collective for any number of statistics."""
+        import torch.distributed as dist
+
+        slots = x.new_zeros(dist.get_world_size(self.group), *x.shape)
+        slots[dist.get_rank(self.group)] = x
+        dist.all_reduce(slots, group=self.group)
+        return slots
 
     def first_argmax(
         self, local_max: torch.Tensor, local_index: torch.Tensor, row_max: torch.Tensor

@@ -13,7 +13,9 @@ reductions; a single process's do nothing). For a chunk of hidden rows ``h [c, D
    :math:`\mathrm{lse}_i = m_i + \log S_i`, :math:`\ell_i = A_i \mathrm{lse}_i - a_i\cdot z_i`,
    the z-loss :math:`\zeta\,\mathrm{lse}_i^2` and the entropy
    :math:`H_i = \log S_i - q_i` with :math:`q_i = \sum_c e_{ic} \log e_{ic} / S_i`
-   (ignored rows' loss terms are 0, even where their logits are not finite);
+   (ignored rows' loss terms are 0, even where their logits are not finite). Across
+   ranks without statistics, steps 2–3 take one collective: every slice's maximum,
+   sum-exp and target terms in one all-reduce, combined online (:func:`_row_terms_online`);
 4. when gradients are wanted, the buffer becomes the logit gradient
 
    .. math::
@@ -24,7 +26,8 @@ reductions; a single process's do nothing). For a chunk of hidden rows ``h [c, D
    and the entropy, :class:`~crossent.fused.records.Scales`; the entropy term is
    :math:`\partial H / \partial z_j = -p_j(\log p_j + H)`), 0 on ignored rows, divided by
    the temperature and chained through the softcap; then ``grad_h = G W`` (summed over the
-   slices at the end), ``grad_W += Gᵀ h``, ``grad_b += Σ_rows G``. Probability targets
+   slices once, started before the last chunk's ``grad_W`` so that both overlap),
+   ``grad_W += Gᵀ h``, ``grad_b += Σ_rows G``. Probability targets
    that require grad get :math:`\partial\ell/\partial y = -s_i(1-\varepsilon)\,w\odot(z_i -
    \mathrm{lse}_i)`, written from a copy of the logits taken before step 3.
 
@@ -37,11 +40,12 @@ for the gradients.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from crossent.fused.comm import Comm
+from crossent.fused.comm import Comm, Distributed
 from crossent.fused.records import (
     Grads,
     Layout,
@@ -56,6 +60,9 @@ from crossent.fused.targets import Targets
 
 FLUSH = 2.0**-64
 """``exp(z − max)`` below this is set to 0 (far under float32 resolution)."""
+SLICE_FLOOR = 2.0**-60
+"""Across ranks, a slice whose maximum is below ``2⁻⁶⁰`` of the global one adds nothing to
+the gradient (its ``e · 2⁻⁶⁰`` could be subnormal); it still counts in the sum-exp."""
 EXP_FLOOR = -80.0
 """``exp(-80) = 1.8e-35`` is still a normal float32; flushed to 0 just after."""
 
@@ -81,6 +88,10 @@ def run_chunks(
     rows_out = _new_results(n, hidden, options.with_stats or entropy_grad)
     needs = Needs() if scales is None else scales.needs
     grads = new_grads(hidden, weight, needs, local)
+    if targets.pending is not None and rows_out.stats is not None:  # no online exchange
+        layout.comm.all_sum(targets.pending)
+        targets.pending = None
+    pending = None  # the sum of grad_h over the slices, started before the last grad_W
     for start in range(0, n, chunk):
         rows = slice(start, min(start + chunk, n))
         z = buf[: rows.stop - start]
@@ -94,8 +105,11 @@ def run_chunks(
         _logit_grad_(z, rows, targets, options, rows_out, sums, scales)
         if grads.targets is not None:
             targets.target_grad_(grads.targets[rows], rows_out.lse[rows], scales.ce[rows])
-        apply_logit_grad_(z, tb, hidden[rows], weight, grads, rows)
-    if grads.hidden is not None:
+        last = layout.comm if rows.stop == n else None
+        pending = apply_logit_grad_(z, tb, hidden[rows], weight, grads, rows, last)
+    if pending is not None:
+        pending.wait()
+    elif grads.hidden is not None:
         layout.comm.all_sum(grads.hidden)  # Σ over the slices of G_r W_r
     return rows_out, grads
 
@@ -120,6 +134,8 @@ def _row_terms(
     """Steps 2–3 of the module docstring for one chunk: fills ``out[rows]`` and leaves
     ``e = exp(z − m)`` in ``z``."""
     c, stats = z.shape[0], out.stats
+    if stats is None and isinstance(comm, Distributed):
+        return _row_terms_online(z, rows, targets, options, comm, out)
     local_arg = torch.zeros(c, dtype=torch.long, device=z.device)
     if not z.shape[1]:  # an empty vocabulary slice
         local_max = z.new_full((c,), -torch.inf)
@@ -151,6 +167,44 @@ def _row_terms(
     stats.entropy[rows] = sum_exp.log() - sums[:, 2] / sum_exp  # H = log S − q
     stats.y_dot_z[rows] = sums[:, 3]
     return _ChunkSums(sum_exp, sums[:, 2], a)
+
+
+def _row_terms_online(
+    z: torch.Tensor,
+    rows: slice,
+    targets: Targets,
+    options: Options,
+    comm: Distributed,
+    out: RowResults,
+) -> _ChunkSums:
+    r"""Steps 2–3 across ranks with one collective: each slice's maximum :math:`m_r`,
+    :math:`S_r = \sum_c e^{z_c - m_r}` and :math:`a \cdot z` go in one all-reduce, combined
+    online as :math:`M = \max_r m_r`, :math:`S = \sum_r S_r e^{m_r - M}`. ``z`` is left
+    holding ``exp(z − m_r)``; the returned ``sum_exp`` is :math:`S / e^{m_r - M}`, so that
+    ``e / sum_exp`` is this slice's softmax as in the one-collective-per-sum path."""
+    c = z.shape[0]
+    local_max = z.amax(1) if z.shape[1] else z.new_full((c,), -torch.inf)
+    a = targets.weights(rows, z)
+    mine = z.new_empty(c, 3 if targets.pending is None else 5)  # + the targets row sums
+    mine[:, 0] = local_max
+    mine[:, 2] = targets.a_dot(rows, z, a)
+    if targets.pending is not None:
+        mine[:, 3:] = targets.pending[rows]
+    exp_shift_(z, torch.where(local_max > -torch.inf, local_max, 0.0))  # e = exp(z − m_r)
+    mine[:, 1] = z.sum(1)
+    parts = comm.gather_rows(mine)  # [K, c, 3 or 5]
+    if targets.pending is not None:
+        targets.pending[rows] = parts[:, :, 3:].sum(0)  # a_sum, y_sum: their views too
+    m = parts[:, :, 0].amax(0)
+    sum_exp = (parts[:, :, 1] * torch.exp(parts[:, :, 0] - m)).sum(0)
+    lse = m + sum_exp.log()
+    valid = targets.valid[rows]
+    out.lse[rows] = lse
+    out.ce[rows] = torch.where(valid, targets.a_sum[rows] * lse - parts[:, :, 2].sum(0), 0.0)
+    out.z_loss[rows] = torch.where(valid, options.z_loss * lse * lse, 0.0)
+    here = torch.exp(local_max - m)  # e^{m_r − M}: this slice's scale
+    here = torch.where(here < SLICE_FLOOR, 0.0, here)
+    return _ChunkSums(sum_exp / here, None, a)
 
 
 def _logit_grad_(
@@ -238,15 +292,22 @@ def apply_logit_grad_(
     weight: torch.Tensor,
     grads: Grads,
     rows: slice,
-) -> None:
+    comm: Comm | None = None,
+) -> Any:
     """From a chunk's logit gradient ``g [c, V_r]`` (before the softcap): chain rule through
     ``cap·tanh(z/cap)`` (``g`` and ``tanh_buf`` are consumed), then ``grad_h[rows] = g W``,
-    ``grad_W += gᵀ h``, ``grad_b += Σ_rows g``."""
+    ``grad_W += gᵀ h``, ``grad_b += Σ_rows g``. Given ``comm`` (the last chunk), the sum of
+    the whole ``grad_h`` over the slices starts before ``grad_W`` is computed (overlapping
+    it); returns what to wait on (``None``: nothing started)."""
     if tanh_buf is not None:
         g.mul_(tanh_buf.mul_(tanh_buf).neg_().add_(1.0))
+    pending = None
     if grads.hidden is not None:
         torch.mm(g, weight, out=grads.hidden[rows])
+        if comm is not None:
+            pending = comm.start_sum(grads.hidden)
     if grads.weight is not None:
         grads.weight.addmm_(g.T, h)
     if grads.bias is not None:
         grads.bias.add_(g.sum(0))
+    return pending

@@ -50,6 +50,7 @@ class Targets:
         dtype: torch.dtype,
     ) -> None:
         self.probabilities = targets.is_floating_point()
+        self.pending: torch.Tensor | None = None  # [N, 2] a_sum, y_sum not yet summed
         self.raw = targets
         self.local, self.comm = local, comm
         self.eps, self.vocab = options.label_smoothing, comm.vocab
@@ -92,8 +93,12 @@ class Targets:
         y_sum = y.sum(1, dtype=dtype)  # [N]
         y_w = y_sum if cw is None else y.to(dtype) @ cw  # [N]
         a_sum = (1 - self.eps) * y_w + (self.eps / self.vocab) * w_sum
-        sums = self.comm.all_sum(torch.stack([a_sum, y_sum], 1))  # [N, 2]
-        self.a_sum, self.y_sum = sums[:, 0], sums[:, 1]
+        sums = torch.stack([a_sum, y_sum], 1)  # [N, 2]: this slice's shares
+        if getattr(self.comm, "lazy_sums", False):  # summed by the chunk loop (see pending)
+            self.pending = sums
+        else:
+            self.comm.all_sum(sums)
+        self.a_sum, self.y_sum = sums[:, 0], sums[:, 1]  # views: summed in place
         self._y = y  # [N, V_r], in its own dtype
 
     def statistics_class(self) -> torch.Tensor:

@@ -294,7 +294,9 @@ def _checked_corpus(corpus: object, position: dict[str, Any], name: str) -> dict
         return None
     ok = (
         isinstance(corpus, dict)
-        and set(corpus) == {"words", "sentences", "digest"}
+        and set(corpus) - {"ranks"} == {"words", "sentences", "digest"}
+        and _count(corpus.get("ranks", 1))
+        and corpus.get("ranks", 1) >= 1  # trained across this many ranks (torchrun)
         and all(_count(corpus[k]) for k in ("words", "sentences"))
         and 1 <= corpus["sentences"] <= corpus["words"]
         and isinstance(corpus["digest"], str)

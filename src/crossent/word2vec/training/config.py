@@ -43,6 +43,7 @@ class TrainConfig:
     cbow_mean: bool = True  # [-cbow 1 uses the mean]; False: the sum of the context vectors
     ns_exponent: float = 0.75  # negatives drawn from count^ns_exponent
     shrink_windows: bool = True  # gensim's name for the dynamic window
+    sync_every: int = 200_000  # across ranks (data-parallel): words per rank between syncs
 
     def __post_init__(self) -> None:
         for name, (low, high) in _INT_RANGES.items():
@@ -159,6 +160,7 @@ _INT_RANGES = {  # inclusive; upper bounds keep memory and time finite, far abov
     "seed": (0, 2**63 - 1),
     "job_words": (1, 1 << 30),
     "batch_pairs": (1, 1 << 24),
+    "sync_every": (1, 1 << 40),
 }
 
 

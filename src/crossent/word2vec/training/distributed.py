@@ -1,7 +1,13 @@
-"""Full-softmax skip-gram across the ranks of ``torch.distributed`` (launched by torchrun).
+"""Training across the ranks of ``torch.distributed`` (launched by torchrun): what every
+rank agrees on first, and the full-softmax skip-gram split by vocabulary.
 
-Every rank reads the same corpus and runs the same job stream (one job at a time,
-``threads=1``). The output vectors ``U`` are split by vocabulary rows: rank ``r`` of ``K``
+``ns``, ``hs`` and ``hs+ns`` (skip-gram and CBOW) train data-parallel
+(:mod:`.dataparallel`): here every rank counts its share of the corpus (:mod:`.shard`),
+rank 0 merges the counts in rank order and sends the vocabulary to all.
+
+For ``loss="softmax"`` every rank reads the same corpus and runs the same job stream (one
+job at a time, ``threads=1``).
+The output vectors ``U`` are split by vocabulary rows: rank ``r`` of ``K``
 holds rows ``[r·V/K, (r+1)·V/K)`` and every step goes through
 :func:`crossent.fused.vocab_parallel_linear_cross_entropy`, which all-reduces the row
 maxima, sums of exponentials and the ``hidden`` gradient; the input vectors ``syn0`` are
@@ -19,9 +25,13 @@ rank left waiting in a collective.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import hashlib
 import os
-from collections.abc import Callable
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,19 +39,51 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from crossent.word2vec.formats.corpus import EncodedCorpus
+from crossent.word2vec.formats.corpus import (
+    CorpusError,
+    CorpusLike,
+    EncodedCorpus,
+    as_corpus,
+    count_words,
+    encode_corpus,
+)
 from crossent.word2vec.training.config import TrainConfig
 from crossent.word2vec.training.device import resolve_device, weights_on
 from crossent.word2vec.training.model import SkipGram
+from crossent.word2vec.training.shard import corpus_identity, shard
+from crossent.word2vec.training.vocab import Vocabulary
 
 if TYPE_CHECKING:
     from crossent.word2vec.training.softmax import Weights
 
 T = TypeVar("T")
 
+TIMEOUT_VARIABLE = "CROSSENT_DIST_TIMEOUT"
+"""Seconds a collective waits for the other ranks before failing (default 600): a rank
+that hangs ends the run within that time; a rank that dies ends it at once (its
+connections close)."""
+
 
 class RankFailed(ValueError):
     """Another rank of the run failed; this one stops too (the message names the rank)."""
+
+
+class CollectiveFailed(RankFailed):
+    """A collective failed: another rank died or stopped answering."""
+
+
+@contextlib.contextmanager
+def collective(what: str) -> Iterator[None]:
+    """Turn a failed collective (a dead peer, a timeout) into one clear error."""
+    try:
+        yield
+    except RuntimeError as exc:  # gloo: "Connection closed by peer", "Timed out ..."
+        text = re.sub(r"\[[^\]]*\]\s*", "", " ".join(str(exc).split()))  # no [file:line]
+        detail = text.split(". ")[0].strip() or type(exc).__name__
+        raise CollectiveFailed(
+            f"distributed: lost another rank during {what} (it died, was killed or stopped "
+            f"answering: {detail})"
+        ) from None
 
 
 def world_size_from_environment() -> int:
@@ -62,7 +104,9 @@ def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
         return device, False
     if not dist.is_initialized():
         cuda = torch.cuda.is_available()
-        dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo")
+        timeout = datetime.timedelta(seconds=collective_timeout())
+        with collective("the start (joining the ranks' group)"):
+            dist.init_process_group("cpu:gloo,cuda:nccl" if cuda else "gloo", timeout=timeout)
     if device == "cuda" and torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
@@ -70,12 +114,27 @@ def launch_from_environment(device: str | None) -> tuple[str | None, bool]:
     return device, True
 
 
+def collective_timeout() -> float:
+    """``CROSSENT_DIST_TIMEOUT`` in seconds (600 when unset)."""
+    value = os.environ.get(TIMEOUT_VARIABLE, "600")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < 1e7:
+        raise ValueError(
+            f"{TIMEOUT_VARIABLE}: expected a positive number of seconds, got {value!r}"
+        )
+    return seconds
+
+
 def leave() -> None:
     """Leave the process group before the process exits, all ranks together (a rank that
     tore its group down while another still used it, or exited with it alive, was seen to
     abort at exit: "terminate called without an active exception")."""
     if dist.is_available() and dist.is_initialized():
-        dist.barrier()
+        with contextlib.suppress(RuntimeError):  # another rank has gone (already reported)
+            dist.barrier()
         dist.destroy_process_group()
 
 
@@ -104,27 +163,36 @@ def agreed(what: str, stage: Callable[[], T], key: Callable[[T], Any]) -> T:
     """Run ``stage`` on every rank, then exchange (error, ``key(result)``) once: if it failed
     anywhere every rank raises (the failing rank its own error), if the keys differ every
     rank raises a ValueError naming ``what`` and the first difference."""
+    return agreed_with(what, stage, key, lambda _: None)[0]
+
+
+def agreed_with(
+    what: str, stage: Callable[[], T], key: Callable[[T], Any], info: Callable[[T], Any]
+) -> tuple[T, list[Any]]:
+    """:func:`agreed`, also returning every rank's ``info(result)`` (in rank order), sent
+    in the same exchange."""
     error: Exception | None = None
     result: Any = None
     try:
         result = stage()
-        mine: tuple[str | None, Any] = (None, key(result))
+        mine: tuple[str | None, Any, Any] = (None, key(result), info(result))
     except Exception as exc:  # shared with the other ranks, then raised here
-        error, mine = exc, (f"{type(exc).__name__}: {exc}", None)
+        error, mine = exc, (f"{type(exc).__name__}: {exc}", None, None)
     outcomes: list[Any] = [None] * dist.get_world_size()
-    dist.all_gather_object(outcomes, mine)
+    with collective(f"the check of {what}"):
+        dist.all_gather_object(outcomes, mine)
     if error is not None:
         raise error
-    for rank, (message, _) in enumerate(outcomes):
+    for rank, (message, _, _) in enumerate(outcomes):
         if message is not None:
             raise RankFailed(f"distributed: rank {rank} failed ({message})")
-    keys = [k for _, k in outcomes]
+    keys = [k for _, k, _ in outcomes]
     for rank, k in enumerate(keys[1:], start=1):
         if k != keys[0]:
             raise ValueError(
                 f"distributed: ranks disagree on {what}: {_difference(keys[0], k, rank)}"
             )
-    return result  # type: ignore[no-any-return]
+    return result, [i for _, _, i in outcomes]
 
 
 def _difference(first: Any, other: Any, rank: int) -> str:
@@ -137,15 +205,15 @@ def _difference(first: Any, other: Any, rank: int) -> str:
 
 
 def check_parallel_config(config: TrainConfig) -> None:
-    """The settings a vocabulary-parallel run needs (the same on every rank by now)."""
+    """The settings a run across ranks needs (the same on every rank by now): ``ns``, ``hs``
+    and ``hs+ns`` train data-parallel with any model and threads; ``softmax`` is split by
+    vocabulary, skip-gram with one thread."""
     if config.loss != "softmax":
-        raise ValueError(
-            f"loss: training across ranks (torchrun) splits the full softmax by vocabulary; "
-            f"loss={config.loss!r} is not supported, use --loss softmax"
-        )
+        return
     if config.model != "skipgram":
         raise ValueError(
-            f"model: training across ranks (torchrun) supports skip-gram, got {config.model!r}"
+            f"model: across ranks (torchrun) loss='softmax' is split by vocabulary for "
+            f"skip-gram only, got model={config.model!r}; train CBOW with --loss ns or hs"
         )
     if config.threads != 1:
         raise ValueError(
@@ -182,22 +250,38 @@ def digest(*arrays: np.ndarray) -> str:
 
 
 class Parallel:
-    """What :func:`crossent.word2vec.train` does differently across ranks: agreed stages,
-    this rank's slice of the output vectors, the gathering at the end."""
+    """What :func:`crossent.word2vec.train` does differently across ranks: agreed
+    stages; for the softmax this rank's slice of the output vectors and the gathering at the
+    end, for the others this rank's share of the corpus."""
 
     def __init__(self) -> None:
         self.ranks = Ranks.current()
 
-    def settings(self, config: TrainConfig, device: Any, model: SkipGram | None) -> torch.device:
-        """The device, once every rank has resolved its own and all settings agree; then
-        the settings a parallel run needs (the same on every rank)."""
+    def settings(
+        self,
+        config: TrainConfig | None,
+        device: Any,
+        model: SkipGram | None,
+        corpus: CorpusLike | Any,
+    ) -> torch.device:
+        """The device, once every rank has resolved its own and the settings (a resumed
+        model's too) and the corpus agree; then the settings a parallel run needs."""
+        from crossent.word2vec.training.train import resume_config
+
         position = None if model is None else vars(model.position)
-        dev = agreed(
+
+        def stage() -> tuple[torch.device, TrainConfig, dict[str, Any]]:
+            cfg = config or TrainConfig()
+            if model is not None:
+                cfg = model.config if config is None else resume_config(model, **config.to_dict())
+            return resolve_device(device, cfg.loss), cfg, corpus_identity(as_corpus(corpus))
+
+        dev, cfg, _ = agreed(
             "settings",
-            lambda: resolve_device(device, config.loss),
-            lambda d: config.to_dict() | {"device": d.type, "position": position},
+            stage,
+            lambda r: r[1].to_dict() | {"device": r[0].type, "position": position, "corpus": r[2]},
         )
-        check_parallel_config(config)
+        check_parallel_config(cfg)
         return dev
 
     def prepare(
@@ -218,3 +302,99 @@ class Parallel:
 
     def gather(self, weights: Weights, model: SkipGram) -> None:
         model.syn1[...] = gather_rows(weights.syn1, self.ranks, len(model.vocab))
+
+    def data_parallel(
+        self, corpus: CorpusLike | Any, config: TrainConfig | None, model: SkipGram | None
+    ) -> tuple[SkipGram, EncodedCorpus, list[int]]:
+        """This rank's share of the corpus, encoded; the model (built from every rank's
+        counts, or the one given); every rank's words per epoch."""
+        from crossent.word2vec.training.dataparallel import global_fingerprint
+        from crossent.word2vec.training.train import resume_config
+
+        piece = shard(as_corpus(corpus), self.ranks.rank, self.ranks.world)
+        counted = model is None
+        if model is None:
+            model = self._build(piece, config or TrainConfig())
+        elif config is not None:
+            model.config = resume_config(model, **config.to_dict())
+        built = model
+
+        def encode() -> EncodedCorpus:
+            lower = built.config.lowercase
+            return encode_corpus(piece, built.vocab.index, lowercase=lower, warn=not counted)
+
+        def key(_: EncodedCorpus) -> str:
+            return digest(np.asarray(built.vocab.words, dtype=str), built.vocab.counts, built.syn0)
+
+        enc, shards = agreed_with("the vocabulary", encode, key, _shard_info)
+        _check_shards(shards)
+        fingerprint = global_fingerprint(shards)
+        _check_resumed_corpus(model, fingerprint)
+        model.corpus = fingerprint
+        return model, enc, [int(s["words"]) for s in shards]
+
+    def _build(self, piece: Any, config: TrainConfig) -> SkipGram:
+        """Count this rank's share; rank 0 merges the counts in rank order (the corpus's
+        first-seen order) and builds the vocabulary, which every rank receives."""
+        from crossent.word2vec.training.train import build_model
+
+        counts = agreed("the corpus", lambda: count_words(piece, lowercase=config.lowercase)[0],
+                        lambda _: None)  # fmt: skip
+        parts: list[Any] | None = [None] * self.ranks.world if self.ranks.rank == 0 else None
+        with collective("the vocabulary exchange"):
+            dist.gather_object(counts, parts, dst=0)
+        payload: list[Any] = [None]
+        if parts is not None:
+            merged: Counter[str] = Counter()
+            for part in parts:
+                merged.update(part)
+            try:
+                if not merged:
+                    raise CorpusError("corpus: no words in any rank's share of the corpus")
+                vocab = build_model(piece, config, counts=merged).vocab
+                payload = [(None, vocab.words, vocab.counts)]
+            except ValueError as exc:  # shared with the other ranks, then raised here
+                payload = [(f"{type(exc).__name__}: {exc}", None, None)]
+                with collective("the vocabulary exchange"):
+                    dist.broadcast_object_list(payload, src=0)
+                raise
+        with collective("the vocabulary exchange"):
+            dist.broadcast_object_list(payload, src=0)
+        message, words, word_counts = payload[0]
+        if message is not None:
+            raise RankFailed(f"distributed: rank 0 failed ({message})")
+        return SkipGram.initial(config, Vocabulary(list(words), np.asarray(word_counts)))
+
+
+def _shard_info(enc: EncodedCorpus) -> dict[str, Any]:
+    lengths = np.diff(enc.offsets)
+    return enc.fingerprint() | {"longest": int(lengths.max()) if len(lengths) else 0}
+
+
+def _check_shards(shards: list[dict[str, Any]]) -> None:
+    """Words to train on, across all ranks (every rank raises the same error)."""
+    if sum(int(s["words"]) for s in shards) == 0:
+        raise CorpusError("corpus: no in-vocabulary words to train on")
+    if max(int(s["longest"]) for s in shards) < 2:
+        raise CorpusError(
+            "corpus: no sentence has two in-vocabulary words: no (centre, context) pair"
+        )
+
+
+def _check_resumed_corpus(model: SkipGram, fingerprint: dict[str, Any]) -> None:
+    """A resumed model continues on its corpus, across as many ranks as it was trained on."""
+    if model.corpus is None or model.corpus == fingerprint:
+        return
+    ranks = model.corpus.get("ranks", 1)
+    if ranks != fingerprint["ranks"]:
+        where = "in one process" if ranks == 1 else f"across {ranks} ranks"
+        raise CorpusError(
+            f"corpus: the checkpoint was trained {where}; it resumes only {where} (its "
+            f"position and corpus shares depend on it), not across {fingerprint['ranks']} ranks"
+        )
+    raise CorpusError(
+        "corpus: not the corpus the checkpoint was trained on ("
+        f"{model.corpus['words']} in-vocabulary words in {model.corpus['sentences']} "
+        f"sentences then, {fingerprint['words']} in {fingerprint['sentences']} now, "
+        "or different words)"
+    )

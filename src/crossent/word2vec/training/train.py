@@ -11,12 +11,12 @@ over the epoch's examples.
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import math
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -43,7 +43,6 @@ from crossent.word2vec.training.model import Position, SkipGram
 from crossent.word2vec.training.vocab import Vocabulary
 
 if TYPE_CHECKING:
-    from crossent.word2vec.training.distributed import Parallel
     from crossent.word2vec.training.softmax import Weights
 
 
@@ -139,22 +138,43 @@ def train(
     across the ranks of the initialised default process group, the output vectors split
     by vocabulary (``loss="softmax"``, ``threads=1``; see :mod:`.distributed`)."""
     hooks = Hooks(callbacks)
-    par = _parallel() if distributed else None
     cfg = model.config if model is not None else config or TrainConfig()
-    dev = resolve_device(device, cfg.loss) if par is None else par.settings(cfg, device, model)
-    prepare = functools.partial(_prepare, corpus, config, model)
-    model, enc = prepare() if par is None else par.prepare(prepare)
+    if distributed:
+        from crossent.word2vec.training.ranks import train_across_ranks
+
+        return train_across_ranks(corpus, config, model, progress, hooks, device)
+    dev = None  # ns and hs train with numba kernels: torch is not even imported
+    if device is not None or cfg.loss == "softmax":
+        dev = resolve_device(device, cfg.loss)
+    model, enc = _prepare(corpus, config, model)
     weights = None
     if model.config.loss == "softmax" and model.config.model == "skipgram":
-        weights = weights_on(model, dev) if par is None else par.weights(model, dev)
-    elif dev.type != "cpu":
+        assert dev is not None
+        weights = weights_on(model, dev)
+    elif dev is not None and dev.type != "cpu":
         raise ValueError(
             f"device: only skip-gram's softmax runs on {dev}, not {model.config.model}"
         )
-    _Trainer(model, enc, progress, weights).run(hooks)
-    if par is not None and weights is not None:
-        par.gather(weights, model)
+    with torch_threads(model.config):
+        _Trainer(model, enc, progress, weights).run(hooks)
     return model
+
+
+@contextlib.contextmanager
+def torch_threads(config: TrainConfig) -> Iterator[None]:
+    """Within the block torch's intra-op threads are ``config.threads`` (``--threads``
+    bounds every compute thread), for the objectives that run through torch."""
+    if config.loss != "softmax":
+        yield
+        return
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _prepare(
@@ -173,12 +193,6 @@ def _prepare(
     )
     _check_trainable(model, enc)
     return model, enc
-
-
-def _parallel() -> Parallel:
-    from crossent.word2vec.training.distributed import Parallel
-
-    return Parallel()
 
 
 def resume_config(model: SkipGram, /, **requested: Any) -> TrainConfig:
@@ -205,6 +219,12 @@ def _check_trainable(model: SkipGram, enc: EncodedCorpus) -> None:
             "corpus: no sentence has two in-vocabulary words: no (centre, context) pair"
         )
     fingerprint = enc.fingerprint()
+    ranks = 1 if model.corpus is None else model.corpus.get("ranks", 1)
+    if ranks != 1:
+        raise CorpusError(
+            f"corpus: the checkpoint was trained across {ranks} ranks; it resumes only across "
+            f"{ranks} ranks (torchrun --nproc-per-node ...), not in one process"
+        )
     if model.corpus is not None and fingerprint != model.corpus:
         raise CorpusError(
             "corpus: not the corpus the checkpoint was trained on ("
@@ -228,6 +248,10 @@ def job_seed(seed: int, epoch: int, job: int) -> int:
 
 
 class _Trainer:
+    """One process's training loop (:class:`~.ranks.RankTrainer` extends it across ranks)."""
+
+    stopping = False  # stop after this epoch (across ranks: a signal seen at the last sync)
+
     def __init__(
         self,
         model: SkipGram,
@@ -238,7 +262,7 @@ class _Trainer:
         self.m, self.enc, self.progress, self.weights = model, enc, progress, weights
         cfg = model.config
         self.words = np.asarray(enc.words)
-        self.jobs = job_bounds(enc.offsets, cfg.job_words)
+        self.jobs = job_bounds(enc.offsets, cfg.job_words) if len(enc.words) else []
         self.job_words = [int(enc.offsets[b] - enc.offsets[a]) for a, b in self.jobs]
         self.job_starts = np.concatenate([[0], np.cumsum(self.job_words)])  # words before job
         self.keep = model.keep_probabilities()
@@ -252,15 +276,20 @@ class _Trainer:
         frac = min(words_done / max(self.total, 1), 1.0)
         return cfg.alpha * (1.0 - (1.0 - cfg.min_alpha_ratio) * frac)
 
+    def steps(self) -> tuple[int, str]:
+        """How many steps an epoch has and what they are (``position.job`` counts them)."""
+        return len(self.jobs), "jobs"
+
     def run(self, hooks: Hooks) -> None:
         """Epochs from the model's position to ``config.epochs``, or until a callback sets
         ``model.stop_training``. The position changes by whole assignments only, so Ctrl-C
         anywhere leaves it consistent."""
         cfg, m = self.m.config, self.m
-        if m.position.job > len(self.jobs):
+        steps, what = self.steps()
+        if m.position.job > steps:
             raise CheckpointError(
-                f"checkpoint: position: job {m.position.job} is beyond the "
-                f"{len(self.jobs)} jobs of the corpus"
+                f"checkpoint: position: job {m.position.job} is beyond the {steps} {what} "
+                "of the corpus"
             )
         m.stop_training = False
         try:
@@ -275,6 +304,8 @@ class _Trainer:
                 m.last_epoch = epoch_stats(m, time.perf_counter() - started, words_before)
                 self._end_epoch(m.position)
                 stop = hooks("on_epoch_end", m)
+                if self.stopping:
+                    raise TrainingInterrupted(m)
         except KeyboardInterrupt:  # outside a job: the position is a consistent snapshot
             raise TrainingInterrupted(m) from None
         hooks("on_train_end", m)
@@ -326,16 +357,23 @@ class _Trainer:
         pending: dict[int, Future[JobResult]],
         epoch: int,
         j: int,
+        end: int | None = None,
     ) -> None:
-        """Keep up to two jobs per thread queued, from job ``j`` on."""
+        """Keep up to two jobs per thread queued, from job ``j`` on (before job ``end``)."""
         nxt = max(pending, default=j - 1) + 1
-        while len(pending) < 2 * self.m.config.threads and nxt < len(self.jobs):
+        end = len(self.jobs) if end is None else end
+        while len(pending) < 2 * self.m.config.threads and nxt < end:
             pending[nxt] = pool.submit(self._job, epoch, nxt, self._words_before(epoch, nxt))
             nxt += 1
 
     def _words_before(self, epoch: int, j: int) -> int:
         """In-vocabulary words of all the jobs before job ``j`` of ``epoch``, over all epochs."""
         return epoch * len(self.enc.words) + int(self.job_starts[j])
+
+    def _after_job(self, epoch: int, j: int, words: int, pos: Position) -> Position:
+        """The position once job ``j`` of ``epoch`` (``words`` read) has been accounted."""
+        assert j == pos.job, (j, pos.job)
+        return replace(pos, words_done=self._words_before(epoch, j) + words, job=j + 1)
 
     def _account(self, epoch: int, j: int, result: JobResult) -> None:
         """Job ``j`` (the next one of the epoch) is done: add its loss and pairs."""
@@ -347,22 +385,21 @@ class _Trainer:
         if pairs and loss / pairs > LOSS_BOUND:
             what = f"is {loss / pairs:.3g} nats per pair, above {LOSS_BOUND:g}"
             raise TrainingDiverged(where, cfg.alpha, cfg.loss, what)
-        assert j == pos.job, (j, pos.job)
-        self.m.position = replace(  # one assignment: Ctrl-C never sees half an update
-            pos,
-            partial_loss=pos.partial_loss + loss,
-            partial_pairs=pos.partial_pairs + pairs,
-            words_done=self._words_before(epoch, j) + words,
-            job=j + 1,
+        sums = replace(
+            pos, partial_loss=pos.partial_loss + loss, partial_pairs=pos.partial_pairs + pairs
         )
-        self._report(epoch)
+        self.m.position = self._after_job(epoch, j, words, sums)  # one assignment: Ctrl-C never
+        self._report(epoch)  # sees half an update
+
+    def job_seed(self, epoch: int, j: int) -> int:
+        return job_seed(self.m.config.seed, epoch, j)
 
     def _job(self, epoch: int, j: int, words_before: int) -> JobResult:
         s0, s1 = self.jobs[j]
         offsets = self.enc.offsets[s0 : s1 + 1]
         a0 = self.alpha(words_before)
         a1 = self.alpha(words_before + self.job_words[j])
-        seed = job_seed(self.m.config.seed, epoch, j)
+        seed = self.job_seed(epoch, j)
         if self.weights is not None:
             from crossent.word2vec.training.softmax import softmax_job
 
