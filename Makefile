@@ -25,11 +25,11 @@ demo: $(STAMP)
 #   ATEN_CPU_CAPABILITY=default  (no vector kernels; NumPy at its baseline) on every CPU;
 #   ATEN_CPU_CAPABILITY=avx2     (NumPy without its AVX-512 loops) where the CPU has AVX-512
 #                                (on an AVX2 CPU the main run already is this pass).
-# Subset (CPU_TESTS; each pass measured at 80-110 s of CPU time on a 2-core AMD EPYC, so the
-# two add about 3-4 minutes to make test): the modules whose numbers come
-# from ATen/NumPy kernels - special, losses, info, math edges, properties, nn, PyTorch's
-# OpInfo samples, and the fused torch loop (its oracle, native, hostile and training-loop
-# tests). Left out: the Triton interpreter, multi-process, torch.compile/inductor, JAX,
+# Subset (CPU_TESTS; each pass took 23 s, 31 s of CPU, on an idle 2-core AMD EPYC - 1.5 to
+# 5 minutes while 8 jobs shared it - so the two add about a minute): the modules whose
+# numbers come from ATen/NumPy kernels - special, losses, info, math edges, properties, nn,
+# PyTorch's OpInfo samples, and the fused torch loop (its oracle, native, hostile and
+# training-loop tests). Left out: the Triton interpreter, multi-process, torch.compile/inductor, JAX,
 # gradcheck (finite differences) and word2vec tests (slow, or their kernels are not chosen
 # by ATen's CPU dispatch); the main run above still runs them on the machine's own kernels.
 CPU_TESTS := tests/test_special.py tests/test_losses.py tests/test_info.py \
