@@ -31,29 +31,43 @@ from crossent.word2vec.training.sampling import sigmoid_and_log
 def scores(
     A: np.ndarray, ia: np.ndarray, na: int, B: np.ndarray, nb: int, S: np.ndarray
 ) -> None:  # pragma: no cover - compiled
-    """``S[a, k] = A[ia[a]] · B[k]`` for ``a < na``, ``k < nb`` (float32 sums)."""
+    """``S[a, k] = A[ia[a]] · B[k]`` for ``a < na``, ``k < nb`` (float32 sums), two input
+    rows against four output rows at a time (eight sums from six loads)."""
     dim = A.shape[1]
-    for a in range(na):
-        x = A[ia[a]]
+    a = 0
+    while a < na:
+        x0 = A[ia[a]]
+        x1 = A[ia[a + 1]] if a + 1 < na else x0  # an odd last row is scored twice
         k = 0
         while k + 4 <= nb:
             b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
-            s0 = s1 = s2 = s3 = np.float32(0.0)
+            s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0.0)
             for d in range(dim):
-                xd = x[d]
-                s0 += xd * b0[d]
-                s1 += xd * b1[d]
-                s2 += xd * b2[d]
-                s3 += xd * b3[d]
-            S[a, k], S[a, k + 1], S[a, k + 2], S[a, k + 3] = s0, s1, s2, s3
+                u, v = x0[d], x1[d]
+                c0, c1, c2, c3 = b0[d], b1[d], b2[d], b3[d]
+                s00 += u * c0
+                s01 += u * c1
+                s02 += u * c2
+                s03 += u * c3
+                s10 += v * c0
+                s11 += v * c1
+                s12 += v * c2
+                s13 += v * c3
+            S[a, k], S[a, k + 1], S[a, k + 2], S[a, k + 3] = s00, s01, s02, s03
+            if a + 1 < na:
+                S[a + 1, k], S[a + 1, k + 1], S[a + 1, k + 2], S[a + 1, k + 3] = s10, s11, s12, s13
             k += 4
         while k < nb:
             row = B[k]
-            s = np.float32(0.0)
+            s0 = s1 = np.float32(0.0)
             for d in range(dim):
-                s += x[d] * row[d]
-            S[a, k] = s
+                s0 += x0[d] * row[d]
+                s1 += x1[d] * row[d]
+            S[a, k] = s0
+            if a + 1 < na:
+                S[a + 1, k] = s1
             k += 1
+        a += 2
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -91,21 +105,8 @@ def add_left(
     A: np.ndarray, ia: np.ndarray, na: int, G: np.ndarray, B: np.ndarray, k0: int, k1: int
 ) -> None:  # pragma: no cover - compiled
     """``A[ia[a]] += Σ_{k0 ≤ k < k1} G[a, k] B[k]`` for ``a < na``."""
-    dim = A.shape[1]
     for a in range(na):
-        y = A[ia[a]]
-        k = k0
-        while k + 4 <= k1:
-            g0, g1, g2, g3 = G[a, k], G[a, k + 1], G[a, k + 2], G[a, k + 3]
-            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
-            for d in range(dim):
-                y[d] += g0 * b0[d] + g1 * b1[d] + g2 * b2[d] + g3 * b3[d]
-            k += 4
-        while k < k1:
-            g, row = G[a, k], B[k]
-            for d in range(dim):
-                y[d] += g * row[d]
-            k += 1
+        _add_rows(A[ia[a]], G[a, :], 1, B, k0, k1)
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -114,21 +115,38 @@ def add_right(
     A: np.ndarray, ia: np.ndarray, na: int,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """``M[rows[k]] += Σ_{a < na} G[a, k] A[ia[a]]`` for ``k0 ≤ k < k1``."""
-    dim = M.shape[1]
     for k in range(k0, k1):
-        y = M[rows[k]]
-        a = 0
-        while a + 4 <= na:
-            g0, g1, g2, g3 = G[a, k], G[a + 1, k], G[a + 2, k], G[a + 3, k]
-            x0, x1, x2, x3 = A[ia[a]], A[ia[a + 1]], A[ia[a + 2]], A[ia[a + 3]]
-            for d in range(dim):
-                y[d] += g0 * x0[d] + g1 * x1[d] + g2 * x2[d] + g3 * x3[d]
-            a += 4
-        while a < na:
-            g, x = G[a, k], A[ia[a]]
-            for d in range(dim):
-                y[d] += g * x[d]
-            a += 1
+        _add_rows(M[rows[k]], G[:, k], 0, A, 0, na, ia)
+
+
+@njit(inline="always")
+def _add_rows(
+    y: np.ndarray, g: np.ndarray, direct: int, X: np.ndarray, j0: int, j1: int,
+    ix: np.ndarray = np.empty(0, dtype=np.int64),
+) -> None:  # pragma: no cover - compiled  # fmt: skip
+    """``y += Σ_{j0 ≤ j < j1} g[j] X[r_j]`` with ``r_j = j`` if ``direct`` else ``ix[j]``:
+    four rows at a time (one store of ``y`` per four multiply-adds), then two, then one."""
+    j = j0
+    while j + 4 <= j1:
+        g0, g1, g2, g3 = g[j], g[j + 1], g[j + 2], g[j + 3]
+        if direct:
+            x0, x1, x2, x3 = X[j], X[j + 1], X[j + 2], X[j + 3]
+        else:
+            x0, x1, x2, x3 = X[ix[j]], X[ix[j + 1]], X[ix[j + 2]], X[ix[j + 3]]
+        for d in range(y.shape[0]):
+            y[d] += g0 * x0[d] + g1 * x1[d] + g2 * x2[d] + g3 * x3[d]
+        j += 4
+    if j + 2 <= j1:
+        g0, g1 = g[j], g[j + 1]
+        x0, x1 = (X[j], X[j + 1]) if direct else (X[ix[j]], X[ix[j + 1]])
+        for d in range(y.shape[0]):
+            y[d] += g0 * x0[d] + g1 * x1[d]
+        j += 2
+    if j < j1:
+        g0 = g[j]
+        x0 = X[j] if direct else X[ix[j]]
+        for d in range(y.shape[0]):
+            y[d] += g0 * x0[d]
 
 
 @njit(inline="always")
