@@ -150,9 +150,7 @@ def _add_rows(
 
 
 @njit(inline="always")
-def gather(
-    M: np.ndarray, row: int, B: np.ndarray, k: int
-) -> None:  # pragma: no cover - compiled
+def gather(M: np.ndarray, row: int, B: np.ndarray, k: int) -> None:  # pragma: no cover - compiled
     """``B[k] = M[row]`` (the copy of an output vector before the update)."""
     src, dst = M[row], B[k]
     for d in range(M.shape[1]):
