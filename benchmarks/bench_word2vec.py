@@ -94,7 +94,8 @@ def machine(env: dict[str, str]) -> str:
     simd = _run([sys.executable, "-c", probe], env).strip()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     blas = env.get("OPENBLAS_CORETYPE", "auto")
-    return f"CPU {cpu} ({os.cpu_count()} cores); numba targets {simd}; gensim OpenBLAS core {blas}; load {load}"
+    return (f"CPU {cpu} ({os.cpu_count()} cores); numba targets {simd}; "
+            f"gensim OpenBLAS core {blas}; load {load}")  # fmt: skip
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> str:
@@ -206,13 +207,14 @@ for objective in ("sg-ns", "sg-hs", "cbow-ns"):
     neg = cfg.negative if cfg.ns else 0
     kern = kernels.cbow_job if model == "cbow" else kernels.train_job
     flags = (True, True) if model == "cbow" else (True,)
+    batch = (kernels.CBOW_BATCH,) if model == "cbow" else ()
     def epoch(with_loss):
         w = [x.copy() for x in (m.syn0, *jobs.output_matrices(m))]
         start = time.thread_time()
         for j, (a, b) in enumerate(job_bounds(enc.offsets, cfg.job_words)):
             kern(*w, enc.words, enc.offsets[a:b + 1], keep, cfg.window, 0.025, 0.025, j,
                  cfg.hs, neg, t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths, *flags,
-                 with_loss)
+                 with_loss, *batch)
         return time.thread_time() - start
     epoch(True), epoch(False)  # compile
     on = min(epoch(True) for _ in range(2))

@@ -114,11 +114,11 @@ def train_job_reference(
     *tables_and_shrink: Any,
 ) -> tuple[float, int, int]:
     """Skip-gram in float64 (``tables_and_shrink``: neg_prob, neg_alias, codes, points,
-    lengths, shrink); updates the arrays in place; returns (loss, pairs, words). Per
+    lengths, shrink, with_loss (ignored: the loss is always returned)); updates the arrays in place; returns (loss, pairs, words). Per
     window: the context vectors ``X [m, D]`` against the centre's units ``U [n, D]`` (its
     path, itself and one draw of negatives), ``G = α (y − σ(X Uᵀ))``, ``U += Gᵀ X``,
     ``X += G U``, both from the values before the window."""
-    *tables, shrink = tables_and_shrink
+    *tables, shrink, _ = tables_and_shrink
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, pairs = 0, 0.0, 0
@@ -198,12 +198,8 @@ def cbow_job_reference(
     *tables_and_flags: Any,
 ) -> tuple[float, int, int]:
     """Batched CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes, points,
-    lengths, cbow_mean, shrink, then optionally ``batch``, default the kernel's);
-    updates the arrays in place."""
-    from crossent.word2vec.training.kernels import CBOW_BATCH
-
-    tables, (cbow_mean, shrink, *rest) = tables_and_flags[:5], tables_and_flags[5:]
-    batch = int(rest[-1]) if len(rest) == 2 else CBOW_BATCH  # (with_loss, batch)
+    lengths, cbow_mean, shrink, with_loss (ignored), batch); updates the arrays in place."""
+    tables, (cbow_mean, shrink, _, batch) = tables_and_flags[:5], tables_and_flags[5:]
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, examples = 0, 0.0, 0

@@ -106,7 +106,7 @@ def add_left(
 ) -> None:  # pragma: no cover - compiled
     """``A[ia[a]] += Σ_{k0 ≤ k < k1} G[a, k] B[k]`` for ``a < na``."""
     for a in range(na):
-        _add_rows(A[ia[a]], G[a, :], 1, B, k0, k1)
+        _add_rows(A[ia[a]], G[a, :], 1, B, k0, k1, ia)  # (ia unused: B's rows are k)
 
 
 @njit(nogil=True, cache=True, fastmath=True)
@@ -122,9 +122,9 @@ def add_right(
 @njit(inline="always")
 def _add_rows(
     y: np.ndarray, g: np.ndarray, direct: int, X: np.ndarray, j0: int, j1: int,
-    ix: np.ndarray = np.empty(0, dtype=np.int64),
+    ix: np.ndarray,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
-    """``y += Σ_{j0 ≤ j < j1} g[j] X[r_j]`` with ``r_j = j`` if ``direct`` else ``ix[j]``:
+    """``y += Σ_{j0 ≤ j < j1} g[j] X[r_j]``, ``r_j = j`` if ``direct`` else ``ix[j]``:
     four rows at a time (one store of ``y`` per four multiply-adds), then two, then one."""
     j = j0
     while j + 4 <= j1:

@@ -53,8 +53,8 @@ def cbow_job(  # pragma: no cover - compiled
     lengths: np.ndarray,
     cbow_mean: bool,
     shrink: bool,
-    with_loss: bool = True,
-    batch: int = CBOW_BATCH,
+    with_loss: bool,
+    batch: int,
 ) -> tuple[float, int, int]:
     """CBOW on sentences ``offsets[s]..offsets[s+1]`` of ``words`` (weights as
     :func:`~.skipgram_kernel.train_job`); ``shrink``: window ``window − b``, ``b`` uniform
@@ -97,8 +97,10 @@ def cbow_job(  # pragma: no cover - compiled
                     errors, neg, idx, with_loss,
                 )  # fmt: skip
                 for b in range(nc):
-                    loss += _own_units(syn1, syn1neg, hidden, centres[b], b, hs, negative,
-                                       codes, points, lengths, alpha, errors, own, idx, with_loss)  # fmt: skip
+                    loss += _own_units(
+                        syn1, syn1neg, hidden, centres[b], b, hs, negative, codes, points,
+                        lengths, alpha, errors, own, idx, with_loss,
+                    )  # fmt: skip
                 _scatter(syn0, errors, ctx, cw, nc)
                 examples += nc
                 nc = 0
@@ -133,7 +135,7 @@ def _hidden(  # pragma: no cover - compiled
 def _shared_negatives(  # pragma: no cover - compiled
     syn1neg: np.ndarray, hidden: np.ndarray, centres: np.ndarray, nc: int, negative: int,
     state: np.ndarray, neg_prob: np.ndarray, neg_alias: np.ndarray, alpha: float,
-    errors: np.ndarray, neg: tuple, idx: np.ndarray, with_loss: bool,
+    errors: np.ndarray, neg: tuple[np.ndarray, ...], idx: np.ndarray, with_loss: bool,
 ) -> float:  # fmt: skip
     """Draw the block's ``negative`` words; score them against the ``nc`` hidden vectors
     (a draw equal to centre ``b``'s word is masked for ``b``); update their output rows
@@ -159,7 +161,7 @@ def _shared_negatives(  # pragma: no cover - compiled
 def _own_units(  # pragma: no cover - compiled
     syn1: np.ndarray, syn1neg: np.ndarray, hidden: np.ndarray, centre: int, b: int, hs: bool,
     negative: int, codes: np.ndarray, points: np.ndarray, lengths: np.ndarray, alpha: float,
-    errors: np.ndarray, own: tuple, idx: np.ndarray, with_loss: bool,
+    errors: np.ndarray, own: tuple[np.ndarray, ...], idx: np.ndarray, with_loss: bool,
 ) -> float:  # fmt: skip
     """Centre ``b``'s own units (its Huffman path if ``hs``, its word in ``syn1neg`` if
     ``negative``) against ``hidden[b]``: update them, add their error into ``errors[b]``;

@@ -87,11 +87,14 @@ def subsample(
 @njit(inline="always")
 def draw_negative(
     state: np.ndarray, neg_prob: np.ndarray, neg_alias: np.ndarray
-) -> np.int64:  # pragma: no cover - compiled
+) -> int:  # pragma: no cover - compiled
     """One word from the alias table (one draw: the high 32 bits pick a column, bits
     16..31 toss its coin)."""
     x = next_random(state)
     col = np.int64(((x >> _HIGH) * np.uint64(neg_prob.shape[0])) >> _HIGH)
-    if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0:
-        return np.int64(neg_alias[col])
-    return col
+    word: int = (
+        np.int64(neg_alias[col])
+        if float((x >> _SHIFT) & _LOW16) >= neg_prob[col] * 65536.0
+        else col
+    )
+    return word

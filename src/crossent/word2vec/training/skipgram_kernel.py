@@ -47,7 +47,7 @@ def train_job(  # pragma: no cover - compiled
     points: np.ndarray,
     lengths: np.ndarray,
     shrink: bool,
-    with_loss: bool = True,
+    with_loss: bool,
 ) -> tuple[float, int, int]:
     """Skip-gram on sentences ``offsets[s]..offsets[s+1]`` of ``words`` (float32 weights
     ``[V, D]``, updated in place): ``syn1`` the inner-node vectors ``[V−1, D]`` (used if
