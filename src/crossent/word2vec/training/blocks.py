@@ -17,6 +17,10 @@ then :math:`U \mathrel{+}= G^\top X` (:func:`add_right`) and :math:`X \mathrel{+
 contiguous dimension ``D`` with four rows at once (four scores, or four terms of a sum per
 element): five loads per four multiply-adds instead of two or three, which is what makes
 a block faster than the same number of word2vec.c dot/axpy pairs.
+
+numba caches a compiled kernel by its own file's time stamp only: after editing this module,
+delete ``training/__pycache__/*.nb[ci]`` (or touch ``skipgram_kernel.py`` and
+``cbow_kernel.py``), or the cached kernels keep the old code.
 """
 
 from __future__ import annotations
@@ -105,7 +109,27 @@ def add_left(
     A: np.ndarray, ia: np.ndarray, na: int, G: np.ndarray, B: np.ndarray, k0: int, k1: int
 ) -> None:  # pragma: no cover - compiled
     """``A[ia[a]] += Σ_{k0 ≤ k < k1} G[a, k] B[k]`` for ``a < na``."""
-    for a in range(na):
+    a = 0
+    while a + 2 <= na:  # two rows at a time: each B row loaded once for both
+        y0, y1 = A[ia[a]], A[ia[a + 1]]
+        k = k0
+        while k + 4 <= k1:
+            b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
+            g00, g01, g02, g03 = G[a, k], G[a, k + 1], G[a, k + 2], G[a, k + 3]
+            g10, g11, g12, g13 = G[a + 1, k], G[a + 1, k + 1], G[a + 1, k + 2], G[a + 1, k + 3]
+            for d in range(y0.shape[0]):
+                c0, c1, c2, c3 = b0[d], b1[d], b2[d], b3[d]
+                y0[d] += g00 * c0 + g01 * c1 + g02 * c2 + g03 * c3
+                y1[d] += g10 * c0 + g11 * c1 + g12 * c2 + g13 * c3
+            k += 4
+        while k < k1:
+            row, g0, g1 = B[k], G[a, k], G[a + 1, k]
+            for d in range(y0.shape[0]):
+                y0[d] += g0 * row[d]
+                y1[d] += g1 * row[d]
+            k += 1
+        a += 2
+    if a < na:
         _add_rows(A[ia[a]], G[a, :], 1, B, k0, k1, ia)  # (ia unused: B's rows are k)
 
 
@@ -115,7 +139,27 @@ def add_right(
     A: np.ndarray, ia: np.ndarray, na: int,
 ) -> None:  # pragma: no cover - compiled  # fmt: skip
     """``M[rows[k]] += Σ_{a < na} G[a, k] A[ia[a]]`` for ``k0 ≤ k < k1``."""
-    for k in range(k0, k1):
+    k = k0
+    while k + 2 <= k1:  # two rows at a time: each input row loaded once for both
+        y0, y1 = M[rows[k]], M[rows[k + 1]]
+        a = 0
+        while a + 4 <= na:
+            x0, x1, x2, x3 = A[ia[a]], A[ia[a + 1]], A[ia[a + 2]], A[ia[a + 3]]
+            g00, g01, g02, g03 = G[a, k], G[a + 1, k], G[a + 2, k], G[a + 3, k]
+            g10, g11, g12, g13 = G[a, k + 1], G[a + 1, k + 1], G[a + 2, k + 1], G[a + 3, k + 1]
+            for d in range(y0.shape[0]):
+                c0, c1, c2, c3 = x0[d], x1[d], x2[d], x3[d]
+                y0[d] += g00 * c0 + g01 * c1 + g02 * c2 + g03 * c3
+                y1[d] += g10 * c0 + g11 * c1 + g12 * c2 + g13 * c3
+            a += 4
+        while a < na:
+            x, g0, g1 = A[ia[a]], G[a, k], G[a, k + 1]
+            for d in range(y0.shape[0]):
+                y0[d] += g0 * x[d]
+                y1[d] += g1 * x[d]
+            a += 1
+        k += 2
+    if k < k1:
         _add_rows(M[rows[k]], G[:, k], 0, A, 0, na, ia)
 
 

@@ -5,6 +5,10 @@ All are numba functions inlined into the kernels (:mod:`.skipgram_kernel`,
 :mod:`.cbow_kernel`, :mod:`.kernels`). The random stream is word2vec.c's linear
 congruential generator ``x ← x·25214903917 + 11 (mod 2⁶⁴)``, so one thread and one seed
 give bit-identical vectors.
+
+numba caches a compiled kernel by its own file's time stamp only: after editing this module,
+delete ``training/__pycache__/*.nb[ci]`` (or touch ``skipgram_kernel.py`` and
+``cbow_kernel.py``), or the cached kernels keep the old code.
 """
 
 from __future__ import annotations
