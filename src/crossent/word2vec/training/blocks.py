@@ -37,16 +37,14 @@ def scores(
 ) -> None:  # pragma: no cover - compiled
     """``S[a, k] = A[ia[a]] · B[k]`` for ``a < na``, ``k < nb`` (float32 sums), two input
     rows against four output rows at a time (eight sums from six loads)."""
-    dim = A.shape[1]
     a = 0
-    while a < na:
-        x0 = A[ia[a]]
-        x1 = A[ia[a + 1]] if a + 1 < na else x0  # an odd last row is scored twice
+    while a + 2 <= na:
+        x0, x1 = A[ia[a]], A[ia[a + 1]]
         k = 0
         while k + 4 <= nb:
             b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
             s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0.0)
-            for d in range(dim):
+            for d in range(x0.shape[0]):
                 u, v = x0[d], x1[d]
                 c0, c1, c2, c3 = b0[d], b1[d], b2[d], b3[d]
                 s00 += u * c0
@@ -58,20 +56,45 @@ def scores(
                 s12 += v * c2
                 s13 += v * c3
             S[a, k], S[a, k + 1], S[a, k + 2], S[a, k + 3] = s00, s01, s02, s03
-            if a + 1 < na:
-                S[a + 1, k], S[a + 1, k + 1], S[a + 1, k + 2], S[a + 1, k + 3] = s10, s11, s12, s13
+            S[a + 1, k], S[a + 1, k + 1], S[a + 1, k + 2], S[a + 1, k + 3] = s10, s11, s12, s13
             k += 4
         while k < nb:
             row = B[k]
             s0 = s1 = np.float32(0.0)
-            for d in range(dim):
+            for d in range(x0.shape[0]):
                 s0 += x0[d] * row[d]
                 s1 += x1[d] * row[d]
-            S[a, k] = s0
-            if a + 1 < na:
-                S[a + 1, k] = s1
+            S[a, k], S[a + 1, k] = s0, s1
             k += 1
         a += 2
+    if a < na:
+        _scores_row(A[ia[a]], B, nb, S[a])
+
+
+@njit(inline="always")
+def _scores_row(
+    x: np.ndarray, B: np.ndarray, nb: int, s: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``s[k] = x · B[k]`` for ``k < nb``, four at a time."""
+    k = 0
+    while k + 4 <= nb:
+        b0, b1, b2, b3 = B[k], B[k + 1], B[k + 2], B[k + 3]
+        s0 = s1 = s2 = s3 = np.float32(0.0)
+        for d in range(x.shape[0]):
+            xd = x[d]
+            s0 += xd * b0[d]
+            s1 += xd * b1[d]
+            s2 += xd * b2[d]
+            s3 += xd * b3[d]
+        s[k], s[k + 1], s[k + 2], s[k + 3] = s0, s1, s2, s3
+        k += 4
+    while k < nb:
+        row = B[k]
+        t = np.float32(0.0)
+        for d in range(x.shape[0]):
+            t += x[d] * row[d]
+        s[k] = t
+        k += 1
 
 
 @njit(nogil=True, cache=True, fastmath=True)
