@@ -70,13 +70,8 @@ def cbow_job(  # pragma: no cover - compiled
     ctx = np.empty((batch, 2 * window), dtype=np.int64)
     cw = np.empty(batch, dtype=np.int64)
     centres = np.empty(batch, dtype=np.int64)
-    own = (np.empty(n_own, dtype=np.int64), np.empty((1, n_own), dtype=np.float32),
-           np.empty((n_own, dim), dtype=np.float32), np.empty((1, n_own), dtype=np.float32),
-           np.empty((1, n_own), dtype=np.float32))  # fmt: skip
-    neg = (np.empty(negative, dtype=np.int64), np.empty((batch, negative), dtype=np.float32),
-           np.empty((negative, dim), dtype=np.float32),
-           np.empty((batch, negative), dtype=np.float32),
-           np.empty((batch, negative), dtype=np.float32))  # fmt: skip
+    own = _unit_buffers(1, n_own, dim)
+    neg = _unit_buffers(batch, negative, dim)
     idx = np.arange(batch)
     sent = np.empty(10_000, dtype=np.int32)
     total_words = offsets[-1] - offsets[0]
@@ -105,6 +100,22 @@ def cbow_job(  # pragma: no cover - compiled
                 examples += nc
                 nc = 0
     return loss, examples, done
+
+
+@njit(inline="always")
+def _unit_buffers(
+    inputs: int, units: int, dim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Work space of a block of ``inputs`` × ``units``: unit rows ``[units]``, labels
+    ``[inputs, units]``, copies of the unit vectors ``[units, dim]``, scores and gradients
+    ``[inputs, units]``."""
+    return (
+        np.empty(units, dtype=np.int64),
+        np.empty((inputs, units), dtype=np.float32),
+        np.empty((units, dim), dtype=np.float32),
+        np.empty((inputs, units), dtype=np.float32),
+        np.empty((inputs, units), dtype=np.float32),
+    )
 
 
 @njit(inline="always")
