@@ -1,7 +1,8 @@
-"""A plain-Python, float64 re-implementation of the training kernel: the slow oracle.
+"""Plain-Python, float64 re-implementations of the training kernels: the slow oracles.
 
-It follows the same sequence of random numbers (word2vec.c's LCG) and updates as
-``crossent.word2vec.training.kernels.train_job``, with the exact logistic function.
+They follow the same sequence of random numbers (word2vec.c's LCG) and the same batched
+updates as ``crossent.word2vec.training.kernels.train_job`` / ``cbow_job``, written as
+whole-matrix NumPy products with the exact logistic function.
 """
 
 from __future__ import annotations
@@ -21,10 +22,6 @@ class LCG:
     def next(self) -> int:
         self.state = (self.state * 25214903917 + 11) & MASK
         return self.state
-
-
-def softplus(x: float) -> float:
-    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
 def job_windows_reference(
@@ -79,6 +76,28 @@ def softmax_step_reference(
     return loss
 
 
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _block(
+    x: np.ndarray, units: list[tuple[str, int, float]], out: dict[str, np.ndarray],
+    alpha: float, mask: np.ndarray | None = None,
+) -> tuple[float, np.ndarray]:  # fmt: skip
+    """Inputs ``x [m, D]`` (copies) against ``units`` (matrix, row, label), ``mask [m, n]``
+    (False: unit not in the block for that input): updates the unit rows by ``Gᵀ x`` from
+    the values before the step; returns (loss, the inputs' gradient step ``G U [m, D]``)."""
+    u = np.stack([out[matrix][row] for matrix, row, _ in units])  # copies, [n, D]
+    y = np.array([label for _, _, label in units])
+    s = x @ u.T
+    keep = np.ones_like(s, dtype=bool) if mask is None else mask
+    g = np.where(keep, (y - sigmoid(s)) * alpha, 0.0)
+    loss = float(np.where(keep, np.logaddexp(0.0, np.where(y > 0.5, -s, s)), 0.0).sum())
+    for k, (matrix, row, _) in enumerate(units):
+        out[matrix][row] += g[:, k] @ x
+    return loss, g @ u
+
+
 def train_job_reference(
     syn0: np.ndarray,
     syn1: np.ndarray,
@@ -95,8 +114,11 @@ def train_job_reference(
     *tables_and_shrink: Any,
 ) -> tuple[float, int, int]:
     """Skip-gram in float64 (``tables_and_shrink``: neg_prob, neg_alias, codes, points,
-    lengths, shrink); updates the arrays in place; returns (loss, pairs, words)."""
-    *tables, shrink = tables_and_shrink
+    lengths, shrink, with_loss (ignored: the loss is always returned)); updates the arrays in place; returns (loss, pairs, words). Per
+    window: the context vectors ``X [m, D]`` against the centre's units ``U [n, D]`` (its
+    path, itself and one draw of negatives), ``G = α (y − σ(X Uᵀ))``, ``U += Gᵀ X``,
+    ``X += G U``, both from the values before the window."""
+    *tables, shrink, _ = tables_and_shrink
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, pairs = 0, 0.0, 0
@@ -107,18 +129,16 @@ def train_job_reference(
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
         for i, c in enumerate(sent):
             b = rng.next() % window if shrink else 0
-            for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1)):
-                if j == i:
-                    continue
-                neu1e = np.zeros(syn0.shape[1])
-                for matrix, row, label in _units(sent[j], rng, hs, negative, tuple(tables)):
-                    f = float(syn0[c] @ out[matrix][row])
-                    g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
-                    neu1e += g * out[matrix][row]
-                    out[matrix][row] += g * syn0[c]
-                    loss += softplus(-f) if label > 0.5 else softplus(f)
-                syn0[c] += neu1e
-                pairs += 1
+            lo, hi = max(0, i - window + b), min(len(sent), i + window - b + 1)
+            context = [sent[j] for j in range(lo, hi) if j != i]
+            if not context:
+                continue
+            units = _units(c, rng, hs, negative, tuple(tables))
+            step_loss, step = _block(syn0[context], units, out, alpha)
+            for a, w in enumerate(context):
+                syn0[w] += step[a]
+            loss += step_loss
+            pairs += len(context)
     return loss, pairs, done
 
 
@@ -147,13 +167,19 @@ def _units(
     if negative > 0:
         units.append(("ns", target, 1.0))
         for _ in range(negative):
-            x = rng.next()
-            col = ((x >> 32) * len(neg_prob)) >> 32
-            if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
-                col = int(neg_alias[col])
+            col = _draw(rng, neg_prob, neg_alias)
             if col != target:
                 units.append(("ns", col, 0.0))
     return units
+
+
+def _draw(rng: LCG, neg_prob: np.ndarray, neg_alias: np.ndarray) -> int:
+    """One negative from the alias table: high 32 bits pick the column, bits 16..31 toss."""
+    x = rng.next()
+    col = ((x >> 32) * len(neg_prob)) >> 32
+    if ((x >> 16) & 0xFFFF) >= float(neg_prob[col]) * 65536.0:
+        col = int(neg_alias[col])
+    return int(col)
 
 
 def cbow_job_reference(
@@ -171,9 +197,9 @@ def cbow_job_reference(
     negative: int,
     *tables_and_flags: Any,
 ) -> tuple[float, int, int]:
-    """word2vec.c's CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes,
-    points, lengths, cbow_mean, shrink); updates the arrays in place."""
-    *tables, cbow_mean, shrink = tables_and_flags
+    """Batched CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes, points,
+    lengths, cbow_mean, shrink, with_loss (ignored), batch); updates the arrays in place."""
+    tables, (cbow_mean, shrink, _, batch) = tables_and_flags[:5], tables_and_flags[5:]
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
     done, loss, examples = 0, 0.0, 0
@@ -182,27 +208,47 @@ def cbow_job_reference(
         sent = _subsampled(words, offsets[s], offsets[s + 1], keep, rng)
         done += int(offsets[s + 1] - offsets[s])
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
+        block: list[tuple[int, list[int]]] = []
         for i, centre in enumerate(sent):
             b = rng.next() % window if shrink else 0
-            context = [
-                sent[j]
-                for j in range(max(0, i - window + b), min(len(sent), i + window - b + 1))
-                if j != i
-            ]
-            if not context:
-                continue
-            h = syn0[context].sum(0) / (len(context) if cbow_mean else 1)
-            err = np.zeros(syn0.shape[1])
-            for matrix, row, label in _units(centre, rng, hs, negative, tuple(tables)):
-                f = float(h @ out[matrix][row])
-                g = (label - 1.0 / (1.0 + math.exp(-f))) * alpha
-                err += g * out[matrix][row]
-                out[matrix][row] += g * h
-                loss += softplus(-f) if label > 0.5 else softplus(f)
-            for w in context:
-                syn0[w] += err
-            examples += 1
+            lo, hi = max(0, i - window + b), min(len(sent), i + window - b + 1)
+            context = [sent[j] for j in range(lo, hi) if j != i]
+            if context:
+                block.append((centre, context))
+            if len(block) == batch or (i == len(sent) - 1 and block):
+                loss += _cbow_block(syn0, out, block, rng, hs, negative, tables, cbow_mean, alpha)
+                examples += len(block)
+                block = []
     return loss, examples, done
+
+
+def _cbow_block(
+    syn0: np.ndarray, out: dict[str, np.ndarray], block: list[tuple[int, list[int]]],
+    rng: LCG, hs: bool, negative: int, tables: tuple[Any, ...], cbow_mean: bool,
+    alpha: float,
+) -> float:  # fmt: skip
+    """One block of centres: hidden vectors from the weights at its start, shared
+    negatives (masked where equal to a centre's word), then each centre's own units in
+    order; the context rows get their centre's error last."""
+    h = np.stack([syn0[ctx].sum(0) / (len(ctx) if cbow_mean else 1) for _, ctx in block])
+    err = np.zeros_like(h)
+    loss = 0.0
+    if negative > 0:
+        negs = [_draw(rng, tables[0], tables[1]) for _ in range(negative)]
+        mask = np.array([[n != centre for n in negs] for centre, _ in block])
+        part, err = _block(h, [("ns", n, 0.0) for n in negs], out, alpha, mask)
+        loss += part
+    for b, (centre, _) in enumerate(block):
+        units = _units(centre, rng, hs, 0, tables)
+        if negative > 0:
+            units.append(("ns", centre, 1.0))
+        part, step = _block(h[b : b + 1], units, out, alpha)
+        loss += part
+        err[b] += step[0]
+    for b, (_, ctx) in enumerate(block):
+        for w in ctx:
+            syn0[w] += err[b]
+    return loss
 
 
 def cbow_softmax_reference(

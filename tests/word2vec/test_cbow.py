@@ -53,7 +53,8 @@ def test_cbow_examples_follow_the_kernels_random_stream() -> None:
     prob, alias = np.ones(1, np.float32), np.zeros(1, np.int32)
     _, examples, _ = kernels.cbow_job(syn0, np.zeros((29, 4), np.float32), dummy, words,
                                        offsets, keep, 4, 0.0, 0.0, 77, True, 0, prob, alias,
-                                       codes, points, lengths, True, True)  # fmt: skip
+                                       codes, points, lengths, True, True, True,
+                                       kernels.CBOW_BATCH)  # fmt: skip
     assert examples == len(centres) > 20
     assert starts[-1] == len(contexts)
     assert (np.diff(starts) >= 1).all() and (np.diff(starts) <= 8).all()

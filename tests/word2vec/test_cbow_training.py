@@ -34,7 +34,9 @@ def _config(**kw: object) -> TrainConfig:
     [("cbow", "ns"), ("cbow", "hs"), ("cbow", "hs+ns"), ("cbow", "softmax"), ("skipgram", "hs+ns")],
 )
 def test_objectives_learn_topics(corpus: Path, model: str, loss: str) -> None:
-    alpha = 0.02 if loss == "softmax" else 0.05
+    # skip-gram trains a whole window in one step (the centre's output units get the
+    # window's summed gradient): at 0.05 that overshoots on this tiny, repetitive corpus
+    alpha = 0.02 if loss == "softmax" else 0.05 if model == "cbow" else 0.025
     trained = train([corpus], _config(model=model, loss=loss, alpha=alpha))
     losses = trained.position.epoch_losses
     assert len(losses) == 4 and losses[-1] < losses[0]

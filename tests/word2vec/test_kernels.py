@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from crossent.word2vec.training import kernels
+from crossent.word2vec.training.sampling import sigmoid_and_log
 from crossent.word2vec.training.vocab import Vocabulary
 
 from .oracle import cbow_job_reference, train_job_reference
@@ -75,7 +76,7 @@ def test_train_job_matches_python_oracle(
     hs: bool, negative: int, shrink: bool, window: int, sample: float
 ) -> None:
     data, tables, weights = _problem(7, sample)
-    args = (*data, window, 0.05, 0.01, 12345, hs, negative, *tables, shrink)
+    args = (*data, window, 0.05, 0.01, 12345, hs, negative, *tables, shrink, True)
     _run_both(kernels.train_job, train_job_reference, weights, args, hs, negative)
 
 
@@ -93,16 +94,46 @@ def test_cbow_job_matches_python_oracle(
     hs: bool, negative: int, cbow_mean: bool, shrink: bool, window: int, sample: float
 ) -> None:
     data, tables, weights = _problem(8, sample, exponent=0.6)
-    args = (*data, window, 0.05, 0.01, 99, hs, negative, *tables, cbow_mean, shrink)
+    args = (*data, window, 0.05, 0.01, 99, hs, negative, *tables, cbow_mean, shrink, True,
+            kernels.CBOW_BATCH)  # fmt: skip
     _run_both(kernels.cbow_job, cbow_job_reference, weights, args, hs, negative)
 
 
+@pytest.mark.parametrize(("batch", "hs", "negative"), [(1, True, 3), (3, False, 5), (64, True, 2)])
+def test_cbow_blocks_of_any_size_match_the_oracle(batch: int, hs: bool, negative: int) -> None:
+    """batch 1 is word2vec.c's CBOW; 64 puts whole sentences in one block."""
+    data, tables, weights = _problem(9, 1e-2)
+    args = (*data, 3, 0.05, 0.01, 5, hs, negative, *tables, True, True, True, batch)
+    _run_both(kernels.cbow_job, cbow_job_reference, weights, args, hs, negative)
+
+
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_loss_is_bookkeeping_only_and_runs_repeat_bit_for_bit(model: str) -> None:
+    """Without the loss the weights are the same bits (it never feeds the update); the
+    same seed gives the same bits again."""
+    data, tables, weights = _problem(10, 1e-2)
+    kernel = kernels.cbow_job if model == "cbow" else kernels.train_job
+    flags = (True, True) if model == "cbow" else (True,)
+    batch = (kernels.CBOW_BATCH,) if model == "cbow" else ()
+    results = []
+    for with_loss in (True, True, False):
+        w = [x.copy() for x in weights]
+        args = (*data, 4, 0.05, 0.01, 7, True, 3, *tables, *flags, with_loss, *batch)
+        loss, n, _ = kernel(*w, *args)
+        results.append((loss, n, w))
+    (loss1, n1, w1), (loss2, n2, w2), (loss0, n0, w0) = results
+    assert loss1 == loss2 > 0 and loss0 == 0.0 and n1 == n2 == n0 > 50
+    for a, b, c in zip(w1, w2, w0, strict=True):
+        assert np.array_equal(a, b) and np.array_equal(a, c)
+
+
 def test_sigmoid_tables_are_exact_to_float32() -> None:
-    x = np.linspace(-20, 20, 100_001)
-    sig = np.array([kernels._lookup(kernels.SIGMOID_TABLE, v, 0.0, 1.0) for v in x[::97]])
-    logsig = np.array([kernels._lookup(kernels.LOG_SIGMOID_TABLE, v, v, 0.0) for v in x[::97]])
-    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x[::97])), atol=1e-6)
-    np.testing.assert_allclose(logsig, -np.logaddexp(0, -x[::97]), atol=1e-6)
+    x = np.linspace(-20, 20, 100_001)[::97]
+    sig, logsig = np.array([sigmoid_and_log(v) for v in x]).T
+    np.testing.assert_allclose(sig, 1 / (1 + np.exp(-x)), atol=1e-6)
+    np.testing.assert_allclose(logsig, -np.logaddexp(0, -x), atol=1e-6)
+    p, log_p = sigmoid_and_log(float("nan"))  # diverged weights: in the loss, no bad index
+    assert p == 0.0 and np.isnan(log_p)
 
 
 def test_job_pairs_full_window() -> None:

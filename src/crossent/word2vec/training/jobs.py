@@ -72,11 +72,12 @@ def run_job(model: SkipGram, tables: OutputTables, job: Job) -> JobResult:
               cfg.hs, negative, t.neg_prob, t.neg_alias, t.codes, t.points, t.lengths)  # fmt: skip
     if cfg.model == "cbow":
         loss, examples, read = kernels.cbow_job(
-            model.syn0, tree, outputs, *common, cfg.cbow_mean, cfg.shrink_windows
-        )
+            model.syn0, tree, outputs, *common, cfg.cbow_mean, cfg.shrink_windows, True,
+            kernels.CBOW_BATCH,
+        )  # fmt: skip
     else:
         loss, examples, read = kernels.train_job(
-            model.syn0, tree, outputs, *common, cfg.shrink_windows
+            model.syn0, tree, outputs, *common, cfg.shrink_windows, True
         )
     return float(loss), int(examples), int(read)
 

@@ -1,0 +1,211 @@
+r"""CBOW training kernel: several centres' hidden vectors against shared negatives.
+
+The hidden vector of centre position ``i`` is :math:`h = \sum_{j \in \mathrm{window}(i),
+j \ne i} v_{w_j}`, divided by the number of context words ``cw`` when ``cbow_mean``
+(word2vec.c's default). ``h`` predicts the centre word ``w_i`` through logistic units:
+its Huffman path (``syn1``, hierarchical softmax) and/or itself plus negatives
+(``syn1neg``), the two losses summed (word2vec.c's ``-hs 1 -negative N``). As word2vec.c,
+every context row receives the whole error :math:`e = \sum_u g_u u_u` (not divided by
+``cw``).
+
+Batched (in the manner of HogBatch, Ji et al. 2016): up to ``batch`` consecutive centres of
+a sentence (those with ``cw > 0``) form a block. Their hidden vectors
+:math:`H\,[B \times D]` are taken from the weights at the start of the block; they share
+one draw of ``negative`` words, scored as one product :math:`H N^\top\,[B \times K]`
+(:mod:`.blocks`; a draw equal to a centre's own word is masked for that centre), whose
+gradients are also taken at the block start. Each centre's own units (path, own word) are
+then trained in order, as word2vec.c does, and the context rows get their errors at the
+end of the block. With ``batch = 1`` this is word2vec.c's CBOW.
+
+Loss per centre: :math:`\sum_u -\log\sigma(\pm u_u^\top h)`; one example per centre.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from crossent.word2vec.training import blocks
+from crossent.word2vec.training.sampling import draw_negative, subsample, window_bounds
+
+CBOW_BATCH = 8
+"""Centres per block that share negatives (see RESULTS.md for how it was chosen)."""
+
+
+@njit(nogil=True, cache=True, fastmath=True)
+def cbow_job(  # pragma: no cover - compiled
+    syn0: np.ndarray,
+    syn1: np.ndarray,
+    syn1neg: np.ndarray,
+    words: np.ndarray,
+    offsets: np.ndarray,
+    keep: np.ndarray,
+    window: int,
+    alpha0: float,
+    alpha1: float,
+    seed: int,
+    hs: bool,
+    negative: int,
+    neg_prob: np.ndarray,
+    neg_alias: np.ndarray,
+    codes: np.ndarray,
+    points: np.ndarray,
+    lengths: np.ndarray,
+    cbow_mean: bool,
+    shrink: bool,
+    with_loss: bool,
+    batch: int,
+) -> tuple[float, int, int]:
+    """CBOW on sentences ``offsets[s]..offsets[s+1]`` of ``words`` (weights as
+    :func:`~.skipgram_kernel.train_job`); ``shrink``: window ``window − b``, ``b`` uniform
+    in ``{0..window−1}`` per centre; ``batch`` centres share negatives.
+
+    Returns (loss summed over examples in float64 — 0 if not ``with_loss`` —, number of
+    examples, words read)."""
+    state = np.full(1, np.uint64(seed), dtype=np.uint64)
+    dim = syn0.shape[1]
+    n_own = (codes.shape[1] if hs else 0) + (1 if negative > 0 else 0)
+    hidden = np.empty((batch, dim), dtype=np.float32)
+    errors = np.empty((batch, dim), dtype=np.float32)
+    ctx = np.empty((batch, 2 * window), dtype=np.int64)
+    cw = np.empty(batch, dtype=np.int64)
+    centres = np.empty(batch, dtype=np.int64)
+    own = _unit_buffers(1, n_own, dim)
+    neg = _unit_buffers(batch, negative, dim)
+    idx = np.arange(batch)
+    sent = np.empty(10_000, dtype=np.int32)
+    total_words = offsets[-1] - offsets[0]
+    loss, examples, done = 0.0, 0, 0
+    for s in range(offsets.shape[0] - 1):
+        n = subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
+        done += offsets[s + 1] - offsets[s]
+        alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
+        nc = 0
+        for i in range(n):
+            lo, hi = window_bounds(state, i, n, window, shrink)
+            if hi - lo > 1:
+                _hidden(syn0, sent, i, lo, hi, nc, hidden, ctx, cw, centres, cbow_mean)
+                nc += 1
+            if nc == batch or (i == n - 1 and nc > 0):
+                loss += _shared_negatives(
+                    syn1neg, hidden, centres, nc, negative, state, neg_prob, neg_alias, alpha,
+                    errors, neg, idx, with_loss,
+                )  # fmt: skip
+                for b in range(nc):
+                    loss += _own_units(
+                        syn1, syn1neg, hidden, centres[b], b, hs, negative, codes, points,
+                        lengths, alpha, errors, own, idx, with_loss,
+                    )  # fmt: skip
+                _scatter(syn0, errors, ctx, cw, nc)
+                examples += nc
+                nc = 0
+    return loss, examples, done
+
+
+@njit(inline="always")
+def _unit_buffers(
+    inputs: int, units: int, dim: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Work space of a block of ``inputs`` × ``units``: unit rows ``[units]``, labels
+    ``[inputs, units]``, copies of the unit vectors ``[units, dim]``, scores and gradients
+    ``[inputs, units]``."""
+    return (
+        np.empty(units, dtype=np.int64),
+        np.empty((inputs, units), dtype=np.float32),
+        np.empty((units, dim), dtype=np.float32),
+        np.empty((inputs, units), dtype=np.float32),
+        np.empty((inputs, units), dtype=np.float32),
+    )
+
+
+@njit(inline="always")
+def _hidden(  # pragma: no cover - compiled
+    syn0: np.ndarray, sent: np.ndarray, i: int, lo: int, hi: int, b: int, hidden: np.ndarray,
+    ctx: np.ndarray, cw: np.ndarray, centres: np.ndarray, cbow_mean: bool,
+) -> None:  # fmt: skip
+    """Record centre ``b`` of the block (position ``i``, window ``[lo, hi)``): its word,
+    context words, and hidden vector ``hidden[b]`` (sum or mean of the context rows)."""
+    h = hidden[b]
+    h[:] = 0.0
+    m = 0
+    for j in range(lo, hi):
+        if j != i:
+            ctx[b, m] = sent[j]
+            m += 1
+            row = syn0[sent[j]]
+            for d in range(h.shape[0]):
+                h[d] += row[d]
+    if cbow_mean:
+        inv = np.float32(1.0 / m)
+        for d in range(h.shape[0]):
+            h[d] *= inv
+    cw[b], centres[b] = m, sent[i]
+
+
+@njit(inline="always")
+def _shared_negatives(  # pragma: no cover - compiled
+    syn1neg: np.ndarray, hidden: np.ndarray, centres: np.ndarray, nc: int, negative: int,
+    state: np.ndarray, neg_prob: np.ndarray, neg_alias: np.ndarray, alpha: float,
+    errors: np.ndarray, neg: tuple[np.ndarray, ...], idx: np.ndarray, with_loss: bool,
+) -> float:  # fmt: skip
+    """Draw the block's ``negative`` words; score them against the ``nc`` hidden vectors
+    (a draw equal to centre ``b``'s word is masked for ``b``); update their output rows
+    and set ``errors[b]`` to their part of centre ``b``'s error. Returns their loss."""
+    rows, labels, out, S, G = neg
+    for b in range(nc):
+        errors[b, :] = 0.0
+    if negative == 0:
+        return 0.0
+    for k in range(negative):
+        rows[k] = draw_negative(state, neg_prob, neg_alias)
+        blocks.gather(syn1neg, rows[k], out, k)
+        for b in range(nc):
+            labels[b, k] = -1.0 if rows[k] == centres[b] else 0.0
+    blocks.scores(hidden, idx, nc, out, negative, S)
+    loss = blocks.logistic(S, nc, negative, labels, False, alpha, G, with_loss)
+    blocks.add_right(syn1neg, rows, 0, negative, G, hidden, idx, nc)
+    blocks.add_left(errors, idx, nc, G, out, 0, negative)
+    return loss
+
+
+@njit(inline="always")
+def _own_units(  # pragma: no cover - compiled
+    syn1: np.ndarray, syn1neg: np.ndarray, hidden: np.ndarray, centre: int, b: int, hs: bool,
+    negative: int, codes: np.ndarray, points: np.ndarray, lengths: np.ndarray, alpha: float,
+    errors: np.ndarray, own: tuple[np.ndarray, ...], idx: np.ndarray, with_loss: bool,
+) -> float:  # fmt: skip
+    """Centre ``b``'s own units (its Huffman path if ``hs``, its word in ``syn1neg`` if
+    ``negative``) against ``hidden[b]``: update them, add their error into ``errors[b]``;
+    returns their loss."""
+    rows, labels, out, S, G = own
+    n_hs = 0
+    if hs:
+        n_hs = lengths[centre]
+        for q in range(n_hs):
+            rows[q], labels[0, q] = points[centre, q], 1.0 - codes[centre, q]
+            blocks.gather(syn1, rows[q], out, q)
+    nb = n_hs
+    if negative > 0:
+        rows[nb], labels[0, nb] = centre, 1.0
+        blocks.gather(syn1neg, centre, out, nb)
+        nb += 1
+    one = idx[b:]  # starts with b: row b of hidden and of errors
+    blocks.scores(hidden, one, 1, out, nb, S)
+    loss = blocks.logistic(S, 1, nb, labels, True, alpha, G, with_loss)
+    blocks.add_right(syn1, rows, 0, n_hs, G, hidden, one, 1)
+    blocks.add_right(syn1neg, rows, n_hs, nb, G, hidden, one, 1)
+    blocks.add_left(errors, one, 1, G, out, 0, nb)
+    return loss
+
+
+@njit(inline="always")
+def _scatter(  # pragma: no cover - compiled
+    syn0: np.ndarray, errors: np.ndarray, ctx: np.ndarray, cw: np.ndarray, nc: int
+) -> None:
+    """Every context row of every centre of the block gets that centre's error."""
+    for b in range(nc):
+        e = errors[b]
+        for m in range(cw[b]):
+            row = syn0[ctx[b, m]]
+            for d in range(e.shape[0]):
+                row[d] += e[d]
