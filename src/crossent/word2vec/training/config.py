@@ -20,8 +20,11 @@ class TrainConfig:
     ``loss``: ``"ns"`` negative sampling, ``"hs"`` hierarchical softmax, ``"hs+ns"`` both
     summed per example (word2vec.c's ``-hs 1 -negative N``), ``"softmax"`` the seed's exact
     full softmax through :func:`crossent.linear_cross_entropy`. ``model``: ``"skipgram"``
-    (the centre predicts each context word) or ``"cbow"`` (the mean — ``cbow_mean=False``:
-    the sum — of the context vectors predicts the centre).
+    (every (centre, context) pair of a window is a training pair; ``ns``/``hs`` train it
+    as word2vec.c does, each context vector predicting the centre, the window's pairs sharing
+    one draw of negatives; ``softmax`` as the seed's formula, the centre's vector predicting
+    each context word — the pairs are the same set either way) or ``"cbow"`` (the mean —
+    ``cbow_mean=False``: the sum — of the context vectors predicts the centre).
     """
 
     dim: int = 100  # [-size]
