@@ -127,3 +127,26 @@ def test_checkpoint_where_vectors_are_expected_and_vice_versa(
         VectorFileError, match=r"not a crossent checkpoint \(a word2vec vector file\?\)"
     ):
         SkipGram.load(tmp_path / "v.bin")
+
+
+@pytest.mark.parametrize("dim", [1, 3, 100])
+@pytest.mark.parametrize("head", [b"4\n", b" 7\n", b"\n"])
+def test_binary_whose_floats_hold_a_newline_is_read_as_binary(
+    tmp_path: Path, dim: int, head: bytes
+) -> None:
+    """The first vector's bytes start with digits and a newline, so the first 'line' reads
+    as a text record ('<unk> 4'); the format is still detected as binary (it once was not)."""
+    from crossent.word2vec.formats.io import load_word2vec, save_word2vec
+
+    rng = np.random.default_rng(dim)
+    vectors = rng.standard_normal((3, dim)).astype(np.float32)
+    raw = bytearray(vectors[0].tobytes())
+    raw[:4] = (head + b"\x00\x00\x3f\x3f")[:4]
+    vectors[0] = np.frombuffer(bytes(raw), dtype=np.float32)
+    vectors[0] = np.where(np.isfinite(vectors[0]), vectors[0], 0.5)
+    assert vectors[0].tobytes()[: len(head)] == head
+    path = tmp_path / "v.bin"
+    save_word2vec(path, ["<unk>", "b", "c"], vectors, binary=True)
+    words, got = load_word2vec(path)  # binary=None: detected
+    assert words == ["<unk>", "b", "c"]
+    np.testing.assert_array_equal(got, vectors)

@@ -228,10 +228,8 @@ def _parse(
     count, dim, start = _headerless(data, name) if no_header else _header(data, name)
     whole = limit is None or limit >= count  # else: the first ``limit`` records, rest unread
     count = count if whole or limit is None else limit
-    first_end = data.find(b"\n", start)
-    first = data[start : first_end if first_end >= 0 else len(data)]
-    if binary is None:  # text if the first record is a word and numbers (any count: the
-        binary = count > 0 and not _is_text_record(first)  # text reader says if wrong)
+    if binary is None:
+        binary = count > 0 and not _looks_text(data, start, min(count, 3), dim)
     record = 4 * dim + 2 if binary else 2 * dim + 1  # the fewest bytes a record can take
     rows = min(count, (len(data) - start) // record)  # never more than the file can fill
     vectors = np.empty((rows, dim), dtype=np.float32 if binary else dtype)
@@ -279,6 +277,39 @@ def _headerless(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
     if dim < 1:
         raise VectorFileError(f"{name}: no_header: expected lines 'word f1 … fD', found none")
     return count, dim, 0
+
+
+def _looks_text(data: bytes | mmap.mmap, start: int, records: int, dim: int) -> bool:
+    """Whether the file's first ``records`` records from ``start`` are text. A binary
+    record's float bytes can hold a newline and read as a text line (``'word 4'``), so both
+    layouts are walked: text unless only the binary one holds (if neither does, text when
+    the first line reads as a record: the text reader then says what is wrong)."""
+    if _walk(data, start, records, dim, binary=False):
+        return True
+    if _walk(data, start, records, dim, binary=True):
+        return False
+    end = data.find(b"\n", start)
+    return _is_text_record(data[start : end if end >= 0 else len(data)])
+
+
+def _walk(data: bytes | mmap.mmap, pos: int, records: int, dim: int, *, binary: bool) -> bool:
+    """Whether ``records`` records of the given layout follow ``pos`` (words and sizes only)."""
+    for _ in range(records):
+        if binary:
+            pos += data[pos : pos + 1] == b"\n"  # word2vec.c ends a record with a newline
+            space = data.find(b" ", pos, pos + 4096)
+            if space <= pos or b"\n" in data[pos:space]:
+                return False
+            pos = space + 1 + 4 * dim
+            if pos > len(data):
+                return False
+        else:
+            end = data.find(b"\n", pos)
+            line = data[pos : end if end >= 0 else len(data)]
+            if not _is_text_record(line) or len(line.rstrip().split(b" ")) != dim + 1:
+                return False
+            pos = end + 1 if end >= 0 else len(data)
+    return True
 
 
 def _is_text_record(line: bytes) -> bool:
