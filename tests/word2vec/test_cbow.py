@@ -25,7 +25,7 @@ def _job(rng: np.random.Generator, vocab: int) -> tuple[np.ndarray, np.ndarray]:
 
 def test_cbow_examples_full_window_brute_force() -> None:
     words, offsets = _job(np.random.default_rng(0), 30)
-    centres, starts, contexts = kernels.cbow_examples(
+    centres, starts, contexts = kernels.job_windows(
         words, offsets, np.ones(30, np.float32), 2, 0, False
     )
     expected = []
@@ -46,7 +46,7 @@ def test_cbow_examples_follow_the_kernels_random_stream() -> None:
     vocab = Vocabulary([str(i) for i in range(30)], counts)
     keep = vocab.keep_probabilities(0.002)
     assert keep.min() < 0.5
-    centres, starts, contexts = kernels.cbow_examples(words, offsets, keep, 4, 77, True)
+    centres, starts, contexts = kernels.job_windows(words, offsets, keep, 4, 77, True)
     syn0 = np.zeros((30, 4), np.float32)
     codes, points, lengths = vocab.huffman()
     dummy = np.zeros((1, 4), np.float32)
@@ -74,7 +74,7 @@ def test_cbow_softmax_job_matches_float64_oracle(cbow_mean: bool, batch: int) ->
     model = SkipGram(config, vocab, syn0, syn1)
     keep = np.ones(23, np.float32)
     loss, n, done = cbow_softmax_job(model, Job(words, offsets, keep, 5, 0.2, 0.1))
-    examples = kernels.cbow_examples(words, offsets, keep, 3, 5, True)
+    examples = kernels.job_windows(words, offsets, keep, 3, 5, True)
     rloss = cbow_softmax_reference(ref0, ref1, examples, cbow_mean, batch, 0.2, 0.1)
     assert (n, done) == (len(examples[0]), len(words))
     assert loss == pytest.approx(rloss, rel=1e-5)

@@ -23,7 +23,7 @@ def cbow_softmax_job(model: SkipGram, job: Job) -> tuple[float, int, int]:
     """Train one job; returns (loss summed over its examples, examples, words read)."""
     cfg = model.config
     words, offsets, alpha0, alpha1 = job.words, job.offsets, job.alpha0, job.alpha1
-    centres, starts, contexts = kernels.cbow_examples(
+    centres, starts, contexts = kernels.job_windows(
         words, offsets, job.keep, cfg.window, job.seed, cfg.shrink_windows
     )
     syn0 = torch.from_numpy(model.syn0)  # shares memory with the model

@@ -27,7 +27,6 @@ from crossent.word2vec.training.skipgram_kernel import train_job
 
 __all__ = [
     "CBOW_BATCH",
-    "cbow_examples",
     "cbow_job",
     "hs_log_likelihood",
     "job_pairs",
@@ -56,7 +55,9 @@ def job_windows(  # pragma: no cover - compiled
     """The windows of a job, after subsampling and the (dynamic) window, one per centre
     occurrence that has a context: ``centres [M]``, ``starts [M+1]`` and ``contexts [P]``,
     the contexts of window ``m`` being ``contexts[starts[m]:starts[m+1]]`` in sentence
-    order. The full-softmax objective trains one logits row per window."""
+    order, with the random stream of the ns/hs kernels. The full-softmax objective trains one
+    logits row per window: skip-gram's centre against its contexts, CBOW's contexts (its
+    example) against the centre."""
     state = np.empty(1, dtype=np.uint64)
     state[0] = np.uint64(seed)
     cap = (offsets[-1] - offsets[0]) * 2 * window
@@ -115,39 +116,3 @@ def hs_log_likelihood(  # pragma: no cover - compiled
                 f += float(syn0[c, d]) * float(syn1[points[o, q], d])
             total += _softplus(-f) if codes[o, q] == 0 else _softplus(f)
     return total
-
-
-@njit(nogil=True, cache=True)
-def cbow_examples(  # pragma: no cover - compiled
-    words: np.ndarray,
-    offsets: np.ndarray,
-    keep: np.ndarray,
-    window: int,
-    seed: int,
-    shrink: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The CBOW examples of a job, after subsampling and the (shrunk) window, with the same
-    random stream as :func:`cbow_job`: centres ``[N]``, and the context words of example
-    ``k`` at ``contexts[starts[k]:starts[k + 1]]`` (``starts [N + 1]``)."""
-    state = np.empty(1, dtype=np.uint64)
-    state[0] = np.uint64(seed)
-    total = offsets[-1] - offsets[0]
-    centres = np.empty(total, dtype=np.int64)
-    starts = np.zeros(total + 1, dtype=np.int64)
-    contexts = np.empty(total * 2 * window, dtype=np.int64)
-    sent = np.empty(10_000, dtype=np.int32)
-    n_ex, m = 0, 0
-    for s in range(offsets.shape[0] - 1):
-        n = _subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
-        for i in range(n):
-            lo, hi = _window(state, i, n, window, shrink)
-            if hi - lo <= 1:
-                continue
-            for j in range(lo, hi):
-                if j != i:
-                    contexts[m] = sent[j]
-                    m += 1
-            centres[n_ex] = sent[i]
-            n_ex += 1
-            starts[n_ex] = m
-    return centres[:n_ex], starts[: n_ex + 1], contexts[:m]
