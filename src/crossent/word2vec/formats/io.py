@@ -296,7 +296,8 @@ def _walk(data: bytes | mmap.mmap, pos: int, records: int, dim: int, *, binary: 
     """Whether ``records`` records of the given layout follow ``pos`` (words and sizes only)."""
     for _ in range(records):
         if binary:
-            pos += data[pos : pos + 1] == b"\n"  # word2vec.c ends a record with a newline
+            while data[pos : pos + 1] in (b"\n", b"\r"):  # between records, as _read_binary
+                pos += 1
             space = data.find(b" ", pos, pos + 4096)
             if space <= pos or b"\n" in data[pos:space]:
                 return False
