@@ -24,13 +24,13 @@ def _corpus(rng: np.random.Generator, vocab: int, sentences: int) -> tuple[np.nd
 
 
 def _problem(
-    seed: int, sample: float, exponent: float = 0.75
+    seed: int, sample: float, exponent: float = 0.75, vocab_size: int = 40
 ) -> tuple[tuple[Any, ...], tuple[Any, ...], list[np.ndarray]]:
-    """A random job over 40 words sorted by count, its tables, and float32 weights
-    (syn0, syn1 of the tree, syn1neg) with non-trivial outputs."""
+    """A random job over ``vocab_size`` words sorted by count, its tables, and float32
+    weights (syn0, syn1 of the tree, syn1neg) with non-trivial outputs."""
     rng = np.random.default_rng(seed)
-    vocab_size, dim = 40, 16
-    words, offsets = _corpus(rng, vocab_size, 30)
+    dim = 16
+    words, offsets = _corpus(rng, vocab_size, 30 if vocab_size <= 40 else 120)
     counts = np.bincount(words, minlength=vocab_size) + 1
     order = np.argsort(-counts, kind="stable")
     vocab = Vocabulary([f"w{i}" for i in order], counts[order].astype(np.int64))
@@ -78,6 +78,39 @@ def test_train_job_matches_python_oracle(
     data, tables, weights = _problem(7, sample)
     args = (*data, window, 0.05, 0.01, 12345, hs, negative, *tables, shrink, True)
     _run_both(kernels.train_job, train_job_reference, weights, args, hs, negative)
+
+
+@pytest.mark.parametrize("negative", [0, 2])
+@pytest.mark.parametrize("model", ["skipgram", "cbow"])
+def test_hierarchical_softmax_beyond_the_buffered_top_of_the_tree(model: str, negative: int) -> None:
+    """A tree of 299 inner nodes: the top HOT_NODES are buffered per job (.hotrows), the
+    rest updated in place; both agree with the oracle, which updates every node in place."""
+    from crossent.word2vec.training.hotrows import FLUSH_WINDOWS, HOT_NODES
+
+    vocab_size = 300
+    assert HOT_NODES < vocab_size - 1
+    data, tables, weights = _problem(11, 0.0, vocab_size=vocab_size)
+    if model == "skipgram":
+        args = (*data, 3, 0.05, 0.01, 4321, True, negative, *tables, True, True)
+        _run_both(kernels.train_job, train_job_reference, weights, args, True, negative)
+    else:
+        args = (*data, 3, 0.05, 0.01, 4321, True, negative, *tables, True, True, True, 4)
+        _run_both(kernels.cbow_job, cbow_job_reference, weights, args, True, negative)
+    lengths = tables[4]
+    assert int(lengths.sum()) > 4 * FLUSH_WINDOWS  # several flushes in the job
+
+
+def test_huffman_paths_descend_from_the_root() -> None:
+    """Node ids fall strictly along every path (a parent is made after its children), so
+    the highest ids — the buffered top of the tree — are a prefix of every path."""
+    rng = np.random.default_rng(3)
+    counts = np.sort(rng.zipf(1.5, size=500))[::-1].astype(np.int64)
+    vocab = Vocabulary([f"w{i}" for i in range(len(counts))], counts)
+    _, points, lengths = vocab.huffman()
+    for w in range(len(counts)):
+        path = points[w, : lengths[w]]
+        assert path[0] == len(counts) - 2  # the root
+        assert np.all(np.diff(path) < 0)
 
 
 @pytest.mark.parametrize(

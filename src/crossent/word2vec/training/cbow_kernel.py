@@ -26,6 +26,13 @@ import numpy as np
 from numba import njit
 
 from crossent.word2vec.training import blocks
+from crossent.word2vec.training.hotrows import (
+    FLUSH_WINDOWS,
+    HotRows,
+    flush,
+    gather_path,
+    hot_buffers,
+)
 from crossent.word2vec.training.sampling import draw_negative, subsample, window_bounds
 
 CBOW_BATCH = 8
@@ -71,6 +78,8 @@ def cbow_job(  # pragma: no cover - compiled
     cw = np.empty(batch, dtype=np.int64)
     centres = np.empty(batch, dtype=np.int64)
     own = _unit_buffers(1, n_own, dim)
+    hot = hot_buffers(syn1, hs)  # the top of the tree, buffered per job
+    slots = np.empty(max(n_own, 1), dtype=np.int64)
     neg = _unit_buffers(batch, negative, dim)
     idx = np.arange(batch)
     sent = np.empty(10_000, dtype=np.int32)
@@ -94,11 +103,14 @@ def cbow_job(  # pragma: no cover - compiled
                 for b in range(nc):
                     loss += _own_units(
                         syn1, syn1neg, hidden, centres[b], b, hs, negative, codes, points,
-                        lengths, alpha, errors, own, idx, with_loss,
+                        lengths, alpha, errors, own, idx, with_loss, hot, slots,
                     )  # fmt: skip
+                    if (examples + b + 1) % FLUSH_WINDOWS == 0:
+                        flush(syn1, hot)
                 _scatter(syn0, errors, ctx, cw, nc)
                 examples += nc
                 nc = 0
+    flush(syn1, hot)
     return loss, examples, done
 
 
@@ -173,17 +185,15 @@ def _own_units(  # pragma: no cover - compiled
     syn1: np.ndarray, syn1neg: np.ndarray, hidden: np.ndarray, centre: int, b: int, hs: bool,
     negative: int, codes: np.ndarray, points: np.ndarray, lengths: np.ndarray, alpha: float,
     errors: np.ndarray, own: tuple[np.ndarray, ...], idx: np.ndarray, with_loss: bool,
+    hot: HotRows, slots: np.ndarray,
 ) -> float:  # fmt: skip
     """Centre ``b``'s own units (its Huffman path if ``hs``, its word in ``syn1neg`` if
-    ``negative``) against ``hidden[b]``: update them, add their error into ``errors[b]``;
-    returns their loss."""
+    ``negative``) against ``hidden[b]``: update them (the top of the tree in the job's
+    buffer ``hot``, :mod:`.hotrows`), add their error into ``errors[b]``; returns their
+    loss."""
     rows, labels, out, S, G = own
-    n_hs = 0
-    if hs:
-        n_hs = lengths[centre]
-        for q in range(n_hs):
-            rows[q], labels[0, q] = points[centre, q], 1.0 - codes[centre, q]
-            blocks.gather(syn1, rows[q], out, q)
+    n_hs = lengths[centre] if hs else 0
+    n_hot = gather_path(syn1, hot, codes, points, n_hs, centre, rows, slots, labels, out)
     nb = n_hs
     if negative > 0:
         rows[nb], labels[0, nb] = centre, 1.0
@@ -192,7 +202,8 @@ def _own_units(  # pragma: no cover - compiled
     one = idx[b:]  # starts with b: row b of hidden and of errors
     blocks.scores(hidden, one, 1, out, nb, S)
     loss = blocks.logistic(S, 1, nb, labels, True, alpha, G, with_loss)
-    blocks.add_right(syn1, rows, 0, n_hs, G, hidden, one, 1)
+    blocks.add_right(hot[2], slots, 0, n_hot, G, hidden, one, 1)
+    blocks.add_right(syn1, rows, n_hot, n_hs, G, hidden, one, 1)
     blocks.add_right(syn1neg, rows, n_hs, nb, G, hidden, one, 1)
     blocks.add_left(errors, one, 1, G, out, 0, nb)
     return loss

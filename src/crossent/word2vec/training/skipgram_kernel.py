@@ -9,7 +9,9 @@ and/or ``c`` itself plus ``negative`` draws from the unigram^ns_exponent distrib
 also lets each context word predict the centre, except that (a) the window's ``m`` pairs
 share one draw of negatives (Ji, Satish, Li and Dubey 2016, "Parallelizing Word2Vec in
 Shared and Distributed Memory") and (b) the ``m`` pairs' gradients are taken at the
-weights before the window's update (one step per window, not per pair).
+weights before the window's update (one step per window, not per pair). The top of the
+Huffman tree, which every path shares, is buffered per job (:mod:`.hotrows`) so that
+threads do not write its rows on every window.
 
 The loss of a pair :math:`(o, c)` is
 :math:`-\log\sigma(u_c^\top v_o) - \sum_k \log\sigma(-u_k^\top v_o)` for negative sampling,
@@ -24,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from crossent.word2vec.training import blocks
+from crossent.word2vec.training.hotrows import FLUSH_WINDOWS, flush, gather_path, hot_buffers
 from crossent.word2vec.training.sampling import draw_negative, subsample, window_bounds
 
 
@@ -62,13 +65,15 @@ def train_job(  # pragma: no cover - compiled
     max_out = (codes.shape[1] if hs else 0) + (1 + negative if negative > 0 else 0)
     inputs = np.empty(2 * window, dtype=np.int64)
     rows = np.empty(max_out, dtype=np.int64)
+    slots = np.empty(max_out, dtype=np.int64)
+    hot = hot_buffers(syn1, hs)  # the top of the tree, buffered per job
     labels = np.empty((1, max_out), dtype=np.float32)
     out = np.empty((max_out, dim), dtype=np.float32)  # the output vectors before the step
     S = np.empty((2 * window, max_out), dtype=np.float32)
     G = np.empty((2 * window, max_out), dtype=np.float32)
     sent = np.empty(10_000, dtype=np.int32)
     total_words = offsets[-1] - offsets[0]
-    loss, pairs, done = 0.0, 0, 0
+    loss, pairs, done, windows = 0.0, 0, 0, 0
     for s in range(offsets.shape[0] - 1):
         n = subsample(words, offsets[s], offsets[s + 1], keep, state, sent)
         done += offsets[s + 1] - offsets[s]
@@ -83,20 +88,21 @@ def train_job(  # pragma: no cover - compiled
             if na == 0:
                 continue
             c = sent[i]
-            n_hs = 0
-            if hs:
-                for q in range(lengths[c]):
-                    rows[q], labels[0, q] = points[c, q], 1.0 - codes[c, q]
-                    blocks.gather(syn1, rows[q], out, q)
-                n_hs = lengths[c]
+            n_hs = lengths[c] if hs else 0
+            n_hot = gather_path(syn1, hot, codes, points, n_hs, c, rows, slots, labels, out)
             nb = _negatives(syn1neg, c, n_hs, negative, state, neg_prob, neg_alias, rows,
                             labels, out)  # fmt: skip
             blocks.scores(syn0, inputs, na, out, nb, S)
             loss += blocks.logistic(S, na, nb, labels, True, alpha, G, with_loss)
-            blocks.add_right(syn1, rows, 0, n_hs, G, syn0, inputs, na)
+            blocks.add_right(hot[2], slots, 0, n_hot, G, syn0, inputs, na)
+            blocks.add_right(syn1, rows, n_hot, n_hs, G, syn0, inputs, na)
             blocks.add_right(syn1neg, rows, n_hs, nb, G, syn0, inputs, na)
             blocks.add_left(syn0, inputs, na, G, out, 0, nb)
             pairs += na
+            windows += 1
+            if windows % FLUSH_WINDOWS == 0:
+                flush(syn1, hot)
+    flush(syn1, hot)
     return loss, pairs, done
 
 
