@@ -15,7 +15,7 @@ Then the gloo all-reduce bandwidth between 2 local ranks, and (``--sweep``) ``ns
 2 ranks with several ``--sync-every``. Each rank logs its sync cost (rows exchanged, time).
 Prints the CPU, its SIMD level and the load average with every figure.
 
-Run: .venv/bin/python benchmarks/bench_ranks.py [--quick] [--sweep]
+Run: .venv/bin/python benchmarks/bench_ranks.py [--quick] [--sweep] [--repeat N] [--cases ns]
 """
 
 from __future__ import annotations
@@ -77,6 +77,23 @@ def launch(ranks: int, args: list[str], folder: Path) -> tuple[float, str]:
         raise RuntimeError(f"{command} failed:\n{done.stderr[-3000:]}")
     logs = [x for x in done.stderr.splitlines() if "syncs" in x]
     return seconds, "; ".join(logs)
+
+
+def start_up(folder: Path) -> None:
+    """What a run costs before and after training: the same command on a 1-sentence
+    corpus (imports, torchrun and its rendezvous, the vocabulary exchange, writing)."""
+    tiny = folder / "tiny.txt"
+    tiny.write_text("the cat sat on the mat and the dog sat on the cat\n" * 5)
+    args = [str(tiny), "--min-count", "1", "--sample", "0", "--epochs", "1", "--threads", "1", "-q"]
+    times = {
+        ranks: min(launch(ranks, [*args, "--out", str(folder / "tiny.bin")], folder)[0]
+                   for _ in range(2))
+        for ranks in (1, 2)
+    }  # fmt: skip
+    print(
+        f"\n[start-up] {machine()}\n  a 60-word corpus, whole process: 1 process "
+        f"{times[1]:.2f} s, 2 ranks {times[2]:.2f} s (torchrun, torch in each rank)"
+    )
 
 
 def quality(path: Path) -> tuple[float, float]:
@@ -186,11 +203,15 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 repetition, 2 epochs")
     parser.add_argument("--sweep", action="store_true", help="ns across --sync-every values")
     parser.add_argument("--cases", default="softmax,ns,hs,cbow")
+    parser.add_argument("--repeat", type=int, default=5, help="copies of the text (ns/hs/cbow)")
+    parser.add_argument("--no-bandwidth", action="store_true", help="skip gloo's bandwidth")
     opts = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        text = corpus(folder, 1 if opts.quick else 5)
+        text = corpus(folder, 1 if opts.quick else opts.repeat)
         epochs = ["--epochs", "2" if opts.quick else "5"]
+        print(f"{len(text.read_text().split()):,} words per epoch (ns, hs, cbow)")
+        start_up(folder)
         words_per_second = 0.0
         for name in opts.cases.split(","):
             if name == "softmax":
@@ -201,6 +222,8 @@ def main() -> None:
                     words_per_second = len(text.read_text().split()) * int(epochs[1]) / seconds
         import torch.multiprocessing as mp
 
+        if opts.no_bandwidth:
+            return
         print(f"\n[gloo, 2 local ranks] {machine()}")
         mp.spawn(bandwidth_worker, args=(tmp,), nprocs=2)
         if words_per_second:
