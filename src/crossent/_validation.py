@@ -11,7 +11,7 @@ import math
 import numbers
 from typing import Any
 
-from crossent._array import Array, any_true, is_floating, is_integer
+from crossent._array import Array, any_true, is_floating, is_integer, size, traced
 
 REDUCTIONS = ("none", "mean", "sum")
 
@@ -105,9 +105,13 @@ def check_at_most_one(xp: Any, x: Array, name: str) -> None:
 
 
 def check_probability_entries(xp: Any, x: Array, name: str, *, at_most_one: bool) -> None:
-    """No NaN, no negative, no infinity (and, if asked, nothing above 1): one fused pass when
-    all is well, the detailed checks (naming the first offending entry) only when it is not."""
-    ok = (x >= 0) & (x <= 1) if at_most_one else (x >= 0) & (x < math.inf)  # NaN: False
+    """No NaN, no negative, no infinity (and, if asked, nothing above 1): two reductions
+    (the minimum and maximum, NaN if any entry is NaN) when all is well, no temporary the
+    size of ``x``; the detailed checks (naming the first offending entry) only when not."""
+    if size(x) == 0 or traced(x):
+        return
+    low, high = xp.min(x), xp.max(x)
+    ok = (low >= 0) & ((high <= 1) if at_most_one else (high < math.inf))  # NaN: False
     if not any_true(xp, ~ok):
         return
     check_no_nan(xp, x, name)

@@ -88,7 +88,7 @@ def test_hierarchical_softmax_beyond_the_buffered_top_of_the_tree(model: str, ne
     from crossent.word2vec.training.hotrows import FLUSH_WINDOWS, HOT_NODES
 
     vocab_size = 300
-    assert HOT_NODES < vocab_size - 1
+    assert vocab_size - 1 > HOT_NODES
     data, tables, weights = _problem(11, 0.0, vocab_size=vocab_size)
     if model == "skipgram":
         args = (*data, 3, 0.05, 0.01, 4321, True, negative, *tables, True, True)
