@@ -149,3 +149,60 @@ def test_eval_heldout_errors_name_the_option() -> None:
     assert as_option("corpus: expected a text file, got a directory: d").startswith("--heldout:")
     assert as_option("heldout: no pair").startswith("--heldout: no pair")
     assert as_option("VECTORS: x") == "VECTORS: x"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "--read-vocab: "),
+        (b"60 8\nw1 \x00\x01\x02\n", "line 2: a NUL byte: not a text file"),
+        (b"2 2\na 1 2\n", "got 'a 1 2' (a text vector file?)"),
+    ],
+)
+def test_read_vocab_errors_name_the_option(tmp_path: Path, content: bytes, needle: str) -> None:
+    c, vocab = tmp_path / "c.txt", tmp_path / "v.vocab"
+    c.write_text("a b c\n")
+    vocab.write_bytes(content)
+    args = ["train", str(c), "--out", str(tmp_path / "o.bin"), "--read-vocab", str(vocab)]
+    err = _error(runner.invoke(app, [*args, "--quiet"]), needle)
+    assert err.startswith("error: --read-vocab: ") and "b'" not in err
+
+
+def test_demo_folder_under_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "f.txt"
+    afile.write_text("x")
+    err = _error(
+        runner.invoke(app, ["demo", "--folder", str(afile / "sub")]),
+        f"--folder: cannot create {afile / 'sub'}: {afile} is not a directory",
+    )
+    assert "Errno" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--logits", "1,2", "--target", "5"], "--target: class index 5 is out of range"),
+        (["--logits", "nan,1", "--target", "0"], "--logits: expected finite numbers"),
+        (["--probs", "0.2,0.2", "--target", "0"], "--probs: expected probabilities summing"),
+        (["--logits", "1,2", "--probs", "0.5,0.5", "--target", "0"], "--logits, --probs: "),
+        (["--plot", "/dev/null/x.png"], "--plot: '/dev/null' is not a directory"),
+    ],
+)
+def test_explain_errors_name_the_option(args: list[str], line: str) -> None:
+    err = _error(runner.invoke(app, ["explain", *args]), line)
+    assert "normalize=True" not in err
+
+
+def test_explain_plot_that_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crossent.cli.explain as cli_explain
+
+    def refuse(result: object, path: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli_explain, "plot_explanation", refuse)
+    _error(
+        runner.invoke(app, ["explain", "--plot", str(tmp_path / "x.png")]),
+        f"--plot: cannot write {tmp_path / 'x.png'}: Permission denied",
+    )

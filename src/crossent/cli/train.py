@@ -216,7 +216,7 @@ def _vocabulary(
         from crossent.word2vec.training.train import build_model
         from crossent.word2vec.training.vocabfile import read_vocab
 
-        return build_model(corpus, config, counts=read_vocab(vocab.read))
+        return build_model(corpus, config, counts=read_vocab(vocab.read, "--read-vocab"))
     if vocab.update and model is not None:
         from crossent.word2vec.training.update import update_from_text
 
