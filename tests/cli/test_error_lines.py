@@ -206,3 +206,17 @@ def test_explain_plot_that_cannot_be_written(
         runner.invoke(app, ["explain", "--plot", str(tmp_path / "x.png")]),
         f"--plot: cannot write {tmp_path / 'x.png'}: Permission denied",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--device", "tpu"], "--device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+        (["--device", "cuda"], "--device: --loss ns trains with CPU kernels; only --loss softmax"),
+    ],
+)
+def test_device_errors_name_the_options(tmp_path: Path, args: list[str], line: str) -> None:
+    c, out = tmp_path / "c.txt", tmp_path / "v.bin"
+    c.write_text("a b c\n")
+    err = _error(runner.invoke(app, ["train", str(c), "--out", str(out), "--quiet", *args]), line)
+    assert "loss=" not in err and "device=" not in err

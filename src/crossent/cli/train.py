@@ -180,11 +180,25 @@ def _check_placement(config: TrainConfig, placement: Placement) -> None:
     if placement.device is not None or placement.distributed:
         from crossent.word2vec.training.device import resolve_device
 
-        resolve_device(placement.device, config.loss)
+        try:
+            resolve_device(placement.device, config.loss)
+        except ValueError as exc:  # the library names its arguments: device=, loss=
+            raise ValueError(_device_problem(str(exc), placement.device, config.loss)) from None
     if placement.distributed:
         from crossent.word2vec.training.distributed import check_parallel_config
 
         check_parallel_config(config)
+
+
+def _device_problem(message: str, device: str | None, loss: str) -> str:
+    """:func:`~crossent.word2vec.training.device.resolve_device`'s error in the command
+    line's words (``--device``, ``--loss``)."""
+    if f"loss={loss!r} trains with CPU kernels" in message:
+        return (
+            f"--device: --loss {loss} trains with CPU kernels; only --loss softmax runs on a "
+            f"GPU, got --device {device}"
+        )
+    return "--" + message if message.startswith("device: ") else message
 
 
 def rank_threads(loss: str | None) -> int:
