@@ -220,3 +220,16 @@ def test_device_errors_name_the_options(tmp_path: Path, args: list[str], line: s
     c.write_text("a b c\n")
     err = _error(runner.invoke(app, ["train", str(c), "--out", str(out), "--quiet", *args]), line)
     assert "loss=" not in err and "device=" not in err
+
+
+def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
+    err = _error(
+        runner.invoke(app, ["eval", str(vectors)]),
+        "--similarity: the bundled wordsim353.tsv (used when no task is given",
+    )
+    assert "/data/" not in err
+
+
+@pytest.mark.parametrize("command", ["eval", "similar"])
+def test_missing_vectors_argument_is_named_as_in_help(command: str) -> None:
+    _error(runner.invoke(app, [command]), "missing argument VECTORS")

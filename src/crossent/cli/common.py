@@ -118,6 +118,8 @@ def usage_message(exc: click_errors.ClickException, args: Sequence[str] = ()) ->
     )
     if bad_value is not None:
         text = bad_value
+    elif isinstance(exc, click_errors.MissingParameter) and _is_argument(exc.param):
+        text = f"missing argument {str(getattr(exc.param, 'name', '')).upper()}"  # as --help
     elif isinstance(exc, click_errors.NoSuchOption):
         text = f"{exc.option_name}: no such option"
         unsupported = UNSUPPORTED.get(exc.option_name)
@@ -161,6 +163,12 @@ def _bad_value(exc: click_errors.BadParameter, args: Sequence[str]) -> str | Non
         expected = " ".join(exc.format_message().split()).rstrip(".")
         expected = expected[:1].lower() + expected[1:]
     return f"{name}: expected {expected}" + ("" if given is None else f", got {given!r}")
+
+
+def _is_argument(param: object) -> bool:
+    """Whether ``param`` is a positional argument (no ``-`` spelling)."""
+    opts = getattr(param, "opts", None)
+    return param is not None and opts is not None and not any(o.startswith("-") for o in opts)
 
 
 def _given(exc: click_errors.BadParameter, args: Sequence[str], opts: list[str]) -> object:

@@ -38,7 +38,15 @@ def eval_cmd(
         try:
             report = evaluate(kv, model, similarity=sim, analogies=ana, heldout=heldout or [])
         except (ValueError, OSError) as exc:
-            raise fail(as_option(str(exc) or type(exc).__name__)) from None
+            message = as_option(str(exc) or type(exc).__name__)
+            if defaults:  # the user named no file: say which bundled one, and the way out
+                for option, path in (("--similarity", sim[0]), ("--analogies", ana)):
+                    message = message.replace(
+                        f"{option}: {path}:",
+                        f"{option}: the bundled {Path(str(path)).name} (used when no task is "
+                        f"given; name your own file with {option}):",
+                    )
+            raise fail(message) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
