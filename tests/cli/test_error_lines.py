@@ -208,20 +208,6 @@ def test_explain_plot_that_cannot_be_written(
     )
 
 
-@pytest.mark.parametrize(
-    ("args", "line"),
-    [
-        (["--device", "tpu"], "--device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
-        (["--device", "cuda"], "--device: --loss ns trains with CPU kernels; only --loss softmax"),
-    ],
-)
-def test_device_errors_name_the_options(tmp_path: Path, args: list[str], line: str) -> None:
-    c, out = tmp_path / "c.txt", tmp_path / "v.bin"
-    c.write_text("a b c\n")
-    err = _error(runner.invoke(app, ["train", str(c), "--out", str(out), "--quiet", *args]), line)
-    assert "loss=" not in err and "device=" not in err
-
-
 def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
     err = _error(
         runner.invoke(app, ["eval", str(vectors)]),
@@ -233,3 +219,26 @@ def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
 @pytest.mark.parametrize("command", ["eval", "similar"])
 def test_missing_vectors_argument_is_named_as_in_help(command: str) -> None:
     _error(runner.invoke(app, [command]), "missing argument VECTORS")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"2 2\na 1 2\nb 3 4\n", "(header '2 2')"),
+        (b"a 1 2\nb 3 4\nc 5 6\n", "(no header, lines of a word and 2 numbers)"),
+    ],
+)
+def test_a_text_vector_file_is_not_a_corpus(tmp_path: Path, content: bytes, needle: str) -> None:
+    vec, out = tmp_path / "vec.txt", tmp_path / "o.bin"
+    vec.write_bytes(content)
+    args = ["train", str(vec), "--out", str(out), "--min-count", "1", "--quiet"]
+    _error(runner.invoke(app, args), f"corpus: {vec} is a word2vec text vector file", needle)
+    assert not out.exists()
+
+
+def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
+    c, out = tmp_path / "c.txt", tmp_path / "o.bin"
+    c.write_text("2 2\nin 1999 the 3 cats sat\n" * 20)
+    args = ["train", str(c), "--out", str(out), "--min-count", "1", "--dim", "4", "--quiet"]
+    res = runner.invoke(app, [*args, "--epochs", "1", "--threads", "1", "--sample", "0"])
+    assert res.exit_code == 0, res.output

@@ -21,6 +21,7 @@ import typer
 
 from crossent.cli import options as opt
 from crossent.cli.common import JsonFlag, console, fail, user_errors
+from crossent.cli.inputs import check_paths
 from crossent.cli.progress import progress_display
 from crossent.cli.signals import INTERRUPTED, signals_ignored, sigterm_as_interrupt
 
@@ -129,30 +130,6 @@ def run_training(
         epoch_losses=model.position.epoch_losses,
         loss=model.config.loss,
     )
-
-
-def check_paths(
-    corpus: list[Path], outputs: Outputs, resume: Path | None, read_vocab: Path | None = None
-) -> None:
-    """Inputs are readable regular files, outputs writable (``--plot`` named .png, .svg or
-    .pdf), no output an input or another output (real files compared: symlinks and hard
-    links count)."""
-    from crossent.word2vec.formats.files import check_distinct, check_input, check_writable
-
-    if not corpus:
-        raise ValueError("corpus: expected at least one text file, got none")
-    for option, path in outputs.named():
-        check_writable(path, option)
-    inputs = [("corpus", check_input(path, "corpus", "text file")) for path in corpus]
-    if resume is not None:
-        inputs.append(("--resume", check_input(resume, "--resume")))
-    if read_vocab is not None:
-        inputs.append(("--read-vocab", check_input(read_vocab, "--read-vocab")))
-    check_distinct(inputs, outputs.named())
-    if outputs.plot is not None:
-        from crossent.word2vec.evaluation.plot import plot_format
-
-        plot_format(outputs.plot, "--plot")
 
 
 def _start(
