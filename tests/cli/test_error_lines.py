@@ -242,3 +242,15 @@ def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
     args = ["train", str(c), "--out", str(out), "--min-count", "1", "--dim", "4", "--quiet"]
     res = runner.invoke(app, [*args, "--epochs", "1", "--threads", "1", "--sample", "0"])
     assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "c.txt", "--dim"],
+        ["similar", "v.bin", "w", "--negative"],
+        ["eval", "v.bin", "--similarity"],
+    ],
+)
+def test_an_option_without_its_value(args: list[str]) -> None:
+    _error(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")

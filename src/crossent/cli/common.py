@@ -120,6 +120,8 @@ def usage_message(exc: click_errors.ClickException, args: Sequence[str] = ()) ->
         text = bad_value
     elif isinstance(exc, click_errors.MissingParameter) and _is_argument(exc.param):
         text = f"missing argument {str(getattr(exc.param, 'name', '')).upper()}"  # as --help
+    elif isinstance(exc, click_errors.BadOptionUsage) and "requires an argument" in exc.message:
+        text = f"{exc.option_name}: expected a value after it, got none"
     elif isinstance(exc, click_errors.NoSuchOption):
         text = f"{exc.option_name}: no such option"
         unsupported = UNSUPPORTED.get(exc.option_name)
