@@ -144,8 +144,8 @@ def load_any(
         if not _looks_like_checkpoint(path):
             raise
     raise CheckpointError(
-        f"{os.fspath(path)}: not a valid checkpoint (a checkpoint is a zip archive, this file "
-        "does not start like one) and not a word2vec vector file either"
+        f"{os.fspath(path)}: not a valid checkpoint (a checkpoint is a zip archive of the "
+        "model's arrays; this file is not one) and not a word2vec vector file either"
     )
 
 
