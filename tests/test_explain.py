@@ -133,16 +133,16 @@ def test_cli_options_text_and_json() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--probs", "0.5,0.6,0.1"], "probabilities: expected probabilities summing to 1"),
+        (["--probs", "0.5,0.6,0.1"], "--probs: expected probabilities summing to 1"),
         (["--logits", "5"], "--target: required with --logits: the true class (0, the only"),
         (["--probs", ".5,.5"], "--target: required with --probs: the true class (from 0 to 1)"),
         (["--target", "1.5"], "--target: one value is a class index (an integer)"),
-        (["--target", "7"], "target: class index 7 is out of range [0, 2]"),
-        (["--logits", "1,2", "--target", "0,1,0"], "target: expected a class index or 2"),
+        (["--target", "7"], "--target: class index 7 is out of range [0, 2]"),
+        (["--logits", "1,2", "--target", "0,1,0"], "--target: expected a class index or 2"),
         (["--logits", "a,b"], "--logits: expected comma-separated numbers"),
-        (["--logits", "1,nan"], "logits: expected finite numbers"),
-        (["--logits", "1,2", "--probs", "0.5,0.5"], "give either logits or probabilities"),
-        (["--plot", "x.unknown"], "plot: expected a file name ending in one of"),
+        (["--logits", "1,nan"], "--logits: expected finite numbers"),
+        (["--logits", "1,2", "--probs", "0.5,0.5"], "--logits, --probs: give one"),
+        (["--plot", "x.unknown"], "--plot: expected a file name ending in one of"),
     ],
 )
 def test_cli_user_mistakes_are_one_line_and_status_2(args: list[str], message: str) -> None:
@@ -161,7 +161,7 @@ def test_cli_mistake_in_a_real_process_has_no_traceback() -> None:
         env={**os.environ, "COLUMNS": "60"},
     )
     assert proc.returncode == 2 and proc.stdout == ""
-    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: probabilities:")
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: --probs:")
 
 
 def test_plot_is_drawn_and_written_atomically(tmp_path: Path) -> None:

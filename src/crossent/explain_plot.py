@@ -58,6 +58,10 @@ def _plot_format(target: Path) -> str:
     if target.exists() and not target.is_file():
         raise ValueError(f"plot: {str(target)!r} exists and is not a regular file")
     if not target.parent.is_dir():
+        parents = (target.parent, *target.parent.parents)
+        blocker = next((p for p in parents if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():  # /dev/null/x.png, file.txt/x.png
+            raise ValueError(f"plot: {str(blocker)!r} is not a directory")
         raise ValueError(f"plot: directory {str(target.parent)!r} does not exist")
     return fmt
 

@@ -54,11 +54,11 @@ def _train_args(corpus: Path, out: Path, *extra: str) -> list[str]:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--device", "tpu"], "device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
-        (["--device", "cuda", "--loss", "ns"], "device: loss='ns' trains with CPU kernels"),
+        (["--device", "tpu"], "--device: expected 'cpu', 'cuda' or 'cuda:N', got 'tpu'"),
+        (["--device", "cuda", "--loss", "ns"], "--device: --loss ns trains with CPU kernels"),
         pytest.param(
             ["--device", "cuda"],
-            "device: 'cuda' asked for, but CUDA is not available",
+            "--device: 'cuda' asked for, but CUDA is not available",
             marks=pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available"),
         ),
     ],

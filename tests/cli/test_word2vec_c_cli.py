@@ -38,8 +38,8 @@ def _one_error_line(res: Result, *needles: str) -> str:
     [
         (["train"], ["--out: missing"]),
         (["train", "c.txt", "--bogus"], ["--bogus: no such option", "train --help"]),
-        (["train", "c.txt", "--out", "v.bin", "--dim", "abc"], ["--dim", "valid integer"]),
-        (["train", "c.txt", "--out"], ["--out", "requires an argument"]),
+        (["train", "c.txt", "--out", "v.bin", "--dim", "abc"], ["--dim: expected an integer"]),
+        (["train", "c.txt", "--out"], ["--out: expected a value after it, got none"]),
         (["train", "c.txt", "-classes", "5"], ["-classes: no such option", "not implemented"]),
         (["train", "-train", "c.txt", "-debug", "2"], ["-debug: no such option"]),
         (["nosuch"], ["no such command 'nosuch'"]),

@@ -11,7 +11,8 @@ import contextlib
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Annotated, Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -19,6 +20,9 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from crossent.cli.signals import INTERRUPTED, sigterm_as_ctrl_c
+
+if TYPE_CHECKING:
+    from crossent.word2vec import KeyedVectors, SkipGram
 
 try:  # typer 0.2x carries its own copy of click
     from typer._click import exceptions as click_errors
@@ -58,7 +62,7 @@ class OneLineErrors(TyperGroup):
         except click_errors.ClickException as exc:
             if not standalone_mode:
                 raise
-            _error_line(usage_message(exc))
+            _error_line(usage_message(exc, args))
             status = USAGE
         except (typer.Abort, KeyboardInterrupt):
             status = INTERRUPTED
@@ -101,10 +105,24 @@ def spread_word_lists(args: list[str]) -> list[str]:
     return spread
 
 
-def usage_message(exc: click_errors.ClickException) -> str:
+def usage_message(exc: click_errors.ClickException, args: Sequence[str] = ()) -> str:
     """One line for a click error, ending with where help is: ``--bogus: no such option
-    (did you mean --loss?); see 'crossent train --help'``."""
-    if isinstance(exc, click_errors.NoSuchOption):
+    (did you mean --loss?); see 'crossent train --help'``; a value of the wrong type
+    names the option as given in ``args``, what it expects and the value, quoted:
+    ``-size: expected an integer, got 'abc'; see ...``."""
+    bad_value = (
+        _bad_value(exc, args)
+        if isinstance(exc, click_errors.BadParameter)
+        and not isinstance(exc, click_errors.MissingParameter)
+        else None
+    )
+    if bad_value is not None:
+        text = bad_value
+    elif isinstance(exc, click_errors.MissingParameter) and _is_argument(exc.param):
+        text = f"missing argument {str(getattr(exc.param, 'name', '')).upper()}"  # as --help
+    elif isinstance(exc, click_errors.BadOptionUsage) and "requires an argument" in exc.message:
+        text = f"{exc.option_name}: expected a value after it, got none"
+    elif isinstance(exc, click_errors.NoSuchOption):
         text = f"{exc.option_name}: no such option"
         unsupported = UNSUPPORTED.get(exc.option_name)
         if unsupported:
@@ -118,6 +136,59 @@ def usage_message(exc: click_errors.ClickException) -> str:
     if ctx is not None:
         text += f"; see '{ctx.command_path} --help'"
     return text
+
+
+_EXPECTED = {int: "an integer", float: "a number", bool: "true or false", Path: "a path",
+             "integer": "an integer", "float": "a number", "boolean": "true or false",
+             "path": "a path"}  # fmt: skip
+
+
+def _bad_value(exc: click_errors.BadParameter, args: Sequence[str]) -> str | None:
+    """``OPTION: expected KIND, got 'VALUE'`` for a value of the wrong type (None: not
+    one). The option is spelled as the user gave it; typer ≥ 0.2x (pydantic) keeps the
+    value in the error's cause, click's own types only in the message, so it is also
+    looked up in ``args``."""
+    param = exc.param
+    if param is None:
+        return None
+    opts = [*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())]
+    opts = [o for o in opts if o.startswith("-")]
+    given = _given(exc, args, opts)
+    used = next((a.split("=", 1)[0] for a in reversed(args) if a.split("=", 1)[0] in opts), None)
+    name = used or (opts[0] if opts else (param.name or "value").upper())
+    descriptor = getattr(param, "type_descriptor", None)  # typer >= 0.2x; click: param.type
+    kind = getattr(descriptor, "annotation", None) or getattr(
+        getattr(param, "type", None), "name", None
+    )
+    expected = _EXPECTED.get(kind) if isinstance(kind, (type, str)) else None
+    if expected is None:
+        expected = " ".join(exc.format_message().split()).rstrip(".")
+        expected = expected[:1].lower() + expected[1:]
+    return f"{name}: expected {expected}" + ("" if given is None else f", got {given!r}")
+
+
+def _is_argument(param: object) -> bool:
+    """Whether ``param`` is a positional argument (no ``-`` spelling)."""
+    opts = getattr(param, "opts", None)
+    return param is not None and opts is not None and not any(o.startswith("-") for o in opts)
+
+
+def _given(exc: click_errors.BadParameter, args: Sequence[str], opts: list[str]) -> object:
+    """The value the user gave: from pydantic's error (the cause), else the last
+    ``OPTION VALUE`` or ``OPTION=VALUE`` in ``args``; None if neither says."""
+    errors = getattr(exc.__cause__, "errors", None)
+    if callable(errors):
+        with contextlib.suppress(Exception):
+            first = errors()[0]
+            if "input" in first:
+                return first["input"]
+    for i in range(len(args) - 1, -1, -1):
+        option, eq, value = args[i].partition("=")
+        if option in opts and eq:
+            return value
+        if args[i] in opts and i + 1 < len(args):
+            return args[i + 1]
+    return None
 
 
 UNSUPPORTED = {  # word2vec.c options crossent does not have, and why
@@ -186,6 +257,27 @@ def user_errors() -> Iterator[None]:
         if isinstance(field, str) and isinstance(problem, str):
             raise fail(f"{option_name(field)}: {problem}") from None
         raise fail(str(exc) or type(exc).__name__) from None
+
+
+def load_vectors(path: Path, what: str = "VECTORS") -> tuple[KeyedVectors, SkipGram | None]:
+    """The vectors of a word2vec file or a checkpoint (then also its model), as
+    :func:`crossent.word2vec.training.model.load_any`; errors name ``what``, and a text
+    file without the ``V D`` header (GloVe's) is one in the command line's words (no
+    option reads such a file)."""
+    from crossent.word2vec.formats.io import MissingHeaderError, VectorFileError
+    from crossent.word2vec.training.model import load_any
+
+    try:
+        return load_any(path, what)
+    except MissingHeaderError as exc:
+        raise fail(
+            f"{what}: {exc.fact} (a text file without the header line, as GloVe writes? "
+            "crossent reads word2vec files: add a first line 'V D', the number of words and "
+            "the dimension)"
+        ) from None
+    except VectorFileError as exc:
+        message = str(exc)
+        raise fail(message if message.startswith(f"{what}:") else f"{what}: {message}") from None
 
 
 def _show_warning(

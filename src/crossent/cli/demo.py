@@ -122,7 +122,14 @@ def _prepare(folder: Path) -> None:
     """Create ``folder``; refuse when it holds a file of an output's name that no demo wrote."""
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--folder: {folder} exists and is not a directory")
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # /dev/null/x, file.txt/x, a read-only place
+        blocker = next((p for p in folder.parents if p.exists()), None)
+        reason = f"{blocker} is not a directory" if blocker and not blocker.is_dir() else None
+        raise ValueError(
+            f"--folder: cannot create {folder}: {reason or exc.strerror or type(exc).__name__}"
+        ) from None
     for name, ours in DEMO_FILES.items():
         path = folder / name
         if not path.exists():

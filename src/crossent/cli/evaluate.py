@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from crossent.cli.common import JsonFlag, fail, stdout, user_errors
+from crossent.cli.common import JsonFlag, fail, load_vectors, stdout, user_errors
 
 if TYPE_CHECKING:
     from crossent.word2vec.evaluation.evaluate import EvaluationReport
@@ -25,22 +25,50 @@ def eval_cmd(
     """Evaluate vectors: word similarity, analogies, exact held-out loss (checkpoints)."""
     from crossent.word2vec.evaluation.evaluate import evaluate
     from crossent.word2vec.formats.data import ANALOGIES, WORD_PAIRS, data_file
-    from crossent.word2vec.training.model import load_any
 
     defaults = not similarity and analogies is None and not heldout
     sim = similarity or ([data_file(WORD_PAIRS)] if defaults else [])
     ana = analogies or (data_file(ANALOGIES) if defaults else None)
     with user_errors():
-        kv, model = load_any(vectors, "VECTORS")
+        kv, model = load_vectors(vectors)
         if heldout and model is None:
             raise fail(
                 "--heldout needs a checkpoint (it holds the output vectors), not a vector file"
             )
-        report = evaluate(kv, model, similarity=sim, analogies=ana, heldout=heldout or [])
+        try:
+            report = evaluate(kv, model, similarity=sim, analogies=ana, heldout=heldout or [])
+        except (ValueError, OSError) as exc:
+            message = as_option(str(exc) or type(exc).__name__)
+            if defaults:  # the user named no file: say which bundled one, and the way out
+                for option, path in (("--similarity", sim[0]), ("--analogies", ana)):
+                    message = message.replace(
+                        f"{option}: {path}:",
+                        f"{option}: the bundled {Path(str(path)).name} (used when no task is "
+                        f"given; name your own file with {option}):",
+                    )
+            raise fail(message) from None
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2))
     else:
         print_report(report)
+
+
+# The library's names for the inputs of evaluate() (its arguments) and the options they are
+_OPTIONS = {"similarity": "--similarity", "analogies": "--analogies", "heldout": "--heldout",
+            "corpus": "--heldout"}  # fmt: skip
+
+
+def as_option(message: str) -> str:
+    """An error of :func:`~crossent.word2vec.evaluation.evaluate.evaluate` naming the
+    command's option instead of the Python argument.
+
+    >>> as_option("similarity: pairs.txt:3: expected 'word1<TAB>word2<TAB>score'")
+    "--similarity: pairs.txt:3: expected 'word1<TAB>word2<TAB>score'"
+    >>> as_option("corpus: expected a text file, got a directory: d")
+    '--heldout: expected a text file, got a directory: d'
+    """
+    name, sep, rest = message.partition(": ")
+    return f"{_OPTIONS[name]}: {rest}" if sep and name in _OPTIONS else message
 
 
 def print_report(report: EvaluationReport) -> None:

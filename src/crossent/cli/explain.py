@@ -83,16 +83,39 @@ def explain_cmd(
             normalize=normalize,
         )
         if plot is not None:
-            plot_explanation(result, plot)
+            try:
+                plot_explanation(result, plot)
+            except OSError as exc:  # a place the image cannot be written to
+                raise fail(f"--plot: cannot write {plot}: {exc.strerror or exc}") from None
     except TargetRequired as exc:
         option = "--logits" if logits is not None else "--probs"
         raise fail(f"--target: required with {option}: {exc.hint}") from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    except (ValueError, TypeError) as exc:
+        raise fail(as_options(str(exc))) from None
     if as_json:
         typer.echo(to_json(result))
     else:
         _print_explanation(result)
+
+
+# The names explain() and plot_explanation() give their inputs in errors, and the options
+_OPTIONS = {"logits": "--logits", "probabilities": "--probs", "target": "--target",
+            "plot": "--plot"}  # fmt: skip
+
+
+def as_options(message: str) -> str:
+    """A library error in the command line's words: ``target: ...`` → ``--target: ...``.
+
+    >>> as_options("probabilities: cannot normalize values that sum to 0")
+    '--probs: cannot normalize values that sum to 0'
+    >>> as_options("target: expected ...; pass normalize=True (--normalize) to rescale them")
+    '--target: expected ...; pass --normalize to rescale them'
+    """
+    message = message.replace("normalize=True (--normalize)", "--normalize")
+    if message == "give either logits or probabilities, not both":
+        return "--logits, --probs: give one of them, not both"
+    name, sep, rest = message.partition(": ")
+    return f"{_OPTIONS[name]}: {rest}" if sep and name in _OPTIONS else message
 
 
 def _print_explanation(r: Explanation) -> None:

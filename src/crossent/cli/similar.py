@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from crossent.cli.common import JsonFlag, fail, stdout, user_errors
+from crossent.cli.common import JsonFlag, fail, load_vectors, stdout, user_errors
 
 _Words = Annotated[
     list[str] | None,
@@ -44,7 +44,6 @@ def similar_cmd(
 ) -> None:
     """The nearest neighbours (cosine) of WORD, or of --positive minus --negative words."""
     from crossent.word2vec import UnknownWordError
-    from crossent.word2vec.training.model import load_any
 
     plus, minus = [*(words or []), *(positive or [])], list(negative or [])
     if n < 1:
@@ -53,7 +52,7 @@ def similar_cmd(
         raise fail("WORD: expected a word, or --positive words (king - man + woman: "
                    "--positive king woman --negative man), got none")  # fmt: skip
     with user_errors():
-        kv, _ = load_any(vectors, "VECTORS")
+        kv, _ = load_vectors(vectors)
         rank = kv.most_similar_cosmul if cosmul else kv.most_similar
         try:
             result = rank(positive=plus, negative=minus, topn=n)

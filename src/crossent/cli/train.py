@@ -21,6 +21,7 @@ import typer
 
 from crossent.cli import options as opt
 from crossent.cli.common import JsonFlag, console, fail, user_errors
+from crossent.cli.inputs import check_paths
 from crossent.cli.progress import progress_display
 from crossent.cli.signals import INTERRUPTED, signals_ignored, sigterm_as_interrupt
 
@@ -131,30 +132,6 @@ def run_training(
     )
 
 
-def check_paths(
-    corpus: list[Path], outputs: Outputs, resume: Path | None, read_vocab: Path | None = None
-) -> None:
-    """Inputs are readable regular files, outputs writable (``--plot`` named .png, .svg or
-    .pdf), no output an input or another output (real files compared: symlinks and hard
-    links count)."""
-    from crossent.word2vec.formats.files import check_distinct, check_input, check_writable
-
-    if not corpus:
-        raise ValueError("corpus: expected at least one text file, got none")
-    for option, path in outputs.named():
-        check_writable(path, option)
-    inputs = [("corpus", check_input(path, "corpus", "text file")) for path in corpus]
-    if resume is not None:
-        inputs.append(("--resume", check_input(resume, "--resume")))
-    if read_vocab is not None:
-        inputs.append(("--read-vocab", check_input(read_vocab, "--read-vocab")))
-    check_distinct(inputs, outputs.named())
-    if outputs.plot is not None:
-        from crossent.word2vec.evaluation.plot import plot_format
-
-        plot_format(outputs.plot, "--plot")
-
-
 def _start(
     settings: dict[str, Any], resume: Path | None
 ) -> tuple[TrainConfig | None, SkipGram | None]:
@@ -180,11 +157,25 @@ def _check_placement(config: TrainConfig, placement: Placement) -> None:
     if placement.device is not None or placement.distributed:
         from crossent.word2vec.training.device import resolve_device
 
-        resolve_device(placement.device, config.loss)
+        try:
+            resolve_device(placement.device, config.loss)
+        except ValueError as exc:  # the library names its arguments: device=, loss=
+            raise ValueError(_device_problem(str(exc), placement.device, config.loss)) from None
     if placement.distributed:
         from crossent.word2vec.training.distributed import check_parallel_config
 
         check_parallel_config(config)
+
+
+def _device_problem(message: str, device: str | None, loss: str) -> str:
+    """:func:`~crossent.word2vec.training.device.resolve_device`'s error in the command
+    line's words (``--device``, ``--loss``)."""
+    if f"loss={loss!r} trains with CPU kernels" in message:
+        return (
+            f"--device: --loss {loss} trains with CPU kernels; only --loss softmax runs on a "
+            f"GPU, got --device {device}"
+        )
+    return "--" + message if message.startswith("device: ") else message
 
 
 def rank_threads(loss: str | None) -> int:
@@ -216,7 +207,7 @@ def _vocabulary(
         from crossent.word2vec.training.train import build_model
         from crossent.word2vec.training.vocabfile import read_vocab
 
-        return build_model(corpus, config, counts=read_vocab(vocab.read))
+        return build_model(corpus, config, counts=read_vocab(vocab.read, "--read-vocab"))
     if vocab.update and model is not None:
         from crossent.word2vec.training.update import update_from_text
 

@@ -114,6 +114,11 @@ def check_writable(path: PathLike, what: str = "out") -> None:
     if target.exists() and not target.is_file():
         raise PermissionError(f"{what}: {target} exists and is not a regular file")
     if not parent.is_dir():
+        blocker = next((p for p in (parent, *parent.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():  # /dev/null/x.bin, file.txt/x.bin
+            raise PermissionError(
+                f"{what}: {blocker} is not a directory, so {target} cannot be created in it"
+            )
         raise PermissionError(f"{what}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
         raise PermissionError(f"{what}: cannot write to {target} (permission denied)")

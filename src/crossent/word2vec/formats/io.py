@@ -38,6 +38,16 @@ class VectorFileError(ValueError):
     """A vector file or checkpoint that cannot be parsed; the message says where."""
 
 
+class MissingHeaderError(VectorFileError):
+    """A vector file whose first line is not the ``V D`` header but reads as a record: a
+    text file without header (GloVe's), which ``no_header=True`` reads. ``fact`` is the
+    message without that Python remedy, for callers that word their own (the CLI)."""
+
+    def __init__(self, fact: str) -> None:
+        super().__init__(f"{fact} (a file without header? no_header=True reads it)")
+        self.fact = fact
+
+
 class TruncatedVectorFileError(VectorFileError, EOFError):
     """A vector file that ends before the records its header announces (gensim raises
     ``EOFError`` there: this is both)."""
@@ -257,10 +267,10 @@ def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
                 " code; convert it with gensim: KeyedVectors.load(path)"
                 ".save_word2vec_format('vectors.bin', binary=True))"
             )
-        hint = hint or (" (a file without header? no_header=True reads it)" if b" " in line else "")
-        raise VectorFileError(
-            f"{name}: line 1: expected a header 'V D', got {line.rstrip()[:60]!r}{hint}"
-        ) from None
+        got = f"{name}: line 1: expected a header 'V D', got {line.rstrip()[:60]!r}"
+        if not hint and _is_text_record(line):
+            raise MissingHeaderError(got) from None
+        raise VectorFileError(got + hint) from None
     if count < 0 or dim <= 0 or end < 0:
         raise VectorFileError(f"{name}: line 1: invalid header: {count} words of dimension {dim}")
     return count, dim, end + 1

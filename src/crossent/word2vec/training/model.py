@@ -11,11 +11,18 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from crossent.word2vec.training.checkpoint import is_checkpoint, read_checkpoint, save_checkpoint
+from crossent.word2vec.formats.io import VectorFileError
+from crossent.word2vec.training.checkpoint import (
+    CheckpointError,
+    is_checkpoint,
+    read_checkpoint,
+    save_checkpoint,
+)
 from crossent.word2vec.training.config import TrainConfig
 from crossent.word2vec.training.vocab import Vocabulary
 from crossent.word2vec.vectors.keyedvectors import KeyedVectors
@@ -125,8 +132,26 @@ class SkipGram:
 def load_any(
     path: str | os.PathLike[str], what: str = "vectors"
 ) -> tuple[KeyedVectors, SkipGram | None]:
-    """Vectors from a word2vec file, or from a checkpoint (then also its model)."""
+    """Vectors from a word2vec file, or from a checkpoint (then also its model). A file
+    that is neither, but looks like a checkpoint (named ``*.ckpt*`` or ``*.npz``, or
+    starting with a zip's ``PK``), is reported as an invalid checkpoint."""
     if is_checkpoint(path, what):
         model = SkipGram.load(path, what)
         return model.keyed_vectors(), model
-    return KeyedVectors.load(path), None
+    try:
+        return KeyedVectors.load(path), None
+    except VectorFileError:
+        if not _looks_like_checkpoint(path):
+            raise
+    raise CheckpointError(
+        f"{os.fspath(path)}: not a valid checkpoint (a checkpoint is a zip archive of the "
+        "model's arrays; this file is not one) and not a word2vec vector file either"
+    )
+
+
+def _looks_like_checkpoint(path: str | os.PathLike[str]) -> bool:
+    """Named like one (``m.ckpt``, ``v.bin.ckpt.1``, ``m.npz``) or starting with ``PK``."""
+    if {".ckpt", ".npz"} & {s.lower() for s in Path(path).suffixes}:
+        return True
+    with open(path, "rb") as f:
+        return f.read(2) == b"PK"

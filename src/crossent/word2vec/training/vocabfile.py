@@ -55,29 +55,46 @@ def save_vocab(path: str | os.PathLike[str], vocab: Vocabulary) -> None:
         f.write(vocab_lines(vocab))
 
 
-def read_vocab(path: str | os.PathLike[str]) -> Counter[str]:
+def read_vocab(path: str | os.PathLike[str], what: str = "read_vocab") -> Counter[str]:
     """Word counts from a word2vec.c vocabulary file, in file order but each run of equal
-    counts last first (see the module; ``</s>`` skipped)."""
-    source = os.fspath(path)
+    counts last first (see the module; ``</s>`` skipped). ``what`` names the file in
+    errors (the CLI: ``--read-vocab``)."""
+    source = f"{what}: {os.fspath(path)}"
     counts: Counter[str] = Counter()
-    with open_input(path, "read_vocab", "vocabulary file", VocabFileError) as f:
+    with open_input(path, what, "vocabulary file", VocabFileError) as f:
         for number, raw in enumerate(f, start=1):
-            fields = raw.decode("utf-8", errors="replace").split()
+            if b"\0" in raw:
+                raise VocabFileError(
+                    f"{source}: line {number}: a NUL byte: not a text file (a vector file or "
+                    "a checkpoint?); expected 'word count' lines"
+                )
+            text = raw.decode("utf-8", errors="replace")
+            fields = text.split()
             if not fields:
                 continue
             if len(fields) != 2 or not fields[1].isdigit():
+                vector = len(fields) > 2 and all(_is_number(x) for x in fields[1:])
                 raise VocabFileError(
-                    f"read_vocab: {source}: line {number}: expected 'word count' with a "
-                    f"non-negative integer count, got {raw[:80]!r}"
+                    f"{source}: line {number}: expected 'word count' with a non-negative "
+                    f"integer count, got {text.rstrip()[:80]!r}"
+                    + (" (a text vector file?)" if vector else "")
                 )
             word, count = fields[0], int(fields[1])
             if word in counts:
-                raise VocabFileError(f"read_vocab: {source}: line {number}: {word!r} repeated")
+                raise VocabFileError(f"{source}: line {number}: {word!r} repeated")
             if word != SENTENCE_END:
                 counts[word] = count
     if not counts:
-        raise VocabFileError(f"read_vocab: {source}: no words")
+        raise VocabFileError(f"{source}: no words")
     return _ties_last_first(counts)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _ties_last_first(counts: Counter[str]) -> Counter[str]:

@@ -1,0 +1,256 @@
+"""The command line's error lines in the user's words: the option as typed, the value as
+given, the file's problem without the Python API's remedies. Each mistake is one
+``error:`` line on stderr and exit status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer.main
+from typer.testing import CliRunner, Result
+
+from crossent.cli import app
+from crossent.cli.common import click_errors, usage_message
+from crossent.word2vec.formats.files import check_writable
+from crossent.word2vec.formats.io import MissingHeaderError, load_word2vec, save_word2vec
+
+runner = CliRunner()
+
+
+def _error(res: Result, *needles: str) -> str:
+    """The one error line of ``res``; checks exit status 2 and no traceback."""
+    assert res.exit_code == 2, (res.exit_code, res.output)
+    err = res.stderr.strip()
+    assert "\n" not in err and err.startswith("error: "), err
+    assert "Traceback" not in res.output
+    for needle in needles:
+        assert needle in err, (needle, err)
+    return err
+
+
+@pytest.fixture
+def vectors(tmp_path: Path) -> Path:
+    path = tmp_path / "v.txt"
+    words = ["a", "b", "c"]
+    save_word2vec(path, words, np.arange(6, dtype=np.float32).reshape(3, 2) + 1, binary=False)
+    return path
+
+
+def test_headerless_vector_file_is_explained_in_the_cli_words(tmp_path: Path) -> None:
+    glove = tmp_path / "glove.txt"
+    glove.write_text("a 1 2\nb 3 4\n")
+    for command in (["eval", str(glove)], ["similar", str(glove), "a"]):
+        err = _error(runner.invoke(app, command), "VECTORS:", "glove.txt: line 1", "'V D'")
+        assert "no_header" not in err and "=True" not in err
+    with pytest.raises(MissingHeaderError, match="no_header=True reads it") as caught:
+        load_word2vec(glove)
+    assert "no_header" not in caught.value.fact
+    assert load_word2vec(glove, no_header=True)[0] == ["a", "b"]
+
+
+def test_a_corpus_line_is_not_called_headerless(tmp_path: Path) -> None:
+    text = tmp_path / "c.txt"
+    text.write_text("the cat sat on the mat\n")
+    err = _error(runner.invoke(app, ["similar", str(text), "cat"]), "expected a header 'V D'")
+    assert "GloVe" not in err
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [("x.ckpt.npz", b""), ("m.ckpt", b""), ("v.bin.ckpt.1", b""), ("v.bin", b"PK\x05\x06")],
+)
+def test_a_broken_checkpoint_is_called_one(tmp_path: Path, name: str, head: bytes) -> None:
+    path = tmp_path / name
+    path.write_bytes(head + np.random.default_rng(3).bytes(300))
+    for command in (["eval", str(path)], ["similar", str(path), "a"]):
+        err = _error(runner.invoke(app, command), f"{name}: not a valid checkpoint")
+        assert "header" not in err and "no_header" not in err
+
+
+def test_a_vector_file_named_like_a_checkpoint_still_loads(vectors: Path) -> None:
+    odd = vectors.with_name("v.ckpt")
+    odd.write_bytes(vectors.read_bytes())
+    res = runner.invoke(app, ["similar", str(odd), "a", "-n", "1", "--json"])
+    assert res.exit_code == 0, res.output
+
+
+def test_out_under_a_file_is_not_a_missing_directory(tmp_path: Path, vectors: Path) -> None:
+    afile = tmp_path / "f.txt"
+    afile.write_text("x")
+    for target in (afile / "x.bin", afile / "sub" / "x.bin"):
+        with pytest.raises(PermissionError, match=f"--out: {afile} is not a directory"):
+            check_writable(target, "--out")
+    err = _error(
+        runner.invoke(app, ["train", str(afile), "--out", "/dev/null/x.bin", "--quiet"]),
+        "--out: /dev/null is not a directory",
+    )
+    assert "does not exist" not in err
+    with pytest.raises(PermissionError, match="directory .*nowhere does not exist"):
+        check_writable(tmp_path / "nowhere" / "x.bin", "--out")
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--dim", "abc"], "--dim: expected an integer, got 'abc'"),
+        (["-size", "1.5"], "-size: expected an integer, got '1.5'"),
+        (["--alpha=1e-x"], "--alpha: expected a number, got '1e-x'"),
+        (["--dim", "8", "--dim", "q"], "--dim: expected an integer, got 'q'"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_quoted(tmp_path: Path, args: list[str], line: str) -> None:
+    c, out = tmp_path / "c.txt", tmp_path / "v.bin"
+    c.write_text("a b c\n")
+    err = _error(runner.invoke(app, ["train", str(c), "--out", str(out), *args]), line)
+    assert "Input should be" not in err and "--help" in err
+    assert not out.exists()
+
+
+def test_similar_n_of_the_wrong_type(vectors: Path) -> None:
+    _error(
+        runner.invoke(app, ["similar", str(vectors), "a", "-n", "x"]),
+        "-n: expected an integer, got 'x'",
+    )
+
+
+def test_a_bad_value_without_its_cause_is_found_in_the_arguments() -> None:
+    """click's own types keep the value only in the message: it is read from the args."""
+    train = typer.main.get_command(app).commands["train"]  # type: ignore[attr-defined]
+    dim = next(p for p in train.params if p.name == "dim")
+    exc = click_errors.BadParameter("'abc' is not a valid integer.", param=dim)
+    line = usage_message(exc, ["train", "c.txt", "-size", "abc"])
+    assert line == "-size: expected an integer, got 'abc'"
+
+
+@pytest.mark.parametrize(
+    ("option", "content", "needle"),
+    [
+        ("--similarity", "the cat sat\n", ":1: expected 'word1<TAB>word2<TAB>score'"),
+        ("--similarity", None, "file not found"),
+        ("--analogies", "a b c\n", ":1: expected 4 words"),
+        ("--analogies", "", "no analogy questions"),
+    ],
+)
+def test_eval_errors_name_the_option(
+    tmp_path: Path, vectors: Path, option: str, content: str | None, needle: str
+) -> None:
+    path = tmp_path / "input.txt"
+    if content is not None:
+        path.write_text(content)
+    err = _error(runner.invoke(app, ["eval", str(vectors), option, str(path)]), needle)
+    assert err.startswith(f"error: {option}: "), err
+
+
+def test_eval_heldout_errors_name_the_option() -> None:
+    from crossent.cli.evaluate import as_option
+
+    assert as_option("corpus: expected a text file, got a directory: d").startswith("--heldout:")
+    assert as_option("heldout: no pair").startswith("--heldout: no pair")
+    assert as_option("VECTORS: x") == "VECTORS: x"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"", "--read-vocab: "),
+        (b"60 8\nw1 \x00\x01\x02\n", "line 2: a NUL byte: not a text file"),
+        (b"2 2\na 1 2\n", "got 'a 1 2' (a text vector file?)"),
+    ],
+)
+def test_read_vocab_errors_name_the_option(tmp_path: Path, content: bytes, needle: str) -> None:
+    c, vocab = tmp_path / "c.txt", tmp_path / "v.vocab"
+    c.write_text("a b c\n")
+    vocab.write_bytes(content)
+    args = ["train", str(c), "--out", str(tmp_path / "o.bin"), "--read-vocab", str(vocab)]
+    err = _error(runner.invoke(app, [*args, "--quiet"]), needle)
+    assert err.startswith("error: --read-vocab: ") and "b'" not in err
+
+
+def test_demo_folder_under_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "f.txt"
+    afile.write_text("x")
+    err = _error(
+        runner.invoke(app, ["demo", "--folder", str(afile / "sub")]),
+        f"--folder: cannot create {afile / 'sub'}: {afile} is not a directory",
+    )
+    assert "Errno" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--logits", "1,2", "--target", "5"], "--target: class index 5 is out of range"),
+        (["--logits", "nan,1", "--target", "0"], "--logits: expected finite numbers"),
+        (["--probs", "0.2,0.2", "--target", "0"], "--probs: expected probabilities summing"),
+        (["--logits", "1,2", "--probs", "0.5,0.5", "--target", "0"], "--logits, --probs: "),
+        (["--plot", "/dev/null/x.png"], "--plot: '/dev/null' is not a directory"),
+    ],
+)
+def test_explain_errors_name_the_option(args: list[str], line: str) -> None:
+    err = _error(runner.invoke(app, ["explain", *args]), line)
+    assert "normalize=True" not in err
+
+
+def test_explain_plot_that_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crossent.cli.explain as cli_explain
+
+    def refuse(result: object, path: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(cli_explain, "plot_explanation", refuse)
+    _error(
+        runner.invoke(app, ["explain", "--plot", str(tmp_path / "x.png")]),
+        f"--plot: cannot write {tmp_path / 'x.png'}: Permission denied",
+    )
+
+
+def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
+    err = _error(
+        runner.invoke(app, ["eval", str(vectors)]),
+        "--similarity: the bundled wordsim353.tsv (used when no task is given",
+    )
+    assert "/data/" not in err
+
+
+@pytest.mark.parametrize("command", ["eval", "similar"])
+def test_missing_vectors_argument_is_named_as_in_help(command: str) -> None:
+    _error(runner.invoke(app, [command]), "missing argument VECTORS")
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        (b"2 2\na 1 2\nb 3 4\n", "(header '2 2')"),
+        (b"a 1 2\nb 3 4\nc 5 6\n", "(no header, lines of a word and 2 numbers)"),
+    ],
+)
+def test_a_text_vector_file_is_not_a_corpus(tmp_path: Path, content: bytes, needle: str) -> None:
+    vec, out = tmp_path / "vec.txt", tmp_path / "o.bin"
+    vec.write_bytes(content)
+    args = ["train", str(vec), "--out", str(out), "--min-count", "1", "--quiet"]
+    _error(runner.invoke(app, args), f"corpus: {vec} is a word2vec text vector file", needle)
+    assert not out.exists()
+
+
+def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
+    c, out = tmp_path / "c.txt", tmp_path / "o.bin"
+    c.write_text("2 2\nin 1999 the 3 cats sat\n" * 20)
+    args = ["train", str(c), "--out", str(out), "--min-count", "1", "--dim", "4", "--quiet"]
+    res = runner.invoke(app, [*args, "--epochs", "1", "--threads", "1", "--sample", "0"])
+    assert res.exit_code == 0, res.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["train", "c.txt", "--dim"],
+        ["similar", "v.bin", "w", "--negative"],
+        ["eval", "v.bin", "--similarity"],
+    ],
+)
+def test_an_option_without_its_value(args: list[str]) -> None:
+    _error(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
