@@ -233,12 +233,15 @@ def test_threads_bound_torch_and_ns_does_not_import_it(tmp_path: Path, monkeypat
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
-def _training(rank: subprocess.Popen[str]) -> list[str]:
+def _training(rank: subprocess.Popen[str], until: str = "(epoch done)") -> list[str]:
     """Rank 0's stderr lines up to the end of its first epoch (both ranks are training: a
-    rank that died before joining would leave the other waiting for the timeout)."""
+    rank that died before joining would leave the other waiting for the timeout), or up to
+    the first line holding ``until``. Rank 0 reports its last job of an epoch before the
+    sync that ends the epoch, so at "(epoch done)" the other rank may still be starting;
+    once rank 0 reports epoch 2 that sync is over: every rank is training."""
     assert rank.stderr is not None
     early = [rank.stderr.readline()]
-    while early[-1] and "(epoch done)" not in early[-1]:
+    while early[-1] and until not in early[-1]:
         early.append(rank.stderr.readline())
     assert early[-1], early
     return early
@@ -252,7 +255,7 @@ def test_sigterm_stops_every_rank_at_one_sync_and_rank_0_checkpoints(tmp_path: P
     port = _free_port()
     ranks = [_rank(r, port, folder, corpus) for r in (0, 1)]
     try:
-        _training(ranks[0])
+        _training(ranks[0], until="epoch 2/")  # rank 1 is training, past epoch 1
         ranks[1].send_signal(signal.SIGTERM)  # one rank only: both stop at the next sync
         outs = [p.communicate(timeout=60) for p in ranks]
     finally:

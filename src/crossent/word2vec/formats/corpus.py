@@ -11,7 +11,8 @@ bytes in text are replaced (U+FFFD) and counted, with one warning.
 
 A first pass counts words (:func:`count_words`); a second writes the in-vocabulary word
 indices of every sentence to an unnamed temporary file (:func:`encode_corpus`) that the
-epochs read through a memory map, and that no interruption can leave behind.
+epochs read through a memory map, and that no interruption can leave behind. Training a new
+model does both in one pass instead (:func:`~.counted.read_once`, the same results).
 """
 
 from __future__ import annotations

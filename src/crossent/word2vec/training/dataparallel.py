@@ -52,6 +52,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from crossent.word2vec.formats.corpus import CorpusError
 from crossent.word2vec.training.distributed import Ranks, collective
 from crossent.word2vec.training.model import SkipGram
 
@@ -289,3 +290,22 @@ def global_fingerprint(shards: list[dict[str, Any]]) -> dict[str, Any]:
         "digest": h.hexdigest(),
         "ranks": len(shards),
     }
+
+
+def check_resumed_corpus(model: SkipGram, fingerprint: dict[str, Any]) -> None:
+    """A resumed model continues on its corpus, across as many ranks as it was trained on."""
+    if model.corpus is None or model.corpus == fingerprint:
+        return
+    ranks = model.corpus.get("ranks", 1)
+    if ranks != fingerprint["ranks"]:
+        where = "in one process" if ranks == 1 else f"across {ranks} ranks"
+        raise CorpusError(
+            f"corpus: the checkpoint was trained {where}; it resumes only {where} (its "
+            f"position and corpus shares depend on it), not across {fingerprint['ranks']} ranks"
+        )
+    raise CorpusError(
+        "corpus: not the corpus the checkpoint was trained on ("
+        f"{model.corpus['words']} in-vocabulary words in {model.corpus['sentences']} "
+        f"sentences then, {fingerprint['words']} in {fingerprint['sentences']} now, "
+        "or different words)"
+    )

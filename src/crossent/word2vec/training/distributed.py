@@ -44,9 +44,9 @@ from crossent.word2vec.formats.corpus import (
     CorpusLike,
     EncodedCorpus,
     as_corpus,
-    count_words,
     encode_corpus,
 )
+from crossent.word2vec.formats.counted import CountedCorpus, read_once
 from crossent.word2vec.training.config import TrainConfig
 from crossent.word2vec.training.device import resolve_device, weights_on
 from crossent.word2vec.training.model import SkipGram
@@ -308,38 +308,48 @@ class Parallel:
     ) -> tuple[SkipGram, EncodedCorpus, list[int]]:
         """This rank's share of the corpus, encoded; the model (built from every rank's
         counts, or the one given); every rank's words per epoch."""
-        from crossent.word2vec.training.dataparallel import global_fingerprint
+        from crossent.word2vec.training.dataparallel import (
+            check_resumed_corpus,
+            global_fingerprint,
+        )
         from crossent.word2vec.training.train import resume_config
 
         piece = shard(as_corpus(corpus), self.ranks.rank, self.ranks.world)
-        counted = model is None
-        if model is None:
-            model = self._build(piece, config or TrainConfig())
-        elif config is not None:
-            model.config = resume_config(model, **config.to_dict())
-        built = model
+        with contextlib.ExitStack() as stack:
+            counted: CountedCorpus | None = None
+            if model is None:  # this rank's share read once: counted, kept for encoding
+                cfg = config or TrainConfig()
 
-        def encode() -> EncodedCorpus:
-            lower = built.config.lowercase
-            return encode_corpus(piece, built.vocab.index, lowercase=lower, warn=not counted)
+                def read() -> CountedCorpus:
+                    return stack.enter_context(read_once(piece, lowercase=cfg.lowercase))
 
-        def key(_: EncodedCorpus) -> str:
-            return digest(np.asarray(built.vocab.words, dtype=str), built.vocab.counts, built.syn0)
+                counted = agreed("the corpus", read, lambda _: None)
+                model = self._build(counted.counts, cfg)
+            elif config is not None:
+                model.config = resume_config(model, **config.to_dict())
+            built = model
 
-        enc, shards = agreed_with("the vocabulary", encode, key, _shard_info)
+            def encode() -> EncodedCorpus:
+                if counted is not None:
+                    return counted.encode(built.vocab.index)
+                return encode_corpus(piece, built.vocab.index, lowercase=built.config.lowercase)
+
+            def key(_: EncodedCorpus) -> str:
+                words = np.asarray(built.vocab.words, dtype=str)
+                return digest(words, built.vocab.counts, built.syn0)
+
+            enc, shards = agreed_with("the vocabulary", encode, key, _shard_info)
         _check_shards(shards)
         fingerprint = global_fingerprint(shards)
-        _check_resumed_corpus(model, fingerprint)
+        check_resumed_corpus(model, fingerprint)
         model.corpus = fingerprint
         return model, enc, [int(s["words"]) for s in shards]
 
-    def _build(self, piece: Any, config: TrainConfig) -> SkipGram:
-        """Count this rank's share; rank 0 merges the counts in rank order (the corpus's
+    def _build(self, counts: Counter[str], config: TrainConfig) -> SkipGram:
+        """Rank 0 merges every rank's counts of its share in rank order (the corpus's
         first-seen order) and builds the vocabulary, which every rank receives."""
         from crossent.word2vec.training.train import build_model
 
-        counts = agreed("the corpus", lambda: count_words(piece, lowercase=config.lowercase)[0],
-                        lambda _: None)  # fmt: skip
         parts: list[Any] | None = [None] * self.ranks.world if self.ranks.rank == 0 else None
         with collective("the vocabulary exchange"):
             dist.gather_object(counts, parts, dst=0)
@@ -351,7 +361,7 @@ class Parallel:
             try:
                 if not merged:
                     raise CorpusError("corpus: no words in any rank's share of the corpus")
-                vocab = build_model(piece, config, counts=merged).vocab
+                vocab = build_model([], config, counts=merged).vocab
                 payload = [(None, vocab.words, vocab.counts)]
             except ValueError as exc:  # shared with the other ranks, then raised here
                 payload = [(f"{type(exc).__name__}: {exc}", None, None)]
@@ -379,22 +389,3 @@ def _check_shards(shards: list[dict[str, Any]]) -> None:
         raise CorpusError(
             "corpus: no sentence has two in-vocabulary words: no (centre, context) pair"
         )
-
-
-def _check_resumed_corpus(model: SkipGram, fingerprint: dict[str, Any]) -> None:
-    """A resumed model continues on its corpus, across as many ranks as it was trained on."""
-    if model.corpus is None or model.corpus == fingerprint:
-        return
-    ranks = model.corpus.get("ranks", 1)
-    if ranks != fingerprint["ranks"]:
-        where = "in one process" if ranks == 1 else f"across {ranks} ranks"
-        raise CorpusError(
-            f"corpus: the checkpoint was trained {where}; it resumes only {where} (its "
-            f"position and corpus shares depend on it), not across {fingerprint['ranks']} ranks"
-        )
-    raise CorpusError(
-        "corpus: not the corpus the checkpoint was trained on ("
-        f"{model.corpus['words']} in-vocabulary words in {model.corpus['sentences']} "
-        f"sentences then, {fingerprint['words']} in {fingerprint['sentences']} now, "
-        "or different words)"
-    )

@@ -34,6 +34,7 @@ from crossent.word2vec.formats.corpus import (
     encode_corpus,
     job_bounds,
 )
+from crossent.word2vec.formats.counted import read_once
 from crossent.word2vec.training.callbacks import Hooks, TrainingCallback, epoch_stats
 from crossent.word2vec.training.checkpoint import CheckpointError
 from crossent.word2vec.training.config import ConfigError, TrainConfig
@@ -94,8 +95,9 @@ def build_model(
     corpus: CorpusLike | Corpus, config: TrainConfig, *, counts: Counter[str] | None = None
 ) -> SkipGram:
     """First pass: count words, build the vocabulary, initialise the weights. Given
-    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~.vocabfile.read_vocab`),
-    the corpus is not counted: the vocabulary comes from them."""
+    ``counts`` (word2vec.c's ``-read-vocab``, :func:`~.vocabfile.read_vocab`, or the counts
+    of :func:`~.counted.read_once`), the corpus is not counted: the vocabulary comes from
+    them."""
     if counts is None:
         source = as_corpus(corpus)
         source.check()
@@ -180,17 +182,21 @@ def torch_threads(config: TrainConfig) -> Iterator[None]:
 def _prepare(
     corpus: CorpusLike | Corpus, config: TrainConfig | None, model: SkipGram | None
 ) -> tuple[SkipGram, EncodedCorpus]:
-    """The model (built, or the one given) and the encoded corpus it trains on."""
+    """The model (built from the corpus, read once: :func:`~.counted.read_once`; or the one
+    given, the corpus then only encoded) and the encoded corpus it trains on."""
     source = as_corpus(corpus)
     source.check()
-    counted = model is None  # the counting pass has already warned about bad bytes
     if model is None:
-        model = build_model(source, config or TrainConfig())
-    elif config is not None:
-        model.config = resume_config(model, **config.to_dict())
-    enc = encode_corpus(
-        source, model.vocab.index, lowercase=model.config.lowercase, warn=not counted
-    )
+        cfg = config or TrainConfig()
+        with read_once(source, lowercase=cfg.lowercase) as counted:
+            if counted.stats.words == 0:
+                raise CorpusError(f"corpus: no words in {source.describe()}")
+            model = build_model(source, cfg, counts=counted.counts)
+            enc = counted.encode(model.vocab.index)
+    else:
+        if config is not None:
+            model.config = resume_config(model, **config.to_dict())
+        enc = encode_corpus(source, model.vocab.index, lowercase=model.config.lowercase)
     _check_trainable(model, enc)
     return model, enc
 
