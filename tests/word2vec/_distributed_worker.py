@@ -89,13 +89,19 @@ def sync_by_hand(rank: int, corpus: str, out: str) -> None:
     stop, bad = sync.round(np.array([2], dtype=np.int32), interrupted=rank == 1, failed=False)
     after_round = model.syn1.copy()
     sync.full()
+    synced = model.syn1.copy()
+    # a round that names all words but word 0 (past WHOLE_FRACTION): syn1 goes whole, so
+    # row 0 is summed too
+    model.syn1 += 10 * (rank + 1)
+    sync.round(np.arange(1, len(model.vocab), dtype=np.int32), interrupted=False, failed=False)
     np.savez(
         Path(out) / f"sync{rank}.npz",
         before0=before0,
         before1=before1,
         syn0=model.syn0,
         after_round=after_round,
-        syn1=model.syn1,
+        syn1=synced,
+        whole=model.syn1,
         flags=np.array([stop, bad]),
     )
 

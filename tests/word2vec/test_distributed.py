@@ -128,6 +128,7 @@ def _check_sync(tmp_path: Path) -> None:
         round_rows[2] = g["before1"][2] + 3.0
         np.testing.assert_allclose(g["after_round"], round_rows, rtol=1e-6)
         np.testing.assert_allclose(g["syn1"], g["before1"] + 3.0, rtol=1e-6)  # full: all rows
+        np.testing.assert_allclose(g["whole"], g["syn1"] + 30.0, rtol=1e-6)  # row 0 too
         assert g["flags"].tolist() == [1, 0]  # rank 1's interrupt reached both
 
 

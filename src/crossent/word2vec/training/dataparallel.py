@@ -12,7 +12,8 @@ at the last sync and ``W_r`` rank ``r``'s, every exchanged row becomes
 each rank's updates applied once, as threads of one process apply theirs (Hogwild, with a
 staleness of one round); ``W₀`` is kept as a snapshot. Only rows that can have changed are
 exchanged: a **bitmap** of them (``V/8`` bytes per matrix) is all-reduced with bitwise OR,
-then the changed rows' deltas with one all-reduce SUM. A round changes
+then the changed rows' deltas with one all-reduce SUM (a whole matrix when at least
+``WHOLE_FRACTION`` of its rows changed: contiguous, cheaper than gathering). A round changes
 
 * ``syn0``: rows of words in the round's sentences (exactly the rows the kernels update);
 * ``syn1`` of ``hs``: the Huffman inner nodes on those words' paths;
@@ -56,6 +57,8 @@ from crossent.word2vec.formats.corpus import CorpusError
 from crossent.word2vec.training.distributed import Ranks, collective
 from crossent.word2vec.training.model import SkipGram
 
+WHOLE_FRACTION = 0.75
+"""A sync sends a whole matrix when at least this fraction of its rows changed."""
 FULL_BLOCK_BYTES = 64 << 20
 """The end-of-epoch exchange goes in blocks of at most this many bytes (bounded memory)."""
 
@@ -222,24 +225,36 @@ class Sync:
         return mask
 
     def _exchange(self, rows: list[np.ndarray]) -> None:
-        """All-reduce the deltas of ``rows`` of every matrix at once, then apply them."""
+        """All-reduce the deltas of ``rows`` of every matrix at once, then apply them. A
+        matrix of which at least ``WHOLE_FRACTION`` of the rows are to be exchanged goes
+        whole: contiguous subtractions instead of gathers and scatters (4.5x faster at
+        V = 18k, D = 100), a few more rows on the wire; rows nobody touched carry a zero
+        delta, or a cold negative's pending one, which the end-of-epoch sync would carry."""
         d = self.model.syn0.shape[1]
-        total = sum(len(r) for r in rows)
-        if total == 0:
+        picks: list[np.ndarray | slice] = [
+            slice(None) if len(idx) >= WHOLE_FRACTION * mat.rows else idx
+            for mat, idx in zip(self.matrices, rows, strict=True)
+        ]
+        sizes = [
+            m.rows if isinstance(p, slice) else len(p)
+            for m, p in zip(self.matrices, picks, strict=True)
+        ]
+        if sum(sizes) == 0:
             return
-        buf = np.empty((total, d), dtype=np.float32)
-        at = 0
-        for mat, idx in zip(self.matrices, rows, strict=True):
-            np.subtract(mat.array[idx], mat.snapshot[idx], out=buf[at : at + len(idx)])
-            at += len(idx)
+        buf = np.empty((sum(sizes), d), dtype=np.float32)
+        parts = np.split(buf, np.cumsum(sizes)[:-1])
+        for mat, pick, part in zip(self.matrices, picks, parts, strict=True):
+            np.subtract(mat.array[pick], mat.snapshot[pick], out=part)
         with collective("a sync"):
             dist.all_reduce(torch.from_numpy(buf))
-        at = 0
-        for mat, idx in zip(self.matrices, rows, strict=True):
-            new = mat.snapshot[idx] + buf[at : at + len(idx)]
-            mat.array[idx] = new
-            mat.snapshot[idx] = new
-            at += len(idx)
+        for mat, pick, part in zip(self.matrices, picks, parts, strict=True):
+            if isinstance(pick, slice):  # in place: no temporaries the size of the matrix
+                np.add(mat.snapshot, part, out=mat.snapshot)
+                np.copyto(mat.array, mat.snapshot)
+            else:
+                new = mat.snapshot[pick] + part
+                mat.array[pick] = new
+                mat.snapshot[pick] = new
         self.bytes_sent += buf.nbytes
         self.syncs += 1
 
