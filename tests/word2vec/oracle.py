@@ -197,8 +197,9 @@ def cbow_job_reference(
     negative: int,
     *tables_and_flags: Any,
 ) -> tuple[float, int, int]:
-    """Batched CBOW in float64 (``tables_and_flags``: neg_prob, neg_alias, codes, points,
-    lengths, cbow_mean, shrink, with_loss (ignored), batch); updates the arrays in place."""
+    """Batched CBOW in float64, blocks in the kernel's stride order (``tables_and_flags``:
+    neg_prob, neg_alias, codes, points, lengths, cbow_mean, shrink, with_loss (ignored),
+    batch); updates the arrays in place."""
     tables, (cbow_mean, shrink, _, batch) = tables_and_flags[:5], tables_and_flags[5:]
     rng = LCG(seed)
     total = int(offsets[-1] - offsets[0])
@@ -209,13 +210,15 @@ def cbow_job_reference(
         done += int(offsets[s + 1] - offsets[s])
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total, 1)
         block: list[tuple[int, list[int]]] = []
-        for i, centre in enumerate(sent):
+        stride = 2 * window + 1 if batch > 1 else 1
+        order = [i for o in range(stride) for i in range(o, len(sent), stride)]
+        for k, i in enumerate(order):  # blocks of centres whose windows do not overlap
             b = rng.next() % window if shrink else 0
             lo, hi = max(0, i - window + b), min(len(sent), i + window - b + 1)
             context = [sent[j] for j in range(lo, hi) if j != i]
             if context:
-                block.append((centre, context))
-            if len(block) == batch or (i == len(sent) - 1 and block):
+                block.append((sent[i], context))
+            if len(block) == batch or (k == len(order) - 1 and block):
                 loss += _cbow_block(syn0, out, block, rng, hs, negative, tables, cbow_mean, alpha)
                 examples += len(block)
                 block = []

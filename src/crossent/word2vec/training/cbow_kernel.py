@@ -8,14 +8,19 @@ its Huffman path (``syn1``, hierarchical softmax) and/or itself plus negatives
 every context row receives the whole error :math:`e = \sum_u g_u u_u` (not divided by
 ``cw``).
 
-Batched (in the manner of HogBatch, Ji et al. 2016): up to ``batch`` consecutive centres of
-a sentence (those with ``cw > 0``) form a block. Their hidden vectors
+Batched (in the manner of HogBatch, Ji et al. 2016): up to ``batch`` centres of a sentence
+(those with ``cw > 0``) form a block, taken in stride order — positions ``0, S, 2S, …``,
+then ``1, 1 + S, …``, with ``S = 2·window + 1`` — so that the windows of a block do not
+overlap: a context row is then rarely updated twice from the same stale hidden vectors
+(blocks of consecutive centres, whose windows overlap, cost 0.03–0.04 WordSim-353 and
+0.5–0.7 analogy points against gensim; in stride order the vectors score as word2vec.c's
+per-centre updates, see ``benchmarks/RESULTS.md``). Their hidden vectors
 :math:`H\,[B \times D]` are taken from the weights at the start of the block; they share
 one draw of ``negative`` words, scored as one product :math:`H N^\top\,[B \times K]`
 (:mod:`.blocks`; a draw equal to a centre's own word is masked for that centre), whose
 gradients are also taken at the block start. Each centre's own units (path, own word) are
 then trained in order, as word2vec.c does, and the context rows get their errors at the
-end of the block. With ``batch = 1`` this is word2vec.c's CBOW.
+end of the block. With ``batch = 1`` (sentence order) this is word2vec.c's CBOW.
 
 Loss per centre: :math:`\sum_u -\log\sigma(\pm u_u^\top h)`; one example per centre.
 """
@@ -90,12 +95,16 @@ def cbow_job(  # pragma: no cover - compiled
         done += offsets[s + 1] - offsets[s]
         alpha = alpha0 + (alpha1 - alpha0) * done / max(total_words, 1)
         nc = 0
-        for i in range(n):
-            lo, hi = window_bounds(state, i, n, window, shrink)
-            if hi - lo > 1:
-                _hidden(syn0, sent, i, lo, hi, nc, hidden, ctx, cw, centres, cbow_mean)
-                nc += 1
-            if nc == batch or (i == n - 1 and nc > 0):
+        stride = 2 * window + 1 if batch > 1 else 1  # centres whose windows do not overlap
+        per = (n + stride - 1) // stride
+        for k in range(stride * per):
+            i = k // per + (k % per) * stride  # 0, stride, 2 stride, …, then 1, 1 + stride, …
+            if i < n:
+                lo, hi = window_bounds(state, i, n, window, shrink)
+                if hi - lo > 1:
+                    _hidden(syn0, sent, i, lo, hi, nc, hidden, ctx, cw, centres, cbow_mean)
+                    nc += 1
+            if nc == batch or (k == stride * per - 1 and nc > 0):
                 loss += _shared_negatives(
                     syn1neg, hidden, centres, nc, negative, state, neg_prob, neg_alias, alpha,
                     errors, neg, idx, with_loss,
