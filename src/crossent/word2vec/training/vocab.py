@@ -3,7 +3,8 @@
 - subsampling (word2vec.c): keep word ``w`` with probability
   :math:`(\\sqrt{f_w/(sT)} + 1)\\,sT/f_w` (capped at 1), ``f_w`` its count, ``T`` the total;
 - negative sampling: Walker's alias table of ``count^0.75`` (one draw in O(1));
-- hierarchical softmax: word2vec.c's Huffman tree (codes from the root, inner-node ids).
+- hierarchical softmax: word2vec.c's Huffman tree (codes from the root, inner-node ids),
+  equal counts merged in a fixed pseudo-random order, not in vocabulary order.
 """
 
 from __future__ import annotations
@@ -61,10 +62,35 @@ class Vocabulary:
 
     def huffman(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Codes ``int8 [V, L]``, points ``int32 [V, L]`` (inner nodes 0..V-2, root first)
-        and code lengths ``int32 [V]`` of word2vec.c's Huffman tree over the counts."""
+        and code lengths ``int32 [V]`` of word2vec.c's Huffman tree over the counts.
+
+        Words of equal count enter the tree in a fixed pseudo-random order
+        (:data:`TIE_SEED`), not in vocabulary order: ties keep first-seen order, so in
+        vocabulary order the equal-count words of one passage would become siblings and
+        cousins in the tree (a repeated corpus, whose counts are all multiples of the
+        number of copies, makes thousands of such ties). Skip-gram's hierarchical softmax
+        then reaches the same loss but its vectors lose much of their similarity structure
+        (WordSim-353 at 5M words: 0.12–0.15 in vocabulary order, 0.17–0.31 over seven tie
+        orders; ``benchmarks/RESULTS.md``). Without ties the tree is word2vec.c's exactly;
+        with ties it is still an optimal prefix code."""
         if len(self) < 2:
             raise ValueError(f"hierarchical softmax needs at least 2 words, got {len(self)}")
-        return _huffman(self.counts)
+        order = huffman_order(self.counts)
+        codes, points, lengths = _huffman(self.counts[order])
+        back = np.empty_like(order)
+        back[order] = np.arange(len(order))
+        return codes[back], points[back], lengths[back]
+
+
+TIE_SEED = 0x5EED_7EE
+"""Seed of the order in which :meth:`Vocabulary.huffman` merges words of equal count."""
+
+
+def huffman_order(counts: np.ndarray) -> np.ndarray:
+    """The words (int64 ``[V]``) by decreasing count, equal counts in a pseudo-random
+    order fixed by ``V`` (:data:`TIE_SEED`): the leaves of :meth:`Vocabulary.huffman`."""
+    shuffle = np.random.default_rng(TIE_SEED).random(size=int(len(counts)))
+    return np.lexsort((shuffle, -np.asarray(counts, dtype=np.int64))).astype(np.int64)
 
 
 @njit(cache=True)
