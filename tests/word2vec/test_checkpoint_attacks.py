@@ -217,3 +217,22 @@ def test_another_corpus_is_refused(
             TrainConfig(**{**SkipGram.load(path).config.to_dict(), "epochs": 2}),
             model=SkipGram.load(path),
         )
+
+
+def test_version_2_loads_unless_it_trained_a_huffman_tree(
+    trained: tuple[Path, SkipGram], tmp_path: Path
+) -> None:
+    """Version 3 shuffles equal counts in the Huffman tree: a version-2 hs checkpoint's
+    inner-node vectors belong to the old tree and are refused; ns ones still load."""
+    _, model = trained
+    arrays, meta = _parts(model)
+    path = tmp_path / "v2.npz"
+    save_checkpoint(path, arrays, {**meta, "version": 2})
+    if model.config.hs:
+        with pytest.raises(CheckpointError, match=r"v2.npz: a version-2 checkpoint of loss='hs'"):
+            SkipGram.load(path)
+    else:
+        loaded = SkipGram.load(path)
+        np.testing.assert_array_equal(loaded.syn0, model.syn0)
+    save_checkpoint(path, arrays, meta)  # this crossent's version: both load
+    np.testing.assert_array_equal(SkipGram.load(path).syn1, model.syn1)

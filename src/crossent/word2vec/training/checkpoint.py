@@ -29,7 +29,11 @@ from crossent.word2vec.formats.io import VectorFileError
 from crossent.word2vec.training.config import ConfigError, TrainConfig
 
 CHECKPOINT_FORMAT = "crossent-word2vec-checkpoint"
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3
+"""3: hierarchical softmax's Huffman tree merges equal counts in a shuffled order
+(:meth:`~.vocab.Vocabulary.huffman`); a version-2 checkpoint still loads unless it trained
+a tree (``hs``, ``hs+ns``), whose inner-node vectors belong to the old tree."""
+_READABLE = (2, 3)
 _MEMBERS = {  # name: (dtype kind and size, or None for any str; ndim)
     "meta": (None, 0),
     "words": (None, 1),
@@ -94,6 +98,13 @@ def read_checkpoint(path: str | os.PathLike[str], what: str = "checkpoint") -> C
         config = TrainConfig.from_dict(meta["config"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{name}: config: {exc}") from None
+    if meta["version"] == 2 and config.hs:
+        raise CheckpointError(
+            f"{name}: a version-2 checkpoint of loss={config.loss!r}: its inner-node vectors "
+            "belong to the Huffman tree of older crossent (equal counts merged in vocabulary "
+            "order), not to the tree this crossent builds; train it again (version-2 "
+            "checkpoints of loss='ns' or 'softmax' still load)"
+        )
     words = [str(w) for w in arrays["words"]]
     _check_vocabulary(words, arrays["counts"], name)
     _check_weights(arrays["syn0"], arrays["syn1"], len(words), config, name)
@@ -182,7 +193,7 @@ def _meta(array: np.ndarray, name: str) -> dict[str, Any]:
         raise CheckpointError(f"{name}: not a crossent checkpoint (unreadable metadata)") from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{name}: not a crossent checkpoint (no crossent metadata)")
-    if meta.get("version") != CHECKPOINT_VERSION:
+    if meta.get("version") not in _READABLE:
         raise CheckpointError(
             f"{name}: checkpoint version {meta.get('version')!r} is incompatible with this "
             f"crossent, which reads version {CHECKPOINT_VERSION}"
