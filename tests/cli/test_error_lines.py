@@ -4,6 +4,9 @@ given, the file's problem without the Python API's remedies. Each mistake is one
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +257,21 @@ def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
 )
 def test_an_option_without_its_value(args: list[str]) -> None:
     _error(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
+
+
+def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
+    """``crossent explain | head -1``: no traceback, nothing on stderr, status 141."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first write
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "crossent", "explain"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)

@@ -8,6 +8,8 @@ argument, an unknown option, a value of the wrong type: :class:`OneLineErrors`).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -30,6 +32,11 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 USAGE = 2  # the exit status of every user mistake
+STDOUT_CLOSED = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s `yes`
+
+
+class _StdoutClosed(Exception):
+    """The reader of stdout went away (``crossent explain | head -1``)."""
 
 
 class OneLineErrors(TyperGroup):
@@ -56,6 +63,9 @@ class OneLineErrors(TyperGroup):
             return _exit(USAGE, standalone_mode)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            _flush_stdout()
+        except _StdoutClosed:
+            status = _quiet_stdout()
         except click_errors.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
             status = USAGE
@@ -67,6 +77,35 @@ class OneLineErrors(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             status = INTERRUPTED
         return _exit(status, standalone_mode)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a closed stdout leaves as :class:`_StdoutClosed` (click
+        would exit 1 on it, a Unix tool dies quietly of SIGPIPE)."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise _StdoutClosed from None
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a closed pipe is seen here and not at Python's shutdown."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        raise _StdoutClosed from None
+
+
+def _quiet_stdout() -> int:
+    """Point stdout at /dev/null (Python's flush at exit would print an error on the
+    closed pipe) and return 141, the status of a tool ended by SIGPIPE, so that
+    ``set -o pipefail`` scripts see what ``cat`` or ``grep`` would have told them."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return STDOUT_CLOSED
 
 
 def _error_line(message: str) -> None:
@@ -202,8 +241,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+class ResultConsole(Console):
+    """The console of results on stdout: a reader gone away ends the command quietly
+    with status 141 (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing; :class:`OneLineErrors` points stdout at /dev/null."""
+        self.quiet = True
+        raise _StdoutClosed
+
+
 console = Console(stderr=True)  # messages and progress
-stdout = Console()  # results (tables)
+stdout = ResultConsole()  # results (tables)
 
 
 def _show_version(value: bool) -> None:
