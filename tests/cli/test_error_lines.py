@@ -275,3 +275,19 @@ def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
     finally:
         os.close(write)
     assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["train", "c.txt", "--out", ""], "--out"),
+        (["train", "c.txt", "--out="], "--out"),
+        (["train", "", "--out", "v.bin"], "CORPUS"),
+        (["similar", "", "x"], "VECTORS"),
+        (["eval", ""], "VECTORS"),
+    ],
+)
+def test_an_empty_path_is_called_empty(args: list[str], name: str) -> None:
+    """``Path("")`` is ``.``: without the check it read '. is a directory'."""
+    err = _error(runner.invoke(app, args), f"{name}: empty path")
+    assert "directory" not in err

@@ -61,6 +61,10 @@ class OneLineErrors(TyperGroup):
         if unsupported:
             _error_line(f"{unsupported[0]}: no such option ({UNSUPPORTED[unsupported[0]]})")
             return _exit(USAGE, standalone_mode)
+        empty = _empty_path(self.commands.get(args[0]) if args else None, args[1:])
+        if empty is not None:  # Path("") would be "." and read as "is a directory"
+            _error_line(f"{empty}: empty path; give a file name")
+            return _exit(USAGE, standalone_mode)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             _flush_stdout()
@@ -87,6 +91,37 @@ class OneLineErrors(TyperGroup):
             if exc.errno != errno.EPIPE:
                 raise
             raise _StdoutClosed from None
+
+
+def _is_path(param: Any) -> bool:
+    """Whether ``param`` takes a file path (``Path``, ``list[Path]``, ``Path | None``)."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return annotation in (Path, list[Path], Path | None)
+
+
+def _empty_path(command: Any, args: Sequence[str]) -> str | None:
+    """The option (``--out``) or argument (``VECTORS``) of ``command`` given an empty
+    path in ``args``, else None."""
+    if command is None:
+        return None
+    params = getattr(command, "params", [])
+    positional = [p for p in params if _is_argument(p)]
+    valued = {o: p for p in params if not _is_argument(p) and not p.is_flag for o in p.opts}
+    position, rest = 0, iter(args)
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        if arg.startswith("--") and eq and name in valued:
+            if value == "" and _is_path(valued[name]):
+                return name
+        elif arg in valued:
+            if next(rest, None) == "" and _is_path(valued[arg]):
+                return arg
+        elif arg == "" or not arg.startswith("-"):
+            param = positional[min(position, len(positional) - 1)] if positional else None
+            if arg == "" and param is not None and _is_path(param):
+                return str(param.name).upper()
+            position += 1
+    return None
 
 
 def _flush_stdout() -> None:
