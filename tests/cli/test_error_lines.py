@@ -291,3 +291,20 @@ def test_an_empty_path_is_called_empty(args: list[str], name: str) -> None:
     """``Path("")`` is ``.``: without the check it read '. is a directory'."""
     err = _error(runner.invoke(app, args), f"{name}: empty path")
     assert "directory" not in err
+
+
+def test_out_through_a_symbolic_link_and_not_to_stdout(tmp_path: Path) -> None:
+    """A link (dangling, then existing) is written through and stays a link; ``-`` is
+    refused in one line; a link to the corpus stays refused."""
+    c, link = tmp_path / "c.txt", tmp_path / "link.bin"
+    c.write_text("a b c a b c\n")
+    link.symlink_to("real.bin")
+    base = ["train", str(c), "--min-count", "1", "--sample", "0", "--quiet", "--dim", "4"]
+    for _ in range(2):
+        res = runner.invoke(app, [*base, "--epochs", "1", "--out", str(link)])
+        assert res.exit_code == 0, res.output
+        assert link.is_symlink() and (tmp_path / "real.bin").stat().st_size > 0
+    _error(runner.invoke(app, [*base, "--out", "-"]), "--out: '-' (standard output)")
+    assert not (Path.cwd() / "-").exists()
+    (tmp_path / "lc.bin").symlink_to(c)
+    _error(runner.invoke(app, [*base, "--out", str(tmp_path / "lc.bin")]), "the same file as")
