@@ -235,7 +235,7 @@ def test_a_text_vector_file_is_not_a_corpus(tmp_path: Path, content: bytes, need
     vec, out = tmp_path / "vec.txt", tmp_path / "o.bin"
     vec.write_bytes(content)
     args = ["train", str(vec), "--out", str(out), "--min-count", "1", "--quiet"]
-    _error(runner.invoke(app, args), f"corpus: {vec} is a word2vec text vector file", needle)
+    _error(runner.invoke(app, args), f"CORPUS: {vec} is a word2vec text vector file", needle)
     assert not out.exists()
 
 
@@ -308,3 +308,16 @@ def test_out_through_a_symbolic_link_and_not_to_stdout(tmp_path: Path) -> None:
     assert not (Path.cwd() / "-").exists()
     (tmp_path / "lc.bin").symlink_to(c)
     _error(runner.invoke(app, [*base, "--out", str(tmp_path / "lc.bin")]), "the same file as")
+
+
+def test_training_errors_name_the_options_and_corpus(tmp_path: Path) -> None:
+    """The library says ``min_count=5`` and ``corpus:``; the command line says
+    ``--min-count 5`` and ``CORPUS:`` as ``--help`` does."""
+    c, out = tmp_path / "c.txt", str(tmp_path / "o.bin")
+    c.write_text("a b c a b c\n")
+    err = _error(runner.invoke(app, ["train", str(c), "--out", out]), "--min-count 5 times")
+    assert err.startswith("error: CORPUS: ") and "min_count" not in err
+    args = ["train", str(c), "--out", out, "--min-count", "1", "--quiet"]
+    err = _error(runner.invoke(app, args), "--sample: subsampling with --sample 0.001")
+    err = _error(runner.invoke(app, ["train", str(tmp_path / "no.txt"), "--out", out]))
+    assert err.startswith("error: CORPUS: file not found")

@@ -341,8 +341,21 @@ def user_errors() -> Iterator[None]:
         field = getattr(exc, "field", None)
         problem = getattr(exc, "problem", None)
         if isinstance(field, str) and isinstance(problem, str):
-            raise fail(f"{option_name(field)}: {problem}") from None
-        raise fail(str(exc) or type(exc).__name__) from None
+            raise fail(f"{option_name(field)}: {in_cli_words(problem)}") from None
+        raise fail(in_cli_words(str(exc)) or type(exc).__name__) from None
+
+
+def in_cli_words(message: str) -> str:
+    """A library message in the command line's words: the setting ``min_count=5`` is the
+    option ``--min-count 5``, the input ``corpus:`` is ``CORPUS:`` (as ``--help`` shows)."""
+    import dataclasses
+    import re
+
+    from crossent.word2vec.training.config import TrainConfig
+
+    settings = "|".join(f.name for f in dataclasses.fields(TrainConfig))
+    message = re.sub(rf"\b({settings})=(\S+)", lambda m: f"{option_name(m[1])} {m[2]}", message)
+    return "CORPUS:" + message[len("corpus:") :] if message.startswith("corpus:") else message
 
 
 def load_vectors(path: Path, what: str = "VECTORS") -> tuple[KeyedVectors, SkipGram | None]:
