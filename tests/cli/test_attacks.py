@@ -114,7 +114,7 @@ def test_resume_checkpoint_as_output_is_refused(workdir: Path) -> None:
         (["--loss", "softmaxx"], ["--loss: expected one of ns, hs, hs+ns, softmax"]),
         (["--loss", "ns", "--negative", "0"], ["--negative"]),
         (["--format", "xml"], ["--format"]),
-        (["--sample", "1e-9"], ["--sample: subsampling with sample=1e-09 left no"]),
+        (["--sample", "1e-9"], ["--sample: subsampling with --sample 1e-09 left no"]),
     ],
 )
 def test_absurd_train_options(workdir: Path, args: list[str], needles: list[str]) -> None:

@@ -4,6 +4,9 @@ given, the file's problem without the Python API's remedies. Each mistake is one
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -232,7 +235,7 @@ def test_a_text_vector_file_is_not_a_corpus(tmp_path: Path, content: bytes, need
     vec, out = tmp_path / "vec.txt", tmp_path / "o.bin"
     vec.write_bytes(content)
     args = ["train", str(vec), "--out", str(out), "--min-count", "1", "--quiet"]
-    _error(runner.invoke(app, args), f"corpus: {vec} is a word2vec text vector file", needle)
+    _error(runner.invoke(app, args), f"CORPUS: {vec} is a word2vec text vector file", needle)
     assert not out.exists()
 
 
@@ -254,3 +257,67 @@ def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
 )
 def test_an_option_without_its_value(args: list[str]) -> None:
     _error(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
+
+
+def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
+    """``crossent explain | head -1``: no traceback, nothing on stderr, status 141."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the first write
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "crossent", "explain"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["train", "c.txt", "--out", ""], "--out"),
+        (["train", "c.txt", "--out="], "--out"),
+        (["train", "", "--out", "v.bin"], "CORPUS"),
+        (["similar", "", "x"], "VECTORS"),
+        (["eval", ""], "VECTORS"),
+    ],
+)
+def test_an_empty_path_is_called_empty(args: list[str], name: str) -> None:
+    """``Path("")`` is ``.``: without the check it read '. is a directory'."""
+    err = _error(runner.invoke(app, args), f"{name}: empty path")
+    assert "directory" not in err
+
+
+def test_out_through_a_symbolic_link_and_not_to_stdout(tmp_path: Path) -> None:
+    """A link (dangling, then existing) is written through and stays a link; ``-`` is
+    refused in one line; a link to the corpus stays refused."""
+    c, link = tmp_path / "c.txt", tmp_path / "link.bin"
+    c.write_text("a b c a b c\n")
+    link.symlink_to("real.bin")
+    base = ["train", str(c), "--min-count", "1", "--sample", "0", "--quiet", "--dim", "4"]
+    for _ in range(2):
+        res = runner.invoke(app, [*base, "--epochs", "1", "--out", str(link)])
+        assert res.exit_code == 0, res.output
+        assert link.is_symlink() and (tmp_path / "real.bin").stat().st_size > 0
+    _error(runner.invoke(app, [*base, "--out", "-"]), "--out: '-' (standard output)")
+    assert not (Path.cwd() / "-").exists()
+    (tmp_path / "lc.bin").symlink_to(c)
+    _error(runner.invoke(app, [*base, "--out", str(tmp_path / "lc.bin")]), "the same file as")
+
+
+def test_training_errors_name_the_options_and_corpus(tmp_path: Path) -> None:
+    """The library says ``min_count=5`` and ``corpus:``; the command line says
+    ``--min-count 5`` and ``CORPUS:`` as ``--help`` does."""
+    c, out = tmp_path / "c.txt", str(tmp_path / "o.bin")
+    c.write_text("a b c a b c\n")
+    err = _error(runner.invoke(app, ["train", str(c), "--out", out]), "--min-count 5 times")
+    assert err.startswith("error: CORPUS: ") and "min_count" not in err
+    args = ["train", str(c), "--out", out, "--min-count", "1", "--quiet"]
+    err = _error(runner.invoke(app, args), "--sample: subsampling with --sample 0.001")
+    err = _error(runner.invoke(app, ["train", str(tmp_path / "no.txt"), "--out", out]))
+    assert err.startswith("error: CORPUS: file not found")

@@ -63,7 +63,7 @@ def test_train_eval_similar(corpus: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["train", "nope.txt", "--out", "{tmp}/v.bin"], "corpus: file not found"),
+        (["train", "nope.txt", "--out", "{tmp}/v.bin"], "CORPUS: file not found"),
         (
             ["train", "{corpus}", "--out", "{tmp}/v.bin", "--dim", "0"],
             "dim: expected a positive integer",

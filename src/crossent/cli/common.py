@@ -8,6 +8,8 @@ argument, an unknown option, a value of the wrong type: :class:`OneLineErrors`).
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -30,6 +32,11 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 USAGE = 2  # the exit status of every user mistake
+STDOUT_CLOSED = 141  # 128 + SIGPIPE: what the shell reports for `yes | head -1`'s `yes`
+
+
+class _StdoutClosed(Exception):
+    """The reader of stdout went away (``crossent explain | head -1``)."""
 
 
 class OneLineErrors(TyperGroup):
@@ -54,8 +61,15 @@ class OneLineErrors(TyperGroup):
         if unsupported:
             _error_line(f"{unsupported[0]}: no such option ({UNSUPPORTED[unsupported[0]]})")
             return _exit(USAGE, standalone_mode)
+        empty = _empty_path(self.commands.get(args[0]) if args else None, args[1:])
+        if empty is not None:  # Path("") would be "." and read as "is a directory"
+            _error_line(f"{empty}: empty path; give a file name")
+            return _exit(USAGE, standalone_mode)
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            _flush_stdout()
+        except _StdoutClosed:
+            status = _quiet_stdout()
         except click_errors.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
             status = USAGE
@@ -67,6 +81,66 @@ class OneLineErrors(TyperGroup):
         except (typer.Abort, KeyboardInterrupt):
             status = INTERRUPTED
         return _exit(status, standalone_mode)
+
+    def invoke(self, ctx: Any) -> Any:
+        """Run the command; a closed stdout leaves as :class:`_StdoutClosed` (click
+        would exit 1 on it, a Unix tool dies quietly of SIGPIPE)."""
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            raise _StdoutClosed from None
+
+
+def _is_path(param: Any) -> bool:
+    """Whether ``param`` takes a file path (``Path``, ``list[Path]``, ``Path | None``)."""
+    annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+    return annotation in (Path, list[Path], Path | None)
+
+
+def _empty_path(command: Any, args: Sequence[str]) -> str | None:
+    """The option (``--out``) or argument (``VECTORS``) of ``command`` given an empty
+    path in ``args``, else None."""
+    if command is None:
+        return None
+    params = getattr(command, "params", [])
+    positional = [p for p in params if _is_argument(p)]
+    valued = {o: p for p in params if not _is_argument(p) and not p.is_flag for o in p.opts}
+    position, rest = 0, iter(args)
+    for arg in rest:
+        name, eq, value = arg.partition("=")
+        if arg.startswith("--") and eq and name in valued:
+            if value == "" and _is_path(valued[name]):
+                return name
+        elif arg in valued:
+            if next(rest, None) == "" and _is_path(valued[arg]):
+                return arg
+        elif arg == "" or not arg.startswith("-"):
+            param = positional[min(position, len(positional) - 1)] if positional else None
+            if arg == "" and param is not None and _is_path(param):
+                return str(param.name).upper()
+            position += 1
+    return None
+
+
+def _flush_stdout() -> None:
+    """Flush stdout now, so a closed pipe is seen here and not at Python's shutdown."""
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        raise _StdoutClosed from None
+
+
+def _quiet_stdout() -> int:
+    """Point stdout at /dev/null (Python's flush at exit would print an error on the
+    closed pipe) and return 141, the status of a tool ended by SIGPIPE, so that
+    ``set -o pipefail`` scripts see what ``cat`` or ``grep`` would have told them."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return STDOUT_CLOSED
 
 
 def _error_line(message: str) -> None:
@@ -202,8 +276,20 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+class ResultConsole(Console):
+    """The console of results on stdout: a reader gone away ends the command quietly
+    with status 141 (rich would exit 1)."""
+
+    def on_broken_pipe(self) -> None:
+        """Stop writing; :class:`OneLineErrors` points stdout at /dev/null."""
+        self.quiet = True
+        raise _StdoutClosed
+
+
 console = Console(stderr=True)  # messages and progress
-stdout = Console()  # results (tables)
+stdout = ResultConsole()  # results (tables)
 
 
 def _show_version(value: bool) -> None:
@@ -255,8 +341,21 @@ def user_errors() -> Iterator[None]:
         field = getattr(exc, "field", None)
         problem = getattr(exc, "problem", None)
         if isinstance(field, str) and isinstance(problem, str):
-            raise fail(f"{option_name(field)}: {problem}") from None
-        raise fail(str(exc) or type(exc).__name__) from None
+            raise fail(f"{option_name(field)}: {in_cli_words(problem)}") from None
+        raise fail(in_cli_words(str(exc)) or type(exc).__name__) from None
+
+
+def in_cli_words(message: str) -> str:
+    """A library message in the command line's words: the setting ``min_count=5`` is the
+    option ``--min-count 5``, the input ``corpus:`` is ``CORPUS:`` (as ``--help`` shows)."""
+    import dataclasses
+    import re
+
+    from crossent.word2vec.training.config import TrainConfig
+
+    settings = "|".join(f.name for f in dataclasses.fields(TrainConfig))
+    message = re.sub(rf"\b({settings})=(\S+)", lambda m: f"{option_name(m[1])} {m[2]}", message)
+    return "CORPUS:" + message[len("corpus:") :] if message.startswith("corpus:") else message
 
 
 def load_vectors(path: Path, what: str = "VECTORS") -> tuple[KeyedVectors, SkipGram | None]:

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from crossent.cli.common import fail
+from crossent.cli.common import stdout as console
 from crossent.explain import (
     BatchDemo,
     Explanation,
@@ -18,8 +18,6 @@ from crossent.explain import (
     plot_explanation,
     to_json,
 )
-
-console = Console()
 
 
 def _floats(text: str | None, name: str) -> list[float] | None:

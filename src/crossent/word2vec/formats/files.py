@@ -106,8 +106,11 @@ def check_distinct(
 
 
 def check_writable(path: PathLike, what: str = "out") -> None:
-    """Fail early (before any training) when ``path`` cannot be written."""
-    target = Path(path)
+    """Fail early (before any training) when ``path`` cannot be written. A symbolic
+    link is checked as its target (written through, as ``cp`` does); ``-`` is refused."""
+    if os.fspath(path) == "-":
+        raise PermissionError(f"{what}: '-' (standard output) is not supported; give a file name")
+    target = _through_link(path)
     parent = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise PermissionError(f"{what}: {target} is a directory, expected a file path")
@@ -129,8 +132,10 @@ def atomic_write(path: PathLike, *, replace: bool = True) -> Iterator[IO[bytes]]
     """A file object whose content becomes ``path`` only if the block completes.
 
     ``replace=False``: the file is created only if ``path`` does not exist (else
-    ``FileExistsError``), atomically — an existing file is never replaced."""
-    target = Path(path)
+    ``FileExistsError``), atomically — an existing file is never replaced. A symbolic
+    link (even a dangling one) is written through: its target gets the content (a temp
+    file in the target's directory renamed onto it) and the link stays a link."""
+    target = _through_link(path) if replace else Path(path)
     anonymous = _open_anonymous(target.parent)
     if anonymous is not None:
         with anonymous as f:
@@ -151,6 +156,11 @@ def atomic_write(path: PathLike, *, replace: bool = True) -> Iterator[IO[bytes]]
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def _through_link(path: PathLike) -> Path:
+    """``path``, or where it is a symbolic link the file it points to (resolved fully)."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
 
 
 def _open_anonymous(directory: Path) -> IO[bytes] | None:
