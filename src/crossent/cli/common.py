@@ -347,13 +347,15 @@ def user_errors() -> Iterator[None]:
 
 def in_cli_words(message: str) -> str:
     """A library message in the command line's words: the setting ``min_count=5`` is the
-    option ``--min-count 5``, the input ``corpus:`` is ``CORPUS:`` (as ``--help`` shows)."""
+    option ``--min-count 5``, a leading ``model:`` is ``--model:``, the input ``corpus:`` is
+    ``CORPUS:`` (as ``--help`` shows)."""
     import dataclasses
     import re
 
     from crossent.word2vec.training.config import TrainConfig
 
     settings = "|".join(f.name for f in dataclasses.fields(TrainConfig))
+    message = re.sub(rf"^({settings}): ", lambda m: f"{option_name(m[1])}: ", message)
     message = re.sub(rf"\b({settings})=(\S+)", lambda m: f"{option_name(m[1])} {m[2]}", message)
     return "CORPUS:" + message[len("corpus:") :] if message.startswith("corpus:") else message
 
