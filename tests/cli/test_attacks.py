@@ -9,24 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from crossent.cli import app
 from crossent.word2vec import KeyedVectors, SkipGram
 
+from .lines import one_error_line
+
 runner = CliRunner()
 FAST = ["--dim", "8", "--epochs", "1", "--threads", "1", "--min-count", "1", "--quiet"]
-
-
-def _clean_error(res: Result, *needles: str) -> str:
-    """The one error line of ``res``; checks exit status 2 and no traceback."""
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    err = res.stderr.strip()
-    assert "\n" not in err and err.startswith("error: "), err
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture
@@ -77,7 +68,7 @@ def test_colliding_paths_are_refused_before_any_work(workdir: Path, how: str) ->
     (workdir / "d.txt").write_text("x y z\n")
     before = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file()}
     args, option = _collide(workdir, how)
-    err = _clean_error(runner.invoke(app, [*args, *FAST]), option, "is the same file as")
+    err = one_error_line(runner.invoke(app, [*args, *FAST]), option, "is the same file as")
     after = {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file() and p.name in before}
     assert after == before, err  # nothing written, nothing clobbered
     assert not (workdir / "v.bin").exists()
@@ -92,7 +83,7 @@ def test_resume_checkpoint_as_output_is_refused(workdir: Path) -> None:
     res = runner.invoke(
         app, ["train", c, "--out", str(workdir / "w.bin"), "--resume", ckpt, "--checkpoint", ckpt]
     )
-    _clean_error(res, "--checkpoint", "--resume")
+    one_error_line(res, "--checkpoint", "--resume")
 
 
 @pytest.mark.parametrize(
@@ -127,7 +118,7 @@ def test_absurd_train_options(workdir: Path, args: list[str], needles: list[str]
         if defaults[i] not in given
         for x in defaults[i : i + 2]
     ]
-    _clean_error(runner.invoke(app, [*base, *extra, *args]), *needles)
+    one_error_line(runner.invoke(app, [*base, *extra, *args]), *needles)
     assert not (workdir / "v.bin").exists()
 
 
@@ -167,7 +158,7 @@ def test_wrong_kinds_of_file(workdir: Path) -> None:
         (["eval", str(v), "--heldout", c], ["--heldout needs a checkpoint"]),
     ]
     for args, needles in cases:
-        _clean_error(runner.invoke(app, args), *needles)
+        one_error_line(runner.invoke(app, args), *needles)
 
 
 def test_checkpoint_where_vectors_are_expected_works(workdir: Path) -> None:
@@ -186,18 +177,18 @@ def test_checkpoint_where_vectors_are_expected_works(workdir: Path) -> None:
     ],
 )
 def test_demo_bad_input(tmp_path: Path, args: list[str], needles: list[str]) -> None:
-    _clean_error(runner.invoke(app, ["demo", "--folder", str(tmp_path / "d"), *args]), *needles)
+    one_error_line(runner.invoke(app, ["demo", "--folder", str(tmp_path / "d"), *args]), *needles)
 
 
 def test_demo_never_replaces_a_foreign_file(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    _clean_error(
+    one_error_line(
         runner.invoke(app, ["demo", "--folder", str(tmp_path / "file")]), "not a directory"
     )
     folder = tmp_path / "d"
     folder.mkdir()
     (folder / "vectors.bin").write_text("my thesis\n")
-    _clean_error(
+    one_error_line(
         runner.invoke(app, ["demo", "--folder", str(folder)]), "was not written by crossent demo"
     )
     assert (folder / "vectors.bin").read_text() == "my thesis\n"
@@ -217,11 +208,11 @@ def test_resume_contradictions_name_the_option(workdir: Path) -> None:
         (["--alpha", "0.1"], "--alpha"),
     ]:
         res = runner.invoke(app, ["train", c, "--out", out, "--resume", str(ckpt), *args])
-        _clean_error(res, f"{option}: ", "contradicts the checkpoint")
+        one_error_line(res, f"{option}: ", "contradicts the checkpoint")
     other = workdir / "other.txt"
     other.write_text("w1 w2 w3\n" * 50)
     res = runner.invoke(app, ["train", str(other), "--out", out, "--resume", str(ckpt)])
-    _clean_error(res, "not the corpus the checkpoint was trained on")
+    one_error_line(res, "not the corpus the checkpoint was trained on")
     assert not Path(out).exists()
 
 
@@ -251,7 +242,7 @@ def test_resume_extends_a_finished_run(workdir: Path) -> None:
     assert SkipGram.load(more).position.epoch == 3
     assert KeyedVectors.load(out).vectors.shape == (60, 8)
     res = runner.invoke(app, ["train", c, "--out", out, "--resume", more, "--epochs", "2"])
-    _clean_error(res, "--epochs: 2 is fewer than the checkpoint has trained (3 epochs)")
+    one_error_line(res, "--epochs: 2 is fewer than the checkpoint has trained (3 epochs)")
     same = runner.invoke(
         app, ["train", c, "--out", str(workdir / "again.bin"), "--resume", more, "--json"]
     )

@@ -12,25 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer.main
-from typer.testing import CliRunner, Result
+from typer.testing import CliRunner
 
 from crossent.cli import app
 from crossent.cli.common import click_errors, usage_message
 from crossent.word2vec.formats.files import check_writable
 from crossent.word2vec.formats.io import MissingHeaderError, load_word2vec, save_word2vec
 
+from .lines import one_error_line
+
 runner = CliRunner()
-
-
-def _error(res: Result, *needles: str) -> str:
-    """The one error line of ``res``; checks exit status 2 and no traceback."""
-    assert res.exit_code == 2, (res.exit_code, res.output)
-    err = res.stderr.strip()
-    assert "\n" not in err and err.startswith("error: "), err
-    assert "Traceback" not in res.output
-    for needle in needles:
-        assert needle in err, (needle, err)
-    return err
 
 
 @pytest.fixture
@@ -45,7 +36,7 @@ def test_headerless_vector_file_is_explained_in_the_cli_words(tmp_path: Path) ->
     glove = tmp_path / "glove.txt"
     glove.write_text("a 1 2\nb 3 4\n")
     for command in (["eval", str(glove)], ["similar", str(glove), "a"]):
-        err = _error(runner.invoke(app, command), "VECTORS:", "glove.txt: line 1", "'V D'")
+        err = one_error_line(runner.invoke(app, command), "VECTORS:", "glove.txt: line 1", "'V D'")
         assert "no_header" not in err and "=True" not in err
     with pytest.raises(MissingHeaderError, match="no_header=True reads it") as caught:
         load_word2vec(glove)
@@ -56,7 +47,9 @@ def test_headerless_vector_file_is_explained_in_the_cli_words(tmp_path: Path) ->
 def test_a_corpus_line_is_not_called_headerless(tmp_path: Path) -> None:
     text = tmp_path / "c.txt"
     text.write_text("the cat sat on the mat\n")
-    err = _error(runner.invoke(app, ["similar", str(text), "cat"]), "expected a header 'V D'")
+    err = one_error_line(
+        runner.invoke(app, ["similar", str(text), "cat"]), "expected a header 'V D'"
+    )
     assert "GloVe" not in err
 
 
@@ -68,7 +61,7 @@ def test_a_broken_checkpoint_is_called_one(tmp_path: Path, name: str, head: byte
     path = tmp_path / name
     path.write_bytes(head + np.random.default_rng(3).bytes(300))
     for command in (["eval", str(path)], ["similar", str(path), "a"]):
-        err = _error(runner.invoke(app, command), f"{name}: not a valid checkpoint")
+        err = one_error_line(runner.invoke(app, command), f"{name}: not a valid checkpoint")
         assert "header" not in err and "no_header" not in err
 
 
@@ -85,7 +78,7 @@ def test_out_under_a_file_is_not_a_missing_directory(tmp_path: Path, vectors: Pa
     for target in (afile / "x.bin", afile / "sub" / "x.bin"):
         with pytest.raises(PermissionError, match=f"--out: {afile} is not a directory"):
             check_writable(target, "--out")
-    err = _error(
+    err = one_error_line(
         runner.invoke(app, ["train", str(afile), "--out", "/dev/null/x.bin", "--quiet"]),
         "--out: /dev/null is not a directory",
     )
@@ -106,13 +99,13 @@ def test_out_under_a_file_is_not_a_missing_directory(tmp_path: Path, vectors: Pa
 def test_a_value_of_the_wrong_type_is_quoted(tmp_path: Path, args: list[str], line: str) -> None:
     c, out = tmp_path / "c.txt", tmp_path / "v.bin"
     c.write_text("a b c\n")
-    err = _error(runner.invoke(app, ["train", str(c), "--out", str(out), *args]), line)
+    err = one_error_line(runner.invoke(app, ["train", str(c), "--out", str(out), *args]), line)
     assert "Input should be" not in err and "--help" in err
     assert not out.exists()
 
 
 def test_similar_n_of_the_wrong_type(vectors: Path) -> None:
-    _error(
+    one_error_line(
         runner.invoke(app, ["similar", str(vectors), "a", "-n", "x"]),
         "-n: expected an integer, got 'x'",
     )
@@ -142,7 +135,7 @@ def test_eval_errors_name_the_option(
     path = tmp_path / "input.txt"
     if content is not None:
         path.write_text(content)
-    err = _error(runner.invoke(app, ["eval", str(vectors), option, str(path)]), needle)
+    err = one_error_line(runner.invoke(app, ["eval", str(vectors), option, str(path)]), needle)
     assert err.startswith(f"error: {option}: "), err
 
 
@@ -167,14 +160,14 @@ def test_read_vocab_errors_name_the_option(tmp_path: Path, content: bytes, needl
     c.write_text("a b c\n")
     vocab.write_bytes(content)
     args = ["train", str(c), "--out", str(tmp_path / "o.bin"), "--read-vocab", str(vocab)]
-    err = _error(runner.invoke(app, [*args, "--quiet"]), needle)
+    err = one_error_line(runner.invoke(app, [*args, "--quiet"]), needle)
     assert err.startswith("error: --read-vocab: ") and "b'" not in err
 
 
 def test_demo_folder_under_a_file(tmp_path: Path) -> None:
     afile = tmp_path / "f.txt"
     afile.write_text("x")
-    err = _error(
+    err = one_error_line(
         runner.invoke(app, ["demo", "--folder", str(afile / "sub")]),
         f"--folder: cannot create {afile / 'sub'}: {afile} is not a directory",
     )
@@ -192,7 +185,7 @@ def test_demo_folder_under_a_file(tmp_path: Path) -> None:
     ],
 )
 def test_explain_errors_name_the_option(args: list[str], line: str) -> None:
-    err = _error(runner.invoke(app, ["explain", *args]), line)
+    err = one_error_line(runner.invoke(app, ["explain", *args]), line)
     assert "normalize=True" not in err
 
 
@@ -205,14 +198,14 @@ def test_explain_plot_that_cannot_be_written(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(cli_explain, "plot_explanation", refuse)
-    _error(
+    one_error_line(
         runner.invoke(app, ["explain", "--plot", str(tmp_path / "x.png")]),
         f"--plot: cannot write {tmp_path / 'x.png'}: Permission denied",
     )
 
 
 def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
-    err = _error(
+    err = one_error_line(
         runner.invoke(app, ["eval", str(vectors)]),
         "--similarity: the bundled wordsim353.tsv (used when no task is given",
     )
@@ -221,7 +214,7 @@ def test_eval_defaults_say_which_bundled_file(vectors: Path) -> None:
 
 @pytest.mark.parametrize("command", ["eval", "similar"])
 def test_missing_vectors_argument_is_named_as_in_help(command: str) -> None:
-    _error(runner.invoke(app, [command]), "missing argument VECTORS")
+    one_error_line(runner.invoke(app, [command]), "missing argument VECTORS")
 
 
 @pytest.mark.parametrize(
@@ -235,7 +228,9 @@ def test_a_text_vector_file_is_not_a_corpus(tmp_path: Path, content: bytes, need
     vec, out = tmp_path / "vec.txt", tmp_path / "o.bin"
     vec.write_bytes(content)
     args = ["train", str(vec), "--out", str(out), "--min-count", "1", "--quiet"]
-    _error(runner.invoke(app, args), f"CORPUS: {vec} is a word2vec text vector file", needle)
+    one_error_line(
+        runner.invoke(app, args), f"CORPUS: {vec} is a word2vec text vector file", needle
+    )
     assert not out.exists()
 
 
@@ -256,7 +251,7 @@ def test_a_corpus_with_numbers_still_trains(tmp_path: Path) -> None:
     ],
 )
 def test_an_option_without_its_value(args: list[str]) -> None:
-    _error(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
+    one_error_line(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
 
 
 def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
@@ -289,7 +284,7 @@ def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
 )
 def test_an_empty_path_is_called_empty(args: list[str], name: str) -> None:
     """``Path("")`` is ``.``: without the check it read '. is a directory'."""
-    err = _error(runner.invoke(app, args), f"{name}: empty path")
+    err = one_error_line(runner.invoke(app, args), f"{name}: empty path")
     assert "directory" not in err
 
 
@@ -304,10 +299,12 @@ def test_out_through_a_symbolic_link_and_not_to_stdout(tmp_path: Path) -> None:
         res = runner.invoke(app, [*base, "--epochs", "1", "--out", str(link)])
         assert res.exit_code == 0, res.output
         assert link.is_symlink() and (tmp_path / "real.bin").stat().st_size > 0
-    _error(runner.invoke(app, [*base, "--out", "-"]), "--out: '-' (standard output)")
+    one_error_line(runner.invoke(app, [*base, "--out", "-"]), "--out: '-' (standard output)")
     assert not (Path.cwd() / "-").exists()
     (tmp_path / "lc.bin").symlink_to(c)
-    _error(runner.invoke(app, [*base, "--out", str(tmp_path / "lc.bin")]), "the same file as")
+    one_error_line(
+        runner.invoke(app, [*base, "--out", str(tmp_path / "lc.bin")]), "the same file as"
+    )
 
 
 def test_training_errors_name_the_options_and_corpus(tmp_path: Path) -> None:
@@ -315,9 +312,9 @@ def test_training_errors_name_the_options_and_corpus(tmp_path: Path) -> None:
     ``--min-count 5`` and ``CORPUS:`` as ``--help`` does."""
     c, out = tmp_path / "c.txt", str(tmp_path / "o.bin")
     c.write_text("a b c a b c\n")
-    err = _error(runner.invoke(app, ["train", str(c), "--out", out]), "--min-count 5 times")
+    err = one_error_line(runner.invoke(app, ["train", str(c), "--out", out]), "--min-count 5 times")
     assert err.startswith("error: CORPUS: ") and "min_count" not in err
     args = ["train", str(c), "--out", out, "--min-count", "1", "--quiet"]
-    err = _error(runner.invoke(app, args), "--sample: subsampling with --sample 0.001")
-    err = _error(runner.invoke(app, ["train", str(tmp_path / "no.txt"), "--out", out]))
+    err = one_error_line(runner.invoke(app, args), "--sample: subsampling with --sample 0.001")
+    err = one_error_line(runner.invoke(app, ["train", str(tmp_path / "no.txt"), "--out", out]))
     assert err.startswith("error: CORPUS: file not found")

@@ -68,31 +68,22 @@ def text_vectors_header(path: Path) -> str | None:
     True
     >>> Path(f.name).unlink()
     """
+    from crossent.word2vec.formats.io import is_text_record
+
     try:
         with gzip.open(path) if path.name.endswith(".gz") else path.open("rb") as f:
             head = f.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error):
         return None
-    lines = [line.split() for line in head.split(b"\n")[:4]]
-    first = lines[0]
+    lines = head.split(b"\n")[:4]
+    first = lines[0].split()
     if len(lines) >= 2 and len(first) == 2 and all(x.isdigit() for x in first):
         dim = int(first[1])
-        if dim > 0 and _numbers(lines[1], dim):
+        if dim > 0 and is_text_record(lines[1], dim):
             return f"header '{int(first[0])} {dim}'"
         return None
-    records = [line for line in lines[:3] if line]
+    records = [line for line in lines[:3] if line.strip()]
     dim = len(first) - 1
-    if len(records) >= 2 and dim >= 2 and all(_numbers(r, dim) for r in records):
+    if len(records) >= 2 and dim >= 2 and all(is_text_record(r, dim) for r in records):
         return f"no header, lines of a word and {dim} numbers"
     return None
-
-
-def _numbers(fields: list[bytes], dim: int) -> bool:
-    """Whether ``fields`` are a word and ``dim`` numbers."""
-    if len(fields) != dim + 1:
-        return False
-    try:
-        [float(x) for x in fields[1:]]
-    except ValueError:
-        return False
-    return True

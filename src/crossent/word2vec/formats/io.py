@@ -220,7 +220,7 @@ def _header(data: bytes | mmap.mmap, name: str) -> tuple[int, int, int]:
                 ".save_word2vec_format('vectors.bin', binary=True))"
             )
         got = f"{name}: line 1: expected a header 'V D', got {line.rstrip()[:60]!r}"
-        if not hint and _is_text_record(line):
+        if not hint and is_text_record(line):
             raise MissingHeaderError(got) from None
         raise VectorFileError(got + hint) from None
     if count < 0 or dim <= 0 or end < 0:
@@ -251,7 +251,7 @@ def _looks_text(data: bytes | mmap.mmap, start: int, records: int, dim: int) -> 
     if _walk(data, start, records, dim, binary=True):
         return False
     end = data.find(b"\n", start)
-    return _is_text_record(data[start : end if end >= 0 else len(data)])
+    return is_text_record(data[start : end if end >= 0 else len(data)])
 
 
 def _walk(data: bytes | mmap.mmap, pos: int, records: int, dim: int, *, binary: bool) -> bool:
@@ -269,17 +269,18 @@ def _walk(data: bytes | mmap.mmap, pos: int, records: int, dim: int, *, binary: 
         else:
             end = data.find(b"\n", pos)
             line = data[pos : end if end >= 0 else len(data)]
-            if not _is_text_record(line) or len(line.rstrip().split(b" ")) != dim + 1:
+            if not is_text_record(line, dim):
                 return False
             pos = end + 1 if end >= 0 else len(data)
     return True
 
 
-def _is_text_record(line: bytes) -> bool:
-    """Whether ``line`` is a word followed by one or more numbers, as in the text format.
-    A binary record never is: its float bytes are not all digits."""
+def is_text_record(line: bytes, dim: int | None = None) -> bool:
+    """Whether ``line`` is a word followed by one or more numbers (exactly ``dim`` if
+    given), space-separated as in the text format. A binary record never is: its float
+    bytes are not all digits."""
     fields = line.rstrip().split(b" ")
-    if len(fields) < 2:
+    if len(fields) < 2 or (dim is not None and len(fields) != dim + 1):
         return False
     try:
         [float(x) for x in fields[1:]]
