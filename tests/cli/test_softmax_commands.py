@@ -91,7 +91,7 @@ def test_torchrun_two_ranks_write_the_vectors_of_one_process(corpus: Path, tmp_p
 def test_torchrun_with_softmax_cbow_fails_on_every_rank(corpus: Path, tmp_path: Path) -> None:
     res = _crossent(*_train_args(corpus, tmp_path / "v.txt", "--model", "cbow"), launcher=TORCHRUN)
     assert res.returncode != 0
-    assert res.stderr.count("model: across ranks (torchrun) loss='softmax'") == 2
+    assert res.stderr.count("model: across ranks (torchrun) --loss 'softmax'") == 2
     assert re.search(r"exitcode\s*: 2 ", res.stderr)  # the clean exit 2 torchrun reports
     # torchrun's report only, no traceback frame of ours (the checkout's own folder may be
     # called crossent: look for frames inside the package, not for the word)
