@@ -89,7 +89,7 @@ TIE_SEED = 0x5EED_7EE
 def huffman_order(counts: np.ndarray) -> np.ndarray:
     """The words (int64 ``[V]``) by decreasing count, equal counts in a pseudo-random
     order fixed by ``V`` (:data:`TIE_SEED`): the leaves of :meth:`Vocabulary.huffman`."""
-    shuffle = np.random.default_rng(TIE_SEED).random(size=int(len(counts)))
+    shuffle = np.random.default_rng(TIE_SEED).random(size=len(counts))
     return np.lexsort((shuffle, -np.asarray(counts, dtype=np.int64))).astype(np.int64)
 
 
