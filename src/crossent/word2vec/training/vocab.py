@@ -70,7 +70,7 @@ class Vocabulary:
         cousins in the tree (a repeated corpus, whose counts are all multiples of the
         number of copies, makes thousands of such ties). Skip-gram's hierarchical softmax
         then reaches the same loss but its vectors lose much of their similarity structure
-        (WordSim-353 at 5M words: 0.12–0.15 in vocabulary order, 0.17–0.31 over seven tie
+        (WordSim-353 at 5M words: mean 0.14 in vocabulary order, 0.15–0.31 over five tie
         orders; ``benchmarks/RESULTS.md``). Without ties the tree is word2vec.c's exactly;
         with ties it is still an optimal prefix code."""
         if len(self) < 2:
