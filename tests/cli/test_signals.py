@@ -27,6 +27,13 @@ LINE = re.compile(
 )
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C's default in the child, as a user's shell gives it: a suite started in the
+    background by a non-interactive shell inherits SIGINT ignored, which Python (and so
+    crossent) keeps, and the SIGINT cases would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     """A ``crossent train`` subprocess whose stderr lines are collected as they come."""
 
@@ -38,6 +45,7 @@ class Run:
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            preexec_fn=_as_from_a_terminal,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
