@@ -36,6 +36,7 @@ from crossent.word2vec.formats.corpus import (
     EncodedCorpus,
     ReadStats,
     iter_sentences,
+    job_bounds,
 )
 
 BLOCK = 1 << 20  # words per block written, counted and remapped at once
@@ -90,7 +91,7 @@ class CountedCorpus:
         ids = np.memmap(self._file, np.int32, mode="r") if total else np.zeros(0, np.int32)
         parts, base = [np.zeros(1, np.int64)], 0
         with tempfile.TemporaryFile(prefix="crossent-corpus-") as out:  # unnamed on Linux
-            for s0, s1 in _sentence_blocks(offsets, block):
+            for s0, s1 in job_bounds(offsets, block) if total else []:
                 mapped = table[ids[offsets[s0] : offsets[s1]]]
                 kept = mapped >= 0
                 last = offsets[s0 + 1 : s1 + 1] - offsets[s0] - 1  # each sentence's last word
@@ -103,18 +104,6 @@ class CountedCorpus:
             words = np.memmap(out, dtype=np.int32, mode="r") if base else np.zeros(0, np.int32)
         del ids
         return EncodedCorpus(words, np.concatenate(parts))
-
-
-def _sentence_blocks(offsets: np.ndarray, block: int) -> list[tuple[int, int]]:
-    """Sentence ranges ``[s0, s1)`` of about ``block`` words each (at least one sentence)."""
-    n = len(offsets) - 1
-    bounds, s0 = [], 0
-    while s0 < n:
-        s1 = int(np.searchsorted(offsets, offsets[s0] + block, side="right")) - 1
-        s1 = min(max(s1, s0 + 1), n)
-        bounds.append((s0, s1))
-        s0 = s1
-    return bounds
 
 
 def read_once(
