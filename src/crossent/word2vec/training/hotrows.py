@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from crossent.word2vec.training.blocks import gather
+
 HOT_NODES = 63
 """Inner nodes buffered: the top six levels of a balanced tree (50 kB per job at D = 100)."""
 FLUSH_WINDOWS = 16
@@ -86,9 +88,7 @@ def gather_path(  # pragma: no cover - compiled
             for d in range(dst.shape[0]):
                 dst[d] = snap[s, d] + delta[s, d]
         else:
-            src = syn1[p]
-            for d in range(dst.shape[0]):
-                dst[d] = src[d]
+            gather(syn1, p, out, q)
     return n_hot
 
 
