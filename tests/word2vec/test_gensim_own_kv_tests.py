@@ -9,6 +9,7 @@ import importlib
 import io
 import unittest
 
+import numpy as np
 import pytest
 
 from crossent.word2vec.vectors import keyedvectors as ours
@@ -72,13 +73,15 @@ def test_gensims_data_files_read_and_answer_the_same(
     w = theirs.index_to_key
     if len(w) < 6:
         return
-    got, expected = mine.most_similar(w[1], topn=5), theirs.most_similar(w[1], topn=5)
+    got = mine.most_similar(w[1], topn=5)
+    query = {"positive": w[1:3], "negative": [w[3]], "topn": 3}
+    # the peer's np.dot sometimes reports a stale 'invalid' flag from OpenBLAS (seen once
+    # in a fresh-clone run, not reproducible): its values are compared, not its warnings
+    with np.errstate(invalid="ignore"):
+        expected, expected_query = theirs.most_similar(w[1], topn=5), theirs.most_similar(**query)
     assert [k for k, _ in got] == [k for k, _ in expected]
     assert [s for _, s in got] == pytest.approx([s for _, s in expected], abs=1e-6)
-    query = {"positive": w[1:3], "negative": [w[3]], "topn": 3}
-    assert [k for k, _ in mine.most_similar(**query)] == [
-        k for k, _ in theirs.most_similar(**query)
-    ]
+    assert [k for k, _ in mine.most_similar(**query)] == [k for k, _ in expected_query]
     for method, args in [
         ("similarity", (w[0], w[1])),
         ("distance", (w[0], w[2])),
