@@ -4,6 +4,7 @@ given, the file's problem without the Python API's remedies. Each mistake is one
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -270,6 +271,40 @@ def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
     finally:
         os.close(write)
     assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)
+
+
+TEARDOWN_PROBE = """
+import atexit, sys
+atexit.register(lambda: print("teardown ran", file=sys.stderr))
+sys.argv = ["crossent", *sys.argv[1:]]
+from crossent.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "status"), [(["explain", "--json"], 0), (["train", "missing.txt", "--out", "v.bin"], 2)]
+)
+def test_the_process_ends_after_flushing_without_pythons_teardown(
+    args: list[str], status: int, tmp_path: Path
+) -> None:
+    """``main`` flushes and leaves with ``os._exit``: the whole output and the status
+    arrive, the module teardown (here an ``atexit`` probe) does not run."""
+    proc = subprocess.run(
+        [sys.executable, "-c", TEARDOWN_PROBE, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == status, proc.stderr
+    assert "teardown ran" not in proc.stderr
+    if status == 0:
+        assert json.loads(proc.stdout) == json.loads(runner.invoke(app, args).output)
+    else:
+        assert proc.stderr.startswith("error: CORPUS: file not found") and proc.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ torch) are imported when a command runs, so ``crossent --help``, ``crossent --ve
 from __future__ import annotations
 
 from crossent.cli import demo, evaluate, explain, similar, train
-from crossent.cli.common import app
+from crossent.cli.common import app, end_process
 
 app.command("explain")(explain.explain_cmd)
 app.command("train")(train.train_cmd)
@@ -23,5 +23,11 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    """Entry point of the ``crossent`` script."""
-    app()
+    """Entry point of the ``crossent`` script: run the command, then end the process
+    without Python's teardown (:func:`~crossent.cli.common.end_process`). An exception
+    that is not ``SystemExit`` takes the normal way out, traceback and all."""
+    try:
+        app()
+    except SystemExit as stop:
+        end_process(stop.code)
+    end_process(0)
