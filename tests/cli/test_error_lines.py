@@ -283,7 +283,8 @@ main()
 
 
 @pytest.mark.parametrize(
-    ("args", "status"), [(["explain", "--json"], 0), (["train", "missing.txt", "--out", "v.bin"], 2)]
+    ("args", "status"),
+    [(["explain", "--json"], 0), (["train", "missing.txt", "--out", "v.bin"], 2)],
 )
 def test_the_process_ends_after_flushing_without_pythons_teardown(
     args: list[str], status: int, tmp_path: Path
@@ -304,7 +305,9 @@ def test_the_process_ends_after_flushing_without_pythons_teardown(
     if status == 0:
         assert json.loads(proc.stdout) == json.loads(runner.invoke(app, args).output)
     else:
-        assert proc.stderr.startswith("error: CORPUS: file not found") and proc.stderr.count("\n") == 1
+        assert (
+            proc.stderr.startswith("error: CORPUS: file not found") and proc.stderr.count("\n") == 1
+        )
 
 
 @pytest.mark.parametrize(

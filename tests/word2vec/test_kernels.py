@@ -82,7 +82,9 @@ def test_train_job_matches_python_oracle(
 
 @pytest.mark.parametrize("negative", [0, 2])
 @pytest.mark.parametrize("model", ["skipgram", "cbow"])
-def test_hierarchical_softmax_beyond_the_buffered_top_of_the_tree(model: str, negative: int) -> None:
+def test_hierarchical_softmax_beyond_the_buffered_top_of_the_tree(
+    model: str, negative: int
+) -> None:
     """A tree of 299 inner nodes: the top HOT_NODES are buffered per job (.hotrows), the
     rest updated in place; both agree with the oracle, which updates every node in place."""
     from crossent.word2vec.training.hotrows import FLUSH_WINDOWS, HOT_NODES
