@@ -255,13 +255,15 @@ def test_an_option_without_its_value(args: list[str]) -> None:
     one_error_line(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
 
 
-def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
-    """``crossent explain | head -1``: no traceback, nothing on stderr, status 141."""
+@pytest.mark.parametrize("args", [["explain"], ["train", "--help"], ["--help"]])
+def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status(args: list[str]) -> None:
+    """``crossent explain | head -1``: no traceback, nothing on stderr, status 141 (also
+    for typer's help, which rich's own console ended with status 1)."""
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first write
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "crossent", "explain"],
+            [sys.executable, "-m", "crossent", *args],
             stdout=write,
             stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
@@ -271,6 +273,25 @@ def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status() -> None:
     finally:
         os.close(write)
     assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("args", [["explain"], ["explain", "--json"]])
+def test_a_full_stdout_is_one_error_line(args: list[str]) -> None:
+    """``crossent explain > /dev/full``: one line naming stdout and the reason, status 1
+    (rich's table write raised a traceback; typer's echo failed at Python's exit)."""
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "crossent", *args],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+            timeout=60,
+            check=False,
+        )
+    assert proc.returncode == 1
+    assert proc.stderr == "error: stdout: No space left on device\n", proc.stderr
 
 
 TEARDOWN_PROBE = """

@@ -40,6 +40,14 @@ class _StdoutClosed(Exception):
     """The reader of stdout went away (``crossent explain | head -1``)."""
 
 
+class _StdoutFailed(Exception):
+    """Writing stdout failed (``crossent explain > /dev/full``: a full disk, an I/O error)."""
+
+
+STREAM_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+"""Errors of a write to a stream (no file name) that end a command with one line."""
+
+
 class OneLineErrors(TyperGroup):
     """The root group: click's usage errors become one ``error:`` line and exit status 2
     (typer would print the usage and a multi-line box)."""
@@ -66,11 +74,20 @@ class OneLineErrors(TyperGroup):
         if empty is not None:  # Path("") would be "." and read as "is a directory"
             _error_line(f"{empty}: empty path; give a file name")
             return _exit(USAGE, standalone_mode)
+        stdout_before = _stdout_device()
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             _flush_stdout()
         except _StdoutClosed:
             status = _quiet_stdout()
+        except SystemExit as exc:  # rich's own consoles (typer's help) exit 1 on a closed pipe
+            if exc.code != 1 or stdout_before == _stdout_device():
+                raise
+            status = STDOUT_CLOSED
+        except _StdoutFailed as exc:
+            _silence_stdout()
+            _error_line(f"stdout: {exc}")
+            status = 1
         except click_errors.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
             status = USAGE
@@ -85,13 +102,16 @@ class OneLineErrors(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         """Run the command; a closed stdout leaves as :class:`_StdoutClosed` (click
-        would exit 1 on it, a Unix tool dies quietly of SIGPIPE)."""
+        would exit 1 on it, a Unix tool dies quietly of SIGPIPE), a failed write to it as
+        :class:`_StdoutFailed` (one error line, not a traceback)."""
         try:
             return super().invoke(ctx)
         except OSError as exc:
-            if exc.errno != errno.EPIPE:
-                raise
-            raise _StdoutClosed from None
+            if exc.errno == errno.EPIPE:
+                raise _StdoutClosed from None
+            if exc.filename is None and exc.errno in STREAM_ERRORS:
+                raise _StdoutFailed(exc.strerror or str(exc)) from None
+            raise
 
 
 def _is_path(param: Any) -> bool:
@@ -135,12 +155,27 @@ def _flush_stdout() -> None:
         raise _StdoutClosed from None
 
 
-def _quiet_stdout() -> int:
-    """Point stdout at /dev/null (Python's flush at exit would print an error on the
-    closed pipe) and return 141, the status of a tool ended by SIGPIPE, so that
-    ``set -o pipefail`` scripts see what ``cat`` or ``grep`` would have told them."""
+def _stdout_device() -> tuple[int, int] | None:
+    """(device, inode) of the file behind stdout: rich points it at /dev/null when the
+    reader of a pipe went away, then exits 1."""
+    try:
+        st = os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null: the final flush of what is still buffered then succeeds
+    instead of failing again on the closed pipe or the full disk."""
     with contextlib.suppress(OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _quiet_stdout() -> int:
+    """Silence stdout and return 141, the status of a tool ended by SIGPIPE, so that
+    ``set -o pipefail`` scripts see what ``cat`` or ``grep`` would have told them."""
+    _silence_stdout()
     return STDOUT_CLOSED
 
 
@@ -165,6 +200,7 @@ def end_process(code: object) -> NoReturn:
         if exc.errno == errno.EPIPE:
             status = status or _quiet_stdout()
         else:
+            _silence_stdout()
             print(f"error: stdout: {exc.strerror or exc}", file=sys.stderr)
             status = status or 1
     with contextlib.suppress(OSError, ValueError):
