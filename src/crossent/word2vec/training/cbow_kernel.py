@@ -241,9 +241,12 @@ def _own_units(  # pragma: no cover - compiled
     one = idx[b:]  # starts with b: row b of hidden and of errors
     blocks.scores(hidden, one, 1, out, nb, S)
     loss = blocks.logistic(S, 1, nb, labels, True, alpha, G, with_loss)
-    blocks.add_right(hot[2], slots, 0, n_hot, G, hidden, one, 1)
-    blocks.add_right(syn1, rows, n_hot, n_hs, G, hidden, one, 1)
-    blocks.add_right(syn1neg, rows, n_hs, nb, G, hidden, one, 1)
+    if n_hot > 0:
+        blocks.add_right(hot[2], slots, 0, n_hot, G, hidden, one, 1)
+    if n_hs > n_hot:
+        blocks.add_right(syn1, rows, n_hot, n_hs, G, hidden, one, 1)
+    if nb > n_hs:
+        blocks.add_right(syn1neg, rows, n_hs, nb, G, hidden, one, 1)
     blocks.add_left(errors, one, 1, G, out, 0, nb)
     return loss
 

@@ -94,9 +94,12 @@ def train_job(  # pragma: no cover - compiled
                             labels, out)  # fmt: skip
             blocks.scores(syn0, inputs, na, out, nb, S)
             loss += blocks.logistic(S, na, nb, labels, True, alpha, G, with_loss)
-            blocks.add_right(hot[2], slots, 0, n_hot, G, syn0, inputs, na)
-            blocks.add_right(syn1, rows, n_hot, n_hs, G, syn0, inputs, na)
-            blocks.add_right(syn1neg, rows, n_hs, nb, G, syn0, inputs, na)
+            if n_hot > 0:  # (a call with an empty range still costs ~5 % of a window)
+                blocks.add_right(hot[2], slots, 0, n_hot, G, syn0, inputs, na)
+            if n_hs > n_hot:
+                blocks.add_right(syn1, rows, n_hot, n_hs, G, syn0, inputs, na)
+            if nb > n_hs:
+                blocks.add_right(syn1neg, rows, n_hs, nb, G, syn0, inputs, na)
             blocks.add_left(syn0, inputs, na, G, out, 0, nb)
             pairs += na
             windows += 1
