@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crossent.word2vec.training.vocab import Vocabulary, huffman_order
+from crossent.word2vec.training.vocabfile import read_vocab
 
 Tree = tuple[list[list[int]], list[list[int]]]
 
@@ -138,9 +140,9 @@ def test_ties_differ_from_word2vec_c_tree() -> None:
     )
 
 
-def test_same_tree_as_gensim() -> None:
+def test_same_tree_as_gensim(tmp_path: Path) -> None:
     """On a corpus with many equal counts, gensim 4's tree (its codes and inner-node ids
-    per word) is ours, word for word."""
+    per word) is ours, word for word; so is the tree of the vocabulary file it writes."""
     gensim_models = pytest.importorskip("gensim.models")
     rng = np.random.default_rng(8)
     words = [f"t{i}" for i in range(300)]
@@ -150,10 +152,13 @@ def test_same_tree_as_gensim() -> None:
     theirs.build_vocab(sentences)
     vocab = Vocabulary.build(Counter(w for s in sentences for w in s), min_count=1)
     assert len(vocab) == len(theirs.wv) and len(set(vocab.counts.tolist())) < len(vocab) // 4
-    codes, points = _paths(vocab)
-    for i, word in enumerate(vocab.words):
-        assert codes[i] == theirs.wv.get_vecattr(word, "code").tolist(), word
-        assert points[i] == theirs.wv.get_vecattr(word, "point").tolist(), word
+    theirs.wv.save_word2vec_format(tmp_path / "vectors.txt", fvocab=tmp_path / "vocab.txt")
+    from_file = Vocabulary.build(read_vocab(tmp_path / "vocab.txt"), min_count=1)
+    for ours in (vocab, from_file):
+        codes, points = _paths(ours)
+        for i, word in enumerate(ours.words):
+            assert codes[i] == theirs.wv.get_vecattr(word, "code").tolist(), word
+            assert points[i] == theirs.wv.get_vecattr(word, "point").tolist(), word
 
 
 def _zipf(n: int) -> np.ndarray:

@@ -74,11 +74,16 @@ class Vocabulary:
         and gensim's agree on, the tree is gensim's exactly. When no two nodes compared
         ever tie, every such construction makes the same merges: the tree is word2vec.c's.
 
-        Why gensim's tie order: the tree shape, not the loss, moves skip-gram's vectors.
-        On the repeated WikiText-2 benchmark corpus (counts all multiples of the copies:
-        thousands of ties) word2vec.c's ties in vocabulary order gave WordSim-353 0.14
-        at 5M words, a fixed shuffle 0.18–0.21, and gensim's tree in our trainer what
-        gensim gets (``benchmarks/RESULTS.md``, sixth session)."""
+        Why gensim's tree: with ties the tree shape, not the loss it reaches, moves
+        skip-gram's vectors, and no tie rule was found better in general. On the repeated
+        WikiText-2 benchmark corpus (every count a multiple of the copies: thousands of
+        ties), WordSim-353 of hierarchical softmax at 20M words, training seed 2, was
+        0.13 with word2vec.c's two queues over a fixed shuffle of the ties, 0.17–0.26 with
+        other tie orders, 0.21–0.23 with gensim's tree, 0.23 for gensim itself; at 5M
+        words (5 training seeds) 0.20 vs 0.21 with gensim's tree, gensim 0.22
+        (``benchmarks/RESULTS.md``, sixth session). Taking the peer's tree keeps this
+        per-tree spread out of every comparison with gensim. A vocabulary read from a
+        gensim vocabulary file (:mod:`.vocabfile`) gets gensim's tree too."""
         if len(self) < 2:
             raise ValueError(f"hierarchical softmax needs at least 2 words, got {len(self)}")
         order = huffman_order(self.counts)
