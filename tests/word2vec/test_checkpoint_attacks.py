@@ -219,17 +219,20 @@ def test_another_corpus_is_refused(
         )
 
 
-def test_version_2_loads_unless_it_trained_a_huffman_tree(
-    trained: tuple[Path, SkipGram], tmp_path: Path
+@pytest.mark.parametrize("version", [2, 3])
+def test_older_versions_load_unless_they_trained_a_huffman_tree(
+    trained: tuple[Path, SkipGram], tmp_path: Path, version: int
 ) -> None:
-    """Version 3 shuffles equal counts in the Huffman tree: a version-2 hs checkpoint's
-    inner-node vectors belong to the old tree and are refused; ns ones still load."""
+    """Versions 2 and 3 built other Huffman trees on ties (vocabulary order, a shuffle):
+    their hs checkpoints' inner-node vectors belong to another tree and are refused; ns
+    ones still load."""
     _, model = trained
     arrays, meta = _parts(model)
-    path = tmp_path / "v2.npz"
-    save_checkpoint(path, arrays, {**meta, "version": 2})
+    path = tmp_path / "old.npz"
+    save_checkpoint(path, arrays, {**meta, "version": version})
     if model.config.hs:
-        with pytest.raises(CheckpointError, match=r"v2.npz: a version-2 checkpoint of loss='hs'"):
+        pattern = rf"old.npz: a version-{version} checkpoint of loss='hs'"
+        with pytest.raises(CheckpointError, match=pattern):
             SkipGram.load(path)
     else:
         loaded = SkipGram.load(path)

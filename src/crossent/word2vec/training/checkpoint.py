@@ -29,11 +29,16 @@ from crossent.word2vec.formats.io import VectorFileError
 from crossent.word2vec.training.config import ConfigError, TrainConfig
 
 CHECKPOINT_FORMAT = "crossent-word2vec-checkpoint"
-CHECKPOINT_VERSION = 3
-"""3: hierarchical softmax's Huffman tree merges equal counts in a shuffled order
-(:meth:`~.vocab.Vocabulary.huffman`); a version-2 checkpoint still loads unless it trained
-a tree (``hs``, ``hs+ns``), whose inner-node vectors belong to the old tree."""
-_READABLE = (2, 3)
+CHECKPOINT_VERSION = 4
+"""4: hierarchical softmax's Huffman tree is gensim's count-keyed heap tree (ties in heap
+order, :meth:`~.vocab.Vocabulary.huffman`); 3: equal counts merged in a shuffled order;
+2: in vocabulary order. A version-2 or -3 checkpoint still loads unless it trained a tree
+(``hs``, ``hs+ns``), whose inner-node vectors belong to that version's tree."""
+_READABLE = (2, 3, 4)
+_TREES = {  # the older versions' Huffman trees (version 4: gensim's heap tree)
+    2: "equal counts merged in vocabulary order",
+    3: "equal counts merged in a shuffled order",
+}
 _MEMBERS = {  # name: (dtype kind and size, or None for any str; ndim)
     "meta": (None, 0),
     "words": (None, 1),
@@ -98,11 +103,12 @@ def read_checkpoint(path: str | os.PathLike[str], what: str = "checkpoint") -> C
         config = TrainConfig.from_dict(meta["config"])
     except (ConfigError, TypeError) as exc:
         raise CheckpointError(f"{name}: config: {exc}") from None
-    if meta["version"] == 2 and config.hs:
+    if meta["version"] in _TREES and config.hs:
+        version = meta["version"]
         raise CheckpointError(
-            f"{name}: a version-2 checkpoint of loss={config.loss!r}: its inner-node vectors "
-            "belong to the Huffman tree of older crossent (equal counts merged in vocabulary "
-            "order), not to the tree this crossent builds; train it again (version-2 "
+            f"{name}: a version-{version} checkpoint of loss={config.loss!r}: its inner-node "
+            f"vectors belong to the Huffman tree of older crossent ({_TREES[version]}), not "
+            f"to the tree this crossent builds; train it again (version-{version} "
             "checkpoints of loss='ns' or 'softmax' still load)"
         )
     words = [str(w) for w in arrays["words"]]

@@ -3,8 +3,9 @@
 - subsampling (word2vec.c): keep word ``w`` with probability
   :math:`(\\sqrt{f_w/(sT)} + 1)\\,sT/f_w` (capped at 1), ``f_w`` its count, ``T`` the total;
 - negative sampling: Walker's alias table of ``count^0.75`` (one draw in O(1));
-- hierarchical softmax: word2vec.c's Huffman tree (codes from the root, inner-node ids),
-  equal counts merged in a fixed pseudo-random order, not in vocabulary order.
+- hierarchical softmax: the Huffman tree (codes from the root, inner-node ids) built as
+  gensim builds it, a heap keyed on the count alone, so equal counts merge as in gensim;
+  without ties it is word2vec.c's tree.
 """
 
 from __future__ import annotations
@@ -62,17 +63,27 @@ class Vocabulary:
 
     def huffman(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Codes ``int8 [V, L]``, points ``int32 [V, L]`` (inner nodes 0..V-2, root first)
-        and code lengths ``int32 [V]`` of word2vec.c's Huffman tree over the counts.
+        and code lengths ``int32 [V]`` of the Huffman tree over the counts.
 
-        Words of equal count enter the tree in a fixed pseudo-random order
-        (:data:`TIE_SEED`), not in vocabulary order: ties keep first-seen order, so in
-        vocabulary order the equal-count words of one passage would become siblings and
-        cousins in the tree (a repeated corpus, whose counts are all multiples of the
-        number of copies, makes thousands of such ties). Skip-gram's hierarchical softmax
-        then reaches the same loss but its vectors lose much of their similarity structure
-        (WordSim-353 at 5M words: mean 0.14 in vocabulary order, 0.15–0.31 over five tie
-        orders; ``benchmarks/RESULTS.md``). Without ties the tree is word2vec.c's exactly;
-        with ties it is still an optimal prefix code."""
+        Built as gensim builds it: a binary min-heap keyed on the count alone repeatedly
+        gives the two smallest nodes (the first popped gets code 0, inner node ``k`` is
+        the ``k``-th merge), over the words by decreasing count with equal counts in
+        reverse vocabulary order (gensim's vocabulary order: ours keeps ties first-seen,
+        gensim's last-seen first). Equal counts then leave the heap in the order its
+        layout gives them, leaves and inner nodes mixed, so on a corpus our vocabulary
+        and gensim's agree on, the tree is gensim's exactly. When no two nodes compared
+        ever tie, every such construction makes the same merges: the tree is word2vec.c's.
+
+        Why gensim's tree: with ties the tree shape, not the loss it reaches, moves
+        skip-gram's vectors, and no tie rule was found better in general. On the repeated
+        WikiText-2 benchmark corpus (every count a multiple of the copies: thousands of
+        ties), WordSim-353 of hierarchical softmax at 20M words, training seed 2, was
+        0.13 with word2vec.c's two queues over a fixed shuffle of the ties, 0.17–0.26 with
+        other tie orders, 0.21–0.23 with gensim's tree, 0.23 for gensim itself; at 5M
+        words (5 training seeds) 0.20 vs 0.21 with gensim's tree, gensim 0.22
+        (``benchmarks/RESULTS.md``, sixth session). Taking the peer's tree keeps this
+        per-tree spread out of every comparison with gensim. A vocabulary read from a
+        gensim vocabulary file (:mod:`.vocabfile`) gets gensim's tree too."""
         if len(self) < 2:
             raise ValueError(f"hierarchical softmax needs at least 2 words, got {len(self)}")
         order = huffman_order(self.counts)
@@ -82,53 +93,95 @@ class Vocabulary:
         return codes[back], points[back], lengths[back]
 
 
-TIE_SEED = 0x5EED_7EE
-"""Seed of the order in which :meth:`Vocabulary.huffman` merges words of equal count."""
-
-
 def huffman_order(counts: np.ndarray) -> np.ndarray:
-    """The words (int64 ``[V]``) by decreasing count, equal counts in a pseudo-random
-    order fixed by ``V`` (:data:`TIE_SEED`): the leaves of :meth:`Vocabulary.huffman`."""
-    shuffle = np.random.default_rng(TIE_SEED).random(size=len(counts))
-    return np.lexsort((shuffle, -np.asarray(counts, dtype=np.int64))).astype(np.int64)
+    """The words (int64 ``[V]``) by decreasing count, equal counts in reverse vocabulary
+    order: the leaves of :meth:`Vocabulary.huffman`, heap positions ``0..V-1``."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.lexsort((-np.arange(len(counts)), -counts)).astype(np.int64)
+
+
+@njit(cache=True)
+def _rise(heap: np.ndarray, count: np.ndarray, top: int, pos: int) -> None:  # pragma: no cover
+    """Move ``heap[pos]`` up towards ``top`` while its count is below its parent's."""
+    node = heap[pos]
+    while pos > top:
+        up = (pos - 1) // 2
+        if count[node] >= count[heap[up]]:
+            break
+        heap[pos] = heap[up]
+        pos = up
+    heap[pos] = node
+
+
+@njit(cache=True)
+def _sink(heap: np.ndarray, size: int, count: np.ndarray, pos: int) -> None:  # pragma: no cover
+    """Reheap below ``pos``: the hole goes down to the bottom along the smaller child (the
+    right one when both are equal), then ``heap[pos]``'s node rises back from there."""
+    node, top = heap[pos], pos
+    child = 2 * pos + 1
+    while child < size:
+        if child + 1 < size and count[heap[child]] >= count[heap[child + 1]]:
+            child += 1
+        heap[pos] = heap[child]
+        pos = child
+        child = 2 * pos + 1
+    heap[pos] = node
+    _rise(heap, count, top, pos)
+
+
+@njit(cache=True)
+def _pop(heap: np.ndarray, size: int, count: np.ndarray) -> int:  # pragma: no cover
+    """Take the top of a heap of ``size`` nodes (the last node refills it)."""
+    node: int = heap[0]
+    if size > 1:
+        heap[0] = heap[size - 1]
+        _sink(heap, size - 1, count, 0)
+    return node
+
+
+@njit(cache=True)
+def _merges(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+    """Parent (``V..2V-2``, inner node ``V+k`` the ``k``-th merge) and code bit of every
+    node of the heap construction over ``counts`` (leaf ``i`` at heap position ``i``)."""
+    v = counts.shape[0]
+    count = np.zeros(2 * v, dtype=np.int64)
+    count[:v] = counts
+    heap = np.arange(v).astype(np.int64)
+    for pos in range(v // 2 - 1, -1, -1):
+        _sink(heap, v, count, pos)
+    parent = np.zeros(2 * v, dtype=np.int64)
+    binary = np.zeros(2 * v, dtype=np.int8)
+    size = v
+    for k in range(v - 1):
+        first = _pop(heap, size, count)
+        second = _pop(heap, size - 1, count)
+        count[v + k] = count[first] + count[second]
+        parent[first] = parent[second] = v + k
+        binary[second] = 1
+        heap[size - 2] = v + k
+        _rise(heap, count, 0, size - 2)
+        size -= 1
+    return parent, binary
 
 
 @njit(cache=True)
 def _huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    """Codes, points (root first) and lengths of the heap tree over ``counts``."""
     v = counts.shape[0]
-    count = np.empty(2 * v, dtype=np.int64)
-    count[:v] = counts
-    count[v:] = np.iinfo(np.int64).max // 4
-    parent = np.zeros(2 * v, dtype=np.int64)
-    binary = np.zeros(2 * v, dtype=np.int8)
-    pos1, pos2 = v - 1, v
-    for a in range(v - 1):  # merge the two smallest: leaves from the end, inner nodes in order
-        picks = np.empty(2, dtype=np.int64)
-        for k in range(2):
-            if pos1 >= 0 and count[pos1] < count[pos2]:
-                picks[k] = pos1
-                pos1 -= 1
-            else:
-                picks[k] = pos2
-                pos2 += 1
-        count[v + a] = count[picks[0]] + count[picks[1]]
-        parent[picks[0]] = v + a
-        parent[picks[1]] = v + a
-        binary[picks[1]] = 1
+    parent, binary = _merges(counts)
+    root = 2 * v - 2
     lengths = np.zeros(v, dtype=np.int32)
     for w in range(v):
         b, n = w, 0
-        while b != 2 * v - 2:
+        while b != root:
             n += 1
             b = parent[b]
         lengths[w] = n
-    depth = lengths.max()
-    codes = np.zeros((v, depth), dtype=np.int8)
-    points = np.zeros((v, depth), dtype=np.int32)
+    codes = np.zeros((v, lengths.max()), dtype=np.int8)
+    points = np.zeros((v, lengths.max()), dtype=np.int32)
     for w in range(v):
-        b, n = w, lengths[w]
-        i = n - 1
-        while b != 2 * v - 2:  # walk up, filling from the end: root first in the arrays
+        b, i = w, lengths[w] - 1
+        while b != root:  # walk up, filling from the end: root first in the arrays
             codes[w, i] = binary[b]
             points[w, i] = parent[b] - v
             b = parent[b]
