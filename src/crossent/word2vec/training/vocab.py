@@ -78,7 +78,7 @@ class Vocabulary:
         skip-gram's vectors, and no tie rule was found better in general. On the repeated
         WikiText-2 benchmark corpus (every count a multiple of the copies: thousands of
         ties), WordSim-353 of hierarchical softmax at 20M words, training seed 2, was
-        0.13 with word2vec.c's two queues over a fixed shuffle of the ties, 0.17–0.26 with
+        0.13 with word2vec.c's two queues over a fixed shuffle of the ties, 0.16–0.26 with
         other tie orders, 0.21–0.23 with gensim's tree, 0.23 for gensim itself; at 5M
         words (5 training seeds) 0.20 vs 0.21 with gensim's tree, gensim 0.22
         (``benchmarks/RESULTS.md``, sixth session). Taking the peer's tree keeps this
