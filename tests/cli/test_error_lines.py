@@ -294,6 +294,22 @@ def test_a_full_stdout_is_one_error_line(args: list[str]) -> None:
     assert proc.stderr == "error: stdout: No space left on device\n", proc.stderr
 
 
+@pytest.mark.parametrize("args", [["explain", "--json"], ["--version"]])
+def test_no_stdout_at_all_is_not_a_traceback(args: list[str]) -> None:
+    """``crossent explain >&-``: Python starts without ``sys.stdout``; the command runs
+    and exits 0 as before the stdout checks (which read ``sys.stdout.fileno()``)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "crossent", *args],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
+        preexec_fn=lambda: os.close(1),  # the child's stdout, closed
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
 TEARDOWN_PROBE = """
 import atexit, sys
 atexit.register(lambda: print("teardown ran", file=sys.stderr))

@@ -78,16 +78,12 @@ class OneLineErrors(TyperGroup):
         try:
             status = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             _flush_stdout()
-        except _StdoutClosed:
-            status = _quiet_stdout()
+        except (_StdoutClosed, _StdoutFailed) as exc:
+            status = _stdout_status(exc)
         except SystemExit as exc:  # rich's own consoles (typer's help) exit 1 on a closed pipe
             if exc.code != 1 or stdout_before == _stdout_device():
                 raise
             status = STDOUT_CLOSED
-        except _StdoutFailed as exc:
-            _silence_stdout()
-            _error_line(f"stdout: {exc}")
-            status = 1
         except click_errors.NoArgsIsHelpError as exc:
             typer.echo(exc.ctx.get_help() if exc.ctx else "")
             status = USAGE
@@ -107,11 +103,10 @@ class OneLineErrors(TyperGroup):
         try:
             return super().invoke(ctx)
         except OSError as exc:
-            if exc.errno == errno.EPIPE:
-                raise _StdoutClosed from None
-            if exc.filename is None and exc.errno in STREAM_ERRORS:
-                raise _StdoutFailed(exc.strerror or str(exc)) from None
-            raise
+            failure = _stdout_error(exc)
+            if failure is None:
+                raise
+            raise failure from None
 
 
 def _is_path(param: Any) -> bool:
@@ -145,14 +140,39 @@ def _empty_path(command: Any, args: Sequence[str]) -> str | None:
     return None
 
 
+def _stdout_error(exc: OSError) -> _StdoutClosed | _StdoutFailed | None:
+    """What a failed write to stdout means for the command: its reader went away
+    (``EPIPE``), or the stream failed (:data:`STREAM_ERRORS`); None for any other error."""
+    if exc.errno == errno.EPIPE:
+        return _StdoutClosed()
+    if exc.filename is None and exc.errno in STREAM_ERRORS:
+        return _StdoutFailed(exc.strerror or str(exc))
+    return None
+
+
+def _stdout_status(failure: _StdoutClosed | _StdoutFailed) -> int:
+    """Silence stdout and give the status: 141 for a closed pipe (quietly), 1 with an
+    ``error: stdout: ...`` line for a failed write."""
+    if isinstance(failure, _StdoutClosed):
+        return _quiet_stdout()
+    _silence_stdout()
+    _error_line(f"stdout: {failure}")
+    return 1
+
+
 def _flush_stdout() -> None:
-    """Flush stdout now, so a closed pipe is seen here and not at Python's shutdown."""
+    """Flush stdout now (there is none when the process started with it closed), so that
+    a failed write is seen here, as :class:`_StdoutClosed` or :class:`_StdoutFailed`, and
+    not when the process ends."""
+    if sys.stdout is None:
+        return
     try:
         sys.stdout.flush()
     except OSError as exc:
-        if exc.errno != errno.EPIPE:
+        failure = _stdout_error(exc)
+        if failure is None:
             raise
-        raise _StdoutClosed from None
+        raise failure from None
 
 
 def _stdout_device() -> tuple[int, int] | None:
@@ -160,7 +180,7 @@ def _stdout_device() -> tuple[int, int] | None:
     reader of a pipe went away, then exits 1."""
     try:
         st = os.fstat(sys.stdout.fileno())
-    except (OSError, ValueError):
+    except (AttributeError, OSError, ValueError):  # AttributeError: no stdout at all
         return None
     return st.st_dev, st.st_ino
 
@@ -168,7 +188,7 @@ def _stdout_device() -> tuple[int, int] | None:
 def _silence_stdout() -> None:
     """Point stdout at /dev/null: the final flush of what is still buffered then succeeds
     instead of failing again on the closed pipe or the full disk."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(AttributeError, OSError, ValueError):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
@@ -194,15 +214,16 @@ def end_process(code: object) -> NoReturn:
         print(code, file=sys.stderr)
         status = 1
     logging.shutdown()
+    failure: _StdoutClosed | _StdoutFailed | None = None
     try:
-        sys.stdout.flush()
-    except OSError as exc:
-        if exc.errno == errno.EPIPE:
-            status = status or _quiet_stdout()
-        else:
-            _silence_stdout()
-            print(f"error: stdout: {exc.strerror or exc}", file=sys.stderr)
-            status = status or 1
+        _flush_stdout()
+    except (_StdoutClosed, _StdoutFailed) as exc:
+        failure = exc
+    except OSError as exc:  # another error of the last write: one line all the same
+        failure = _StdoutFailed(exc.strerror or str(exc))
+    if failure is not None:
+        failed = _stdout_status(failure)
+        status = status or failed
     with contextlib.suppress(OSError, ValueError):
         sys.stderr.flush()
     os._exit(status)
