@@ -205,8 +205,8 @@ def _own_word(  # pragma: no cover - compiled
     """:func:`_own_units` for negative sampling alone: the centre's own word ``u`` against
     ``h = hidden[b]``, ``g = α (1 − σ(u·h))``, ``errors[b] += g u``, ``u += g h`` (from
     ``u`` before the update); returns ``−log σ(u·h)``. A 1 × 1 block through :mod:`.blocks`
-    did the same in 2.5 times the time (the calls and views cost more than the work):
-    this path made the CBOW ns kernel ~25 % faster (``benchmarks/RESULTS.md``)."""
+    did the same in 2.6 times the time (the calls and views cost more than the work):
+    this path made the CBOW ns kernel 35–40 % faster (``benchmarks/RESULTS.md``)."""
     h, u, e = hidden[b], syn1neg[centre], errors[b]
     f = np.float32(0.0)
     for d in range(h.shape[0]):

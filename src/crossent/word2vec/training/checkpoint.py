@@ -34,11 +34,11 @@ CHECKPOINT_VERSION = 4
 order, :meth:`~.vocab.Vocabulary.huffman`); 3: equal counts merged in a shuffled order;
 2: in vocabulary order. A version-2 or -3 checkpoint still loads unless it trained a tree
 (``hs``, ``hs+ns``), whose inner-node vectors belong to that version's tree."""
-_READABLE = (2, 3, 4)
 _TREES = {  # the older versions' Huffman trees (version 4: gensim's heap tree)
     2: "equal counts merged in vocabulary order",
     3: "equal counts merged in a shuffled order",
 }
+_READABLE = (*_TREES, CHECKPOINT_VERSION)
 _MEMBERS = {  # name: (dtype kind and size, or None for any str; ndim)
     "meta": (None, 0),
     "words": (None, 1),

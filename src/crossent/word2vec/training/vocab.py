@@ -177,8 +177,9 @@ def _huffman(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  
             n += 1
             b = parent[b]
         lengths[w] = n
-    codes = np.zeros((v, lengths.max()), dtype=np.int8)
-    points = np.zeros((v, lengths.max()), dtype=np.int32)
+    depth = lengths.max()
+    codes = np.zeros((v, depth), dtype=np.int8)
+    points = np.zeros((v, depth), dtype=np.int32)
     for w in range(v):
         b, i = w, lengths[w] - 1
         while b != root:  # walk up, filling from the end: root first in the arrays
