@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -255,6 +256,14 @@ def test_an_option_without_its_value(args: list[str]) -> None:
     one_error_line(runner.invoke(app, args), f"{args[-1]}: expected a value after it, got none")
 
 
+def _python(*argv: str, **options: Any) -> subprocess.CompletedProcess[Any]:
+    """``python ARGV`` in a child that imports this tree's crossent (``timeout`` 60 s
+    unless given)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    options.setdefault("timeout", 60)
+    return subprocess.run([sys.executable, *argv], env=env, check=False, **options)
+
+
 @pytest.mark.parametrize("args", [["explain"], ["train", "--help"], ["--help"]])
 def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status(args: list[str]) -> None:
     """``crossent explain | head -1``: no traceback, nothing on stderr, status 141 (also
@@ -262,14 +271,7 @@ def test_a_closed_stdout_ends_quietly_with_the_sigpipe_status(args: list[str]) -
     read, write = os.pipe()
     os.close(read)  # the reader is gone before the first write
     try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "crossent", *args],
-            stdout=write,
-            stderr=subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
-            timeout=60,
-            check=False,
-        )
+        proc = _python("-m", "crossent", *args, stdout=write, stderr=subprocess.PIPE)
     finally:
         os.close(write)
     assert proc.stderr == b"" and proc.returncode == 141, (proc.returncode, proc.stderr)
@@ -281,15 +283,7 @@ def test_a_full_stdout_is_one_error_line(args: list[str]) -> None:
     """``crossent explain > /dev/full``: one line naming stdout and the reason, status 1
     (rich's table write raised a traceback; typer's echo failed at Python's exit)."""
     with open("/dev/full", "w") as full:
-        proc = subprocess.run(
-            [sys.executable, "-m", "crossent", *args],
-            stdout=full,
-            stderr=subprocess.PIPE,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
-            timeout=60,
-            check=False,
-        )
+        proc = _python("-m", "crossent", *args, stdout=full, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == 1
     assert proc.stderr == "error: stdout: No space left on device\n", proc.stderr
 
@@ -298,14 +292,13 @@ def test_a_full_stdout_is_one_error_line(args: list[str]) -> None:
 def test_no_stdout_at_all_is_not_a_traceback(args: list[str]) -> None:
     """``crossent explain >&-``: Python starts without ``sys.stdout``; the command runs
     and exits 0 as before the stdout checks (which read ``sys.stdout.fileno()``)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "crossent", *args],
+    proc = _python(
+        "-m",
+        "crossent",
+        *args,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
         preexec_fn=lambda: os.close(1),  # the child's stdout, closed
-        timeout=60,
-        check=False,
     )
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
 
@@ -328,14 +321,8 @@ def test_the_process_ends_after_flushing_without_pythons_teardown(
 ) -> None:
     """``main`` flushes and leaves with ``os._exit``: the whole output and the status
     arrive, the module teardown (here an ``atexit`` probe) does not run."""
-    proc = subprocess.run(
-        [sys.executable, "-c", TEARDOWN_PROBE, *args],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")},
-        timeout=120,
-        check=False,
+    proc = _python(
+        "-c", TEARDOWN_PROBE, *args, capture_output=True, text=True, cwd=tmp_path, timeout=120
     )
     assert proc.returncode == status, proc.stderr
     assert "teardown ran" not in proc.stderr
